@@ -1,0 +1,292 @@
+"""Run configs: TOML parsed strictly into frozen attrs classes with cattrs.
+
+Strict means: 3.7 is not an int, "no" is not a bool, an unknown key is an error (with a "did you
+mean"), and each plugin's table is structured by that plugin's own config class. Every problem is
+reported at once, with its key path, before any data is loaded.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+from pathlib import Path
+from typing import Any, Literal
+
+import attrs
+import cattrs
+import tomli
+import tomli_w
+from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, IterableValidationError
+from cattrs.v import format_exception as default_format_exception
+
+from cellreg.registry import PluginError, Registry, default_registry
+from cellreg.splits import SplitConfig
+
+
+class ConfigError(ValueError):
+    """A config that cannot run; ``errors`` holds one line per problem."""
+
+    def __init__(self, source: str, errors: list[str]):
+        self.source = source
+        self.errors = errors
+        super().__init__(f"{source}: invalid config:\n" + "\n".join(f"  - {e}" for e in errors))
+
+
+@attrs.frozen
+class PluginChoice:
+    """A plugin picked by name, with its structured config."""
+
+    name: str
+    config: Any
+
+
+@attrs.frozen
+class LossTerm:
+    name: str
+    weight: float
+    config: Any
+
+
+@attrs.frozen
+class ModelConfig:
+    encoder: PluginChoice
+    head: PluginChoice
+
+
+Metric = Literal["pearson", "spearman", "mse", "rmse", "r2"]
+
+
+@attrs.frozen
+class TrainConfig:
+    epochs: int = attrs.field(default=10, validator=attrs.validators.ge(1))
+    batch_size: int = attrs.field(default=256, validator=attrs.validators.ge(1))
+    eval_batch_size: int = attrs.field(default=2048, validator=attrs.validators.ge(1))
+    lr: float = attrs.field(default=1e-3, validator=attrs.validators.gt(0.0))
+    weight_decay: float = attrs.field(default=0.01, validator=attrs.validators.ge(0.0))
+    scheduler: Literal["cosine", "linear", "constant"] = "cosine"
+    warmup_fraction: float = attrs.field(default=0.05, validator=attrs.validators.and_(
+        attrs.validators.ge(0.0), attrs.validators.lt(1.0)))
+    grad_clip: float = attrs.field(default=1.0, validator=attrs.validators.ge(0.0))  # 0 = off
+    grad_accum: int = attrs.field(default=1, validator=attrs.validators.ge(1))
+    mixed_precision: Literal["no", "fp16", "bf16"] = "no"
+    select: str = "val.loss"  # model selection: "loss" or "<split>.<label>.<metric>"
+    labels: list[str] = attrs.field(factory=list)  # labels to train on; empty = all
+    train_eval_rows: int = attrs.field(default=20_000, validator=attrs.validators.ge(0))
+    num_workers: int = attrs.field(default=0, validator=attrs.validators.ge(0))
+    cpu: bool = False  # force CPU even when a GPU is present
+    progress: bool = True
+
+    def __attrs_post_init__(self) -> None:
+        parts = self.select.split(".")
+        ok = self.select == "val.loss" or (len(parts) == 3 and parts[0] == "val" and parts[2] in Metric.__args__)
+        if not ok:
+            raise ValueError(
+                f"select must be 'val.loss' or 'val.<label>.<metric>' with metric one of "
+                f"{', '.join(Metric.__args__)}; got {self.select!r}"
+            )
+
+
+@attrs.frozen
+class RunConfig:
+    graph: PluginChoice
+    phenotypes: PluginChoice
+    model: ModelConfig
+    split: SplitConfig = attrs.field(factory=SplitConfig)
+    perturbation: PluginChoice = attrs.field(factory=lambda: PluginChoice("index", None))
+    loss: list[LossTerm] = attrs.field(factory=list)
+    train: TrainConfig = attrs.field(factory=TrainConfig)
+    seed: int = 0
+    name: str = ""
+
+
+# Plugin tables: (dotted path, plugin kind, default table when absent)
+PLUGIN_SECTIONS = (
+    ("graph", "graph", None),
+    ("phenotypes", "phenotypes", None),
+    ("perturbation", "perturbation", {"name": "index"}),
+    ("model.encoder", "encoder", None),
+    ("model.head", "head", None),
+)
+DEFAULT_LOSS = [{"name": "mse"}]
+
+
+def _strict(expected: type, accept: tuple[type, ...]):
+    def hook(value, _type):
+        if type(value) not in accept:
+            raise TypeError(f"expected {expected.__name__}, got {type(value).__name__} {value!r}")
+        return expected(value)
+
+    return hook
+
+
+def make_converter() -> cattrs.Converter:
+    conv = cattrs.Converter(forbid_extra_keys=True)
+    conv.register_structure_hook(int, _strict(int, (int,)))
+    conv.register_structure_hook(float, _strict(float, (int, float)))
+    conv.register_structure_hook(bool, _strict(bool, (bool,)))
+    conv.register_structure_hook(str, _strict(str, (str,)))
+    passthrough = lambda v, t: v  # noqa: E731 - already structured by the plugin's own class
+    for cls in (PluginChoice, LossTerm):
+        conv.register_structure_hook(cls, passthrough)
+    conv.register_unstructure_hook(PluginChoice, lambda c: _plugin_table(conv, c.name, c.config))
+    conv.register_unstructure_hook(
+        LossTerm, lambda t: {**_plugin_table(conv, t.name, t.config), "weight": t.weight}
+    )
+    return conv
+
+
+def _plugin_table(conv: cattrs.Converter, name: str, config: Any) -> dict:
+    body = conv.unstructure(config) if config is not None else {}
+    return {"name": name, **body}
+
+
+converter = make_converter()
+
+
+def _format_exception(exc: BaseException, type_: Any) -> str:
+    if isinstance(exc, ForbiddenExtraKeysError):
+        valid = [f.name for f in attrs.fields(exc.cl)] if attrs.has(exc.cl) else []
+        parts = []
+        for key in sorted(exc.extra_fields):
+            hint = difflib.get_close_matches(key, valid, n=1)
+            parts.append(f"unknown key {key!r}" + (f" (did you mean {hint[0]!r}?)" if hint else ""))
+        return "; ".join(parts) + (f"; valid keys: {', '.join(valid)}" if valid else "")
+    if isinstance(exc, KeyError):
+        return "required key missing"
+    if isinstance(exc, (TypeError, ValueError)) and str(exc):
+        return str(exc)
+    return default_format_exception(exc, type_)
+
+
+def _messages(exc: Exception, prefix: str) -> list[str]:
+    if not isinstance(exc, (ClassValidationError, IterableValidationError)):
+        return [f"{prefix or '(top level)'}: {exc}"]
+    out = []
+    for line in cattrs.transform_error(exc, path="$", format_exception=_format_exception):
+        msg, _, where = line.rpartition(" @ ")
+        path = where.removeprefix("$").removeprefix(".")
+        full = ".".join(p for p in (prefix, path) if p).replace(".[", "[")
+        out.append(f"{full or '(top level)'}: {msg}")
+    return out
+
+
+def structure(data: Any, cls: type, prefix: str, errors: list[str]) -> Any:
+    """Structure ``data`` into ``cls``; on failure append path-named messages and return None."""
+    if not isinstance(data, dict):
+        errors.append(f"{prefix}: expected a table, got {type(data).__name__} {data!r}")
+        return None
+    try:
+        return converter.structure(data, cls)
+    except Exception as exc:  # noqa: BLE001 - collected and reported together
+        errors.extend(_messages(exc, prefix))
+        return None
+
+
+def _pick_plugin(table: Any, kind: str, path: str, registry: Registry, errors: list[str]) -> PluginChoice | None:
+    if not isinstance(table, dict):
+        errors.append(f"{path}: expected a table with a 'name' key, got {type(table).__name__}")
+        return None
+    body = dict(table)
+    name = body.pop("name", None)
+    if not isinstance(name, str):
+        choices = ", ".join(registry.names(kind))
+        errors.append(f"{path}.name: required string naming a {kind} plugin; choose one of: {choices}")
+        return None
+    try:
+        plugin = registry.get(kind, name)
+    except PluginError as exc:
+        errors.append(f"{path}.name: {exc}")
+        return None
+    config = structure(body, plugin.config, path, errors)
+    return PluginChoice(plugin.name, config) if config is not None else None
+
+
+def parse_config(raw: dict, source: str = "<config>", registry: Registry | None = None) -> RunConfig:
+    """Turn a TOML document into a RunConfig, or raise ConfigError listing every problem."""
+    registry = registry or default_registry()
+    raw = copy.deepcopy(raw)
+    errors: list[str] = []
+    for path, kind, default in PLUGIN_SECTIONS:
+        *parents, leaf = path.split(".")
+        node = raw
+        for p in parents:
+            node = node.setdefault(p, {}) if isinstance(node.get(p, {}), dict) else {}
+        if leaf not in node:
+            if default is None:
+                errors.append(f"{path}: missing table [{path}]; choose a {kind} plugin: "
+                              f"{', '.join(registry.names(kind))}")
+                continue
+            node[leaf] = dict(default)
+        node[leaf] = _pick_plugin(node[leaf], kind, path, registry, errors)
+    losses = raw.get("loss", DEFAULT_LOSS)
+    if not isinstance(losses, list):
+        errors.append("loss: expected an array of tables ([[loss]] name = ..., weight = ...)")
+        losses = []
+    terms = []
+    for i, table in enumerate(losses):
+        path = f"loss[{i}]"
+        body = dict(table) if isinstance(table, dict) else table
+        weight = body.pop("weight", 1.0) if isinstance(body, dict) else 1.0
+        if type(weight) not in (int, float):
+            errors.append(f"{path}.weight: expected float, got {type(weight).__name__} {weight!r}")
+        choice = _pick_plugin(body, "loss", path, registry, errors)
+        if choice is not None:
+            terms.append(LossTerm(choice.name, float(weight), choice.config))
+    raw["loss"] = terms
+    if errors:  # plugin problems first: the rest may depend on them
+        raise ConfigError(source, errors)
+    config = structure(raw, RunConfig, "", errors)
+    if errors:
+        raise ConfigError(source, errors)
+    return config
+
+
+def apply_override(raw: dict, assignment: str) -> None:
+    """Apply ``section.key=value``; the value is read as TOML (``3``, ``0.1``, ``"x"``, ``[1, 2]``),
+    falling back to a bare string."""
+    key, sep, text = assignment.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError("--set", [f"{assignment!r}: expected section.key=value"])
+    try:
+        value = tomli.loads(f"v = {text}")["v"]
+    except tomli.TOMLDecodeError:
+        value = text
+    *parents, leaf = key.strip().split(".")
+    node = raw
+    for p in parents:
+        nxt = node.setdefault(p, {})
+        if not isinstance(nxt, dict):
+            raise ConfigError("--set", [f"{key}: {p!r} is not a table"])
+        node = nxt
+    node[leaf] = value
+
+
+def read_toml(path: str | Path) -> dict:
+    path = Path(path)
+    try:
+        with open(path, "rb") as f:
+            return tomli.load(f)
+    except FileNotFoundError:
+        raise ConfigError(str(path), ["file not found"]) from None
+    except tomli.TOMLDecodeError as exc:
+        raise ConfigError(str(path), [f"TOML syntax error: {exc}"]) from None
+
+
+def load_config(path: str | Path, overrides: list[str] = (), registry: Registry | None = None) -> RunConfig:
+    raw = read_toml(path)
+    for assignment in overrides:
+        apply_override(raw, assignment)
+    return parse_config(raw, source=str(path), registry=registry)
+
+
+def _drop_none(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {k: _drop_none(v) for k, v in obj.items() if v is not None}
+    if isinstance(obj, list):
+        return [_drop_none(v) for v in obj]
+    return obj
+
+
+def to_toml(config: RunConfig) -> str:
+    """The resolved config (every default filled in), as TOML that parses back to an equal config."""
+    return tomli_w.dumps(_drop_none(converter.unstructure(config)))

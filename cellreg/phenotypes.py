@@ -1,0 +1,155 @@
+"""PhenotypeTable: strains as CSR perturbation sets plus a label matrix (NaN = not measured).
+
+A strain is a few gene indices and a type code per gene, so 10^7 strains of up to three genes
+with two labels take about 300 MB: ``offsets`` int64, ``genes`` int32, ``kinds`` int8, ``labels``
+float32. Saved as a plain ``.npz`` that loads with ``allow_pickle=False``.
+"""
+
+from __future__ import annotations
+
+import enum
+from pathlib import Path
+from typing import Sequence
+
+import attrs
+import numpy as np
+
+from cellreg.hashing import Hasher
+
+
+class Perturbation(enum.IntEnum):
+    """What was done to a gene in a strain (the per-gene type code)."""
+
+    DELETION = 0
+    KNOCKDOWN = 1
+    OVEREXPRESSION = 2
+    ADDITION = 3
+
+    @classmethod
+    def parse(cls, text: str) -> "Perturbation":
+        try:
+            return cls[text.strip().upper()]
+        except KeyError:
+            choices = ", ".join(m.name.lower() for m in cls)
+            raise ValueError(f"unknown perturbation type {text!r}; choose one of: {choices}") from None
+
+
+def _frozen_array(dtype):
+    def convert(value):
+        a = np.array(value, dtype=dtype, copy=True)
+        a.setflags(write=False)
+        return a
+
+    return attrs.field(converter=convert, eq=False)
+
+
+@attrs.frozen(eq=False)
+class PhenotypeTable:
+    """Strain ``s`` perturbs ``genes[offsets[s]:offsets[s+1]]`` with ``kinds`` of the same slice."""
+
+    offsets: np.ndarray = _frozen_array(np.int64)  # [S + 1]
+    genes: np.ndarray = _frozen_array(np.int32)  # [nnz], indices into gene_names
+    kinds: np.ndarray = _frozen_array(np.int8)  # [nnz], Perturbation codes
+    labels: np.ndarray = _frozen_array(np.float32)  # [S, L], NaN = missing
+    label_names: tuple[str, ...] = attrs.field(converter=tuple)
+    gene_names: tuple[str, ...] = attrs.field(converter=tuple)  # the vocabulary the indices refer to
+
+    def __attrs_post_init__(self) -> None:
+        s = len(self.offsets) - 1
+        if s < 0 or self.offsets[0] != 0 or np.any(np.diff(self.offsets) < 0):
+            raise ValueError("offsets must start at 0 and never decrease")
+        if self.offsets[-1] != len(self.genes) or len(self.kinds) != len(self.genes):
+            raise ValueError(f"offsets end at {self.offsets[-1]} but there are {len(self.genes)} genes "
+                             f"and {len(self.kinds)} kinds")
+        if self.labels.ndim != 2 or self.labels.shape != (s, len(self.label_names)):
+            raise ValueError(f"labels must be [{s}, {len(self.label_names)}], got {list(self.labels.shape)}")
+        if len(self.genes) and (self.genes.min() < 0 or self.genes.max() >= len(self.gene_names)):
+            raise ValueError("gene index outside the vocabulary")
+
+    @classmethod
+    def from_sets(
+        cls,
+        sets: Sequence[Sequence[int]],
+        labels: np.ndarray,
+        label_names: Sequence[str],
+        gene_names: Sequence[str],
+        kinds: Sequence[Sequence[int]] | None = None,
+    ) -> "PhenotypeTable":
+        """Convenience constructor from Python lists (small tables, tests); deletions by default."""
+        sizes = np.fromiter((len(s) for s in sets), dtype=np.int64, count=len(sets))
+        offsets = np.concatenate([[0], np.cumsum(sizes)])
+        genes = np.fromiter((g for s in sets for g in s), dtype=np.int32, count=int(offsets[-1]))
+        if kinds is None:
+            k = np.zeros(len(genes), dtype=np.int8)
+        else:
+            k = np.fromiter((c for s in kinds for c in s), dtype=np.int8, count=int(offsets[-1]))
+        return cls(offsets, genes, k, np.asarray(labels, np.float32).reshape(len(sets), -1),
+                   label_names, gene_names)
+
+    @property
+    def num_strains(self) -> int:
+        return len(self.offsets) - 1
+
+    def __len__(self) -> int:
+        return self.num_strains
+
+    @property
+    def set_sizes(self) -> np.ndarray:
+        return np.diff(self.offsets)
+
+    @property
+    def strain_of_entry(self) -> np.ndarray:
+        """For each CSR entry, the strain it belongs to ([nnz] int64)."""
+        return np.repeat(np.arange(self.num_strains), self.set_sizes)
+
+    @property
+    def nbytes(self) -> int:
+        return self.offsets.nbytes + self.genes.nbytes + self.kinds.nbytes + self.labels.nbytes
+
+    def strain(self, s: int) -> tuple[np.ndarray, np.ndarray]:
+        a, b = self.offsets[s], self.offsets[s + 1]
+        return self.genes[a:b], self.kinds[a:b]
+
+    def label_index(self, name: str) -> int:
+        try:
+            return self.label_names.index(name)
+        except ValueError:
+            raise KeyError(f"no label {name!r}; labels are: {', '.join(self.label_names)}") from None
+
+    def select(self, rows: np.ndarray) -> "PhenotypeTable":
+        """A new table with the given strains, in that order."""
+        rows = np.asarray(rows, dtype=np.int64)
+        starts, sizes = self.offsets[rows], self.set_sizes[rows]
+        offsets = np.concatenate([[0], np.cumsum(sizes)])
+        pos = np.repeat(starts - offsets[:-1], sizes) + np.arange(offsets[-1])
+        return PhenotypeTable(offsets, self.genes[pos], self.kinds[pos], self.labels[rows],
+                              self.label_names, self.gene_names)
+
+    def fingerprint(self) -> str:
+        h = Hasher()
+        for a in (self.offsets, self.genes, self.kinds, self.labels):
+            h.update_array(a)
+        h.update_strings(self.label_names)
+        h.update_strings(["|"])
+        h.update_strings(self.gene_names)
+        return h.hexdigest()
+
+    def save(self, path: str | Path) -> None:
+        np.savez(
+            path, offsets=self.offsets, genes=self.genes, kinds=self.kinds, labels=self.labels,
+            label_names=np.array(self.label_names, dtype=str), gene_names=np.array(self.gene_names, dtype=str),
+        )
+
+    @classmethod
+    def load(cls, path: str | Path) -> "PhenotypeTable":
+        with np.load(path, allow_pickle=False) as z:
+            return cls(z["offsets"], z["genes"], z["kinds"], z["labels"],
+                       z["label_names"].tolist(), z["gene_names"].tolist())
+
+    def summary(self) -> str:
+        sizes = np.bincount(self.set_sizes)
+        by_size = ", ".join(f"{n:,} of size {k}" for k, n in enumerate(sizes) if n)
+        measured = ", ".join(
+            f"{name} {int(np.sum(~np.isnan(self.labels[:, j]))):,}" for j, name in enumerate(self.label_names)
+        )
+        return f"PhenotypeTable: {self.num_strains:,} strains ({by_size}); measured: {measured}"

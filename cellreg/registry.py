@@ -1,0 +1,145 @@
+"""Find plugins through the ``cellreg`` entry-point group and resolve them by kind and name.
+
+Bundled plugins come through the same group as third-party ones; the core never imports them.
+Set ``CELLREG_LOAD_PLUGINS`` to a comma-separated list of entry-point or distribution names to
+restrict which *external* plugins load (empty: none); the bundled ones always load.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata as md
+import os
+import traceback
+from typing import Iterable
+
+import pluggy
+
+from cellreg import hookspecs
+from cellreg.plugin_types import KINDS, BrokenPlugin, Plugin, PluginSource, Registered
+
+ENTRY_POINT_GROUP = "cellreg"
+BUNDLED_DISTRIBUTION = "cellreg"
+LOAD_ENV = "CELLREG_LOAD_PLUGINS"
+
+
+class PluginError(LookupError):
+    """A plugin name that does not resolve, or two plugins claiming one name."""
+
+
+def normalize(name: str) -> str:
+    """Forgiving name: case-insensitive, ``-`` and ``_`` alike."""
+    return name.strip().lower().replace("-", "_")
+
+
+def _source(ep: md.EntryPoint) -> PluginSource:
+    dist = getattr(ep, "dist", None)
+    dist_name = dist.metadata["Name"] if dist is not None else "<unknown>"
+    version = dist.version if dist is not None else "?"
+    return PluginSource(
+        entry_point=f"{ep.name} = {ep.value}",
+        distribution=dist_name,
+        version=version,
+        bundled=dist_name == BUNDLED_DISTRIBUTION,
+    )
+
+
+def _wanted(ep: md.EntryPoint, source: PluginSource, allow: str | None) -> bool:
+    if source.bundled or allow is None:
+        return True
+    names = {normalize(n) for n in allow.split(",") if n.strip()}
+    return normalize(ep.name) in names or normalize(source.distribution) in names
+
+
+class Registry:
+    """Every loaded plugin, indexed by (kind, normalized name)."""
+
+    def __init__(self) -> None:
+        self._entries: dict[tuple[str, str], Registered] = {}
+        self.broken: list[BrokenPlugin] = []
+        self.pm = pluggy.PluginManager(hookspecs.PROJECT)
+        self.pm.add_hookspecs(hookspecs)
+
+    def add_module(self, module: object, source: PluginSource) -> None:
+        """Register one plugin module; its records join the index (duplicates are an error)."""
+        try:
+            self.pm.register(module, name=source.entry_point)
+            self.pm.check_pending()
+            impls = [i for i in self.pm.hook.cellreg_plugins.get_hookimpls() if i.plugin is module]
+            if not impls:
+                raise TypeError("module defines no @hookimpl cellreg_plugins()")
+            records = [p for impl in impls for p in (impl.function() or [])]
+            for plugin in records:
+                if not isinstance(plugin, Plugin):
+                    raise TypeError(f"cellreg_plugins returned {type(plugin).__name__}, expected cellreg.Plugin")
+        except Exception as exc:  # noqa: BLE001 - a broken plugin must not take the others down
+            if self.pm.is_registered(module):
+                self.pm.unregister(module)
+            self.broken.append(BrokenPlugin(source, _describe(exc)))
+            return
+        for plugin in records:
+            self.add(plugin, source)
+
+    def add(self, plugin: Plugin, source: PluginSource) -> None:
+        key = (plugin.kind, normalize(plugin.name))
+        if key in self._entries:
+            first = self._entries[key].source
+            raise PluginError(
+                f"duplicate {plugin.kind} plugin {plugin.name!r}: provided by "
+                f"{first.distribution} ({first.entry_point}) and by "
+                f"{source.distribution} ({source.entry_point})"
+            )
+        self._entries[key] = Registered(plugin, source)
+
+    def names(self, kind: str) -> list[str]:
+        return sorted(r.plugin.name for (k, _), r in self._entries.items() if k == kind)
+
+    def get(self, kind: str, name: str) -> Plugin:
+        """The plugin of ``kind`` called ``name``; an unknown name lists the valid choices."""
+        if kind not in KINDS:
+            raise PluginError(f"unknown plugin kind {kind!r}; kinds are: {', '.join(KINDS)}")
+        entry = self._entries.get((kind, normalize(name)))
+        if entry is None:
+            choices = ", ".join(self.names(kind)) or "(none installed)"
+            raise PluginError(f"unknown {kind} plugin {name!r}; choose one of: {choices}")
+        return entry.plugin
+
+    def entries(self) -> list[Registered]:
+        return sorted(self._entries.values(), key=lambda r: (KINDS.index(r.plugin.kind), r.plugin.name))
+
+
+def _describe(exc: BaseException) -> str:
+    return "".join(traceback.format_exception_only(type(exc), exc)).strip()
+
+
+def load_registry(entry_points: Iterable[md.EntryPoint] | None = None, allow: str | None = None) -> Registry:
+    """A fresh registry from the installed entry points (or the ones given, for tests).
+
+    ``allow`` defaults to the ``CELLREG_LOAD_PLUGINS`` environment variable.
+    """
+    if entry_points is None:
+        entry_points = md.entry_points(group=ENTRY_POINT_GROUP)
+    if allow is None:
+        allow = os.environ.get(LOAD_ENV)
+    registry = Registry()
+    for ep in entry_points:
+        source = _source(ep)
+        if not _wanted(ep, source, allow):
+            continue
+        try:
+            module = ep.load()
+        except Exception as exc:  # noqa: BLE001
+            registry.broken.append(BrokenPlugin(source, _describe(exc)))
+            continue
+        registry.add_module(module, source)
+    return registry
+
+
+_default: Registry | None = None
+
+
+def default_registry() -> Registry:
+    """The process-wide registry, loaded on first use."""
+    global _default
+    if _default is None:
+        _default = load_registry()
+    return _default
