@@ -165,7 +165,7 @@ class CellGraph:
             ends = 1 if rel.directed else 2
             weighted = "weighted" if rel.weight is not None else "unweighted"
             lines.append(
-                f"  {rel.name:<16} {kind:<10} {weighted:<10} {rel.num_edges:>10,} edges"
+                f"  {rel.name:<20} {kind:<10} {weighted:<10} {rel.num_edges:>10,} edges"
                 f"  mean degree {ends * rel.num_edges / n:.1f}"
             )
         if self.gene_features is not None:

@@ -1,0 +1,88 @@
+"""From a RunConfig to the objects of a run: graph, table, split, scaler, op and model.
+
+Everything here goes through the registry; the core never imports a plugin.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import attrs
+import numpy as np
+
+from cellreg.config import ConfigError, PluginChoice, RunConfig
+from cellreg.graph import CellGraph
+from cellreg.model import CellModel
+from cellreg.phenotypes import PhenotypeTable
+from cellreg.protocols import Context, PerturbationOp
+from cellreg.registry import Registry, default_registry
+from cellreg.splits import Split, make_split
+from cellreg.standardize import LabelScaler
+
+log = logging.getLogger("cellreg")
+
+
+def build(registry: Registry, kind: str, choice: PluginChoice, context: Context):
+    plugin = registry.get(kind, choice.name)
+    config = choice.config if choice.config is not None else plugin.config()
+    return plugin.factory(config, context)
+
+
+@attrs.define
+class Data:
+    graph: CellGraph
+    table: PhenotypeTable  # restricted to the labels being trained on
+    split: Split
+    scaler: LabelScaler
+    targets: np.ndarray  # standardized labels [S, L]
+
+
+def select_labels(table: PhenotypeTable, wanted: list[str], source: str) -> PhenotypeTable:
+    if not wanted:
+        return table
+    unknown = [w for w in wanted if w not in table.label_names]
+    if unknown:
+        raise ConfigError(source, [f"train.labels: no label {unknown[0]!r}; labels are: {', '.join(table.label_names)}"])
+    idx = [table.label_names.index(w) for w in wanted]
+    return attrs.evolve(table, labels=table.labels[:, idx], label_names=tuple(wanted))
+
+
+def check_select(config: RunConfig, label_names: tuple[str, ...], source: str) -> None:
+    parts = config.train.select.split(".")
+    if len(parts) == 3 and parts[1] not in label_names:
+        raise ConfigError(source, [f"train.select: no label {parts[1]!r}; labels are: {', '.join(label_names)}"])
+
+
+def load_data(config: RunConfig, registry: Registry, base_dir: Path, source: str = "<config>",
+              split: Split | None = None) -> Data:
+    ctx = Context(seed=config.seed, base_dir=base_dir)
+    graph = build(registry, "graph", config.graph, ctx).load()
+    log.info("%s", graph.summary())
+    table = build(registry, "phenotypes", config.phenotypes, ctx).load(graph)
+    if table.gene_names != graph.genes:
+        raise ValueError("phenotype source returned a table indexed against another gene vocabulary")
+    table = select_labels(table, config.train.labels, source)
+    check_select(config, table.label_names, source)
+    log.info("%s", table.summary())
+    split = split or make_split(table, config.split)
+    scaler = LabelScaler.fit(table.labels[split.train])
+    return Data(graph, table, split, scaler, scaler.transform(table.labels).astype(np.float32))
+
+
+def build_op(config: RunConfig, registry: Registry, data: Data, base_dir: Path) -> PerturbationOp:
+    op = build(registry, "perturbation", config.perturbation, Context(config.seed, base_dir, data.graph))
+    op.prepare(data.graph)
+    return op
+
+
+def build_model(config: RunConfig, registry: Registry, data: Data, base_dir: Path) -> CellModel:
+    ctx = Context(seed=config.seed, base_dir=base_dir, graph=data.graph, label_names=data.table.label_names)
+    encoder = build(registry, "encoder", config.model.encoder, ctx)
+    head = build(registry, "head", config.model.head, attrs.evolve(ctx, encoder=encoder))
+    losses, weights = {}, {}
+    for term in config.loss:
+        key = term.name if term.name not in losses else f"{term.name}_{len(losses)}"
+        losses[key] = build(registry, "loss", PluginChoice(term.name, term.config), attrs.evolve(ctx, encoder=encoder))
+        weights[key] = term.weight
+    return CellModel(encoder, head, losses, weights)

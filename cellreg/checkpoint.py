@@ -1,0 +1,94 @@
+"""Pickle-free checkpoints: tensors in safetensors, everything else in JSON.
+
+Accelerate's ``save_state`` pickles optimizer and RNG state; a checkpoint from an untrusted
+source must not be able to run code, so the optimizer state is flattened into named tensors plus
+a JSON skeleton, and RNG state is not stored at all (every epoch reseeds from (seed, epoch)).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, load_model, save_file, save_model
+
+
+def atomic_write(path: Path, write) -> None:
+    """``write(tmp_path)`` then rename: a crash never leaves a half-written file behind."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def write_json(path: Path, obj: Any) -> None:
+    def write(tmp):
+        with open(tmp, "w") as f:
+            json.dump(obj, f, indent=2, allow_nan=False)
+            f.write("\n")
+
+    atomic_write(path, write)
+
+
+def save_weights(model: torch.nn.Module, path: Path) -> None:
+    atomic_write(path, lambda tmp: save_model(model, tmp))
+
+
+def load_weights(model: torch.nn.Module, path: Path) -> None:
+    missing, unexpected = load_model(model, path, strict=True)
+
+
+def _flatten_optimizer(state: dict) -> tuple[dict[str, torch.Tensor], dict]:
+    tensors, skeleton = {}, {"param_groups": state["param_groups"], "state": {}}
+    for pid, entry in state["state"].items():
+        plain = {}
+        for key, value in entry.items():
+            if torch.is_tensor(value):
+                tensors[f"{pid}.{key}"] = value.detach().cpu().contiguous()
+            else:
+                plain[key] = value
+        skeleton["state"][str(pid)] = plain
+    return tensors, skeleton
+
+
+def _unflatten_optimizer(tensors: dict[str, torch.Tensor], skeleton: dict) -> dict:
+    state = {int(pid): dict(plain) for pid, plain in skeleton["state"].items()}
+    for name, value in tensors.items():
+        pid, key = name.split(".", 1)
+        state.setdefault(int(pid), {})[key] = value
+    return {"param_groups": skeleton["param_groups"], "state": state}
+
+
+def save_training_state(directory: Path, model: torch.nn.Module, optimizer, scheduler, meta: dict) -> None:
+    """Everything a resumed run needs, written so that ``state.json`` (last) marks it complete."""
+    tensors, skeleton = _flatten_optimizer(optimizer.state_dict())
+    save_weights(model, directory / "model.safetensors")
+    atomic_write(directory / "optimizer.safetensors", lambda tmp: save_file(tensors, tmp))
+    sched = {k: v for k, v in scheduler.state_dict().items() if _jsonable(v)}
+    write_json(directory / "state.json", {**meta, "optimizer": skeleton, "scheduler": sched})
+
+
+def load_training_state(directory: Path, model: torch.nn.Module, optimizer, scheduler) -> dict:
+    state = json.loads((directory / "state.json").read_text())
+    load_weights(model, directory / "model.safetensors")
+    tensors = load_file(directory / "optimizer.safetensors")
+    optimizer.load_state_dict(_unflatten_optimizer(tensors, state.pop("optimizer")))
+    scheduler.load_state_dict({**scheduler.state_dict(), **state.pop("scheduler")})
+    return state
+
+
+def _jsonable(value: Any) -> bool:
+    try:
+        json.dumps(value)
+        return True
+    except TypeError:
+        return False

@@ -1,0 +1,101 @@
+"""The ``cellreg`` command: run, validate, plugins."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from cellreg.config import ConfigError, load_config, to_toml
+from cellreg.registry import PluginError, default_registry
+
+
+def _cmd_run(args) -> int:
+    from cellreg.trainer import run
+
+    if args.resume:
+        if args.config or args.set:
+            raise ConfigError("--resume", ["give only the run directory; its config.toml is the config"])
+        out = args.resume
+    else:
+        if not args.config:
+            raise ConfigError("run", ["give a CONFIG file, or --resume RUN_DIR"])
+        out = args.out or str(Path("runs") / Path(args.config).stem)
+    report = run(args.config, out, args.set, resume=bool(args.resume))
+    print(format_report(report, out))
+    return 0
+
+
+def format_report(report: dict, out: str) -> str:
+    lines = [f"run directory: {out}",
+             f"selected epoch {report['selected_epoch']} by {report['select']}; "
+             f"{report['strains_per_second']} strains/s in training",
+             "", "| split | label | n | Pearson | Spearman | RMSE | R² |", "|---|---|---|---|---|---|---|"]
+    fmt = lambda v: "n/a" if v is None else f"{v:.4f}"  # noqa: E731
+    for split in ("val", "test"):
+        for label, m in report[split].items():
+            if isinstance(m, dict):
+                lines.append(f"| {split} | {label} | {m['n']} | {fmt(m['pearson'])} | {fmt(m['spearman'])} | "
+                             f"{fmt(m['rmse'])} | {fmt(m['r2'])} |")
+    return "\n".join(lines)
+
+
+def _cmd_validate(args) -> int:
+    config = load_config(args.config, args.set)
+    print(f"# {args.config}: valid. Resolved config:")
+    print(to_toml(config))
+    return 0
+
+
+def _cmd_plugins(args) -> int:
+    registry = default_registry()
+    rows = [{"kind": r.plugin.kind, "name": r.plugin.name, "distribution": r.source.distribution,
+             "version": r.source.version, "entry_point": r.source.entry_point,
+             "description": r.plugin.description} for r in registry.entries()]
+    broken = [{"entry_point": b.source.entry_point, "distribution": b.source.distribution, "error": b.error}
+              for b in registry.broken]
+    if args.json:
+        print(json.dumps({"plugins": rows, "broken": broken}, indent=2))
+        return 0
+    width = max((len(r["name"]) for r in rows), default=4)
+    for r in rows:
+        print(f"{r['kind']:<13} {r['name']:<{width}}  {r['distribution']} {r['version']:<8} {r['description']}")
+    for b in broken:
+        print(f"BROKEN  {b['entry_point']} ({b['distribution']}): {b['error']}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="cellreg", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+    r = sub.add_parser("run", help="train a model from a TOML config")
+    r.add_argument("config", nargs="?", help="TOML run config")
+    r.add_argument("--out", help="run directory (default runs/<config name>)")
+    r.add_argument("--resume", metavar="RUN_DIR", help="continue a stopped run from its last checkpoint")
+    r.set_defaults(func=_cmd_run)
+    v = sub.add_parser("validate", help="check a config and print it with every default filled in")
+    v.add_argument("config")
+    v.set_defaults(func=_cmd_validate)
+    for s in (r, v):
+        s.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                       help="override one config value (TOML syntax; repeatable)")
+    pl = sub.add_parser("plugins", help="list installed plugins")
+    pl.add_argument("--json", action="store_true")
+    pl.set_defaults(func=_cmd_plugins)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    try:
+        return args.func(args)
+    except (ConfigError, PluginError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,45 @@
+"""Regression metrics per label, in raw label units, over the measured entries only."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy import stats
+
+METRICS = ("pearson", "spearman", "mse", "rmse", "r2")
+HIGHER_IS_BETTER = {"pearson": True, "spearman": True, "r2": True, "mse": False, "rmse": False, "loss": False}
+
+
+def regression_metrics(pred: np.ndarray, obs: np.ndarray) -> dict[str, float]:
+    """Pearson, Spearman, MSE, RMSE, R² and n. Undefined values (constant input, n < 2) are NaN."""
+    keep = ~np.isnan(obs)
+    p, o = pred[keep].astype(np.float64), obs[keep].astype(np.float64)
+    n = len(o)
+    out = {"n": n, **{m: math.nan for m in METRICS}}
+    if n == 0:
+        return out
+    mse = float(np.mean((p - o) ** 2))
+    out.update(mse=mse, rmse=math.sqrt(mse))
+    var = float(np.var(o))
+    if var > 0:
+        out["r2"] = 1.0 - mse / var
+    if n >= 2 and np.ptp(p) > 0 and np.ptp(o) > 0:
+        out["pearson"] = float(stats.pearsonr(p, o)[0])
+        out["spearman"] = float(stats.spearmanr(p, o)[0])
+    return out
+
+
+def table_metrics(pred: np.ndarray, obs: np.ndarray, label_names) -> dict[str, dict[str, float]]:
+    return {name: regression_metrics(pred[:, j], obs[:, j]) for j, name in enumerate(label_names)}
+
+
+def json_safe(obj):
+    """NaN/inf become null so metrics files are valid JSON."""
+    if isinstance(obj, dict):
+        return {k: json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [json_safe(v) for v in obj]
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj

@@ -1,0 +1,313 @@
+"""Training with Accelerate: one CPU, one GPU or many processes from the same config.
+
+Model selection uses one configured validation metric; the test split is evaluated exactly once,
+with the selected weights, after training (design trap §7.6). Only the main process writes.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from accelerate import Accelerator
+from accelerate.state import AcceleratorState, GradientState
+from accelerate.utils import set_seed
+from tqdm.auto import tqdm
+
+from cellreg import __version__, plots
+from cellreg.assemble import Data, build_model, build_op, load_data
+from cellreg.checkpoint import load_training_state, load_weights, save_training_state, save_weights, write_json
+from cellreg.config import ConfigError, RunConfig, load_config, to_toml
+from cellreg.data import Collate, loader
+from cellreg.metrics import HIGHER_IS_BETTER, json_safe, table_metrics
+from cellreg.registry import Registry, default_registry
+from cellreg.splits import Split
+
+log = logging.getLogger("cellreg")
+
+
+class RunDir:
+    """The files of one run; see docs/config.md for what each holds."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.config = self.root / "config.toml"
+        self.info = self.root / "run.json"
+        self.split = self.root / "split.npz"
+        self.history = self.root / "metrics.jsonl"
+        self.metrics = self.root / "metrics.json"
+        self.best = self.root / "weights" / "best.safetensors"
+        self.last = self.root / "weights" / "last.safetensors"
+        self.checkpoint = self.root / "checkpoint"
+        self.plots = self.root / "plots"
+
+    def read_split(self) -> Split:
+        with np.load(self.split, allow_pickle=False) as z:
+            return Split(z["train"], z["val"], z["test"], str(z["key"]))
+
+    def write_split(self, split: Split) -> None:
+        np.savez(self.split, train=split.train, val=split.val, test=split.test, key=np.array(split.key))
+
+
+def _lr_lambda(kind: str, total: int, warmup: int):
+    def factor(step: int) -> float:
+        if warmup and step < warmup:
+            return (step + 1) / warmup
+        progress = min((step - warmup) / max(total - warmup, 1), 1.0)
+        if kind == "cosine":
+            return 0.5 * (1.0 + math.cos(math.pi * progress))
+        if kind == "linear":
+            return 1.0 - progress
+        return 1.0
+
+    return factor
+
+
+def _fresh_accelerator(config: RunConfig) -> Accelerator:
+    # AcceleratorState is a process-wide singleton; a second run in one process must not inherit it.
+    AcceleratorState._reset_state()
+    GradientState._reset_state()
+    return Accelerator(cpu=config.train.cpu, mixed_precision=config.train.mixed_precision,
+                       gradient_accumulation_steps=config.train.grad_accum)
+
+
+def _selected(entry: dict, select: str) -> float:
+    _, *path = select.split(".")
+    node = entry["val"]
+    for p in path:
+        node = node[p]
+    return node if node is not None and math.isfinite(node) else math.nan
+
+
+def _better(value: float, best: float | None, metric: str) -> bool:
+    if math.isnan(value):
+        return best is None
+    if best is None or math.isnan(best):
+        return True
+    return value > best if HIGHER_IS_BETTER[metric] else value < best
+
+
+class Trainer:
+    def __init__(self, config: RunConfig, run_dir: RunDir, registry: Registry, base_dir: Path,
+                 source: str, split: Split | None = None) -> None:
+        self.config, self.dir, self.registry = config, run_dir, registry
+        self.acc = _fresh_accelerator(config)
+        set_seed(config.seed)
+        self.data: Data = load_data(config, registry, base_dir, source, split)
+        self.op = build_op(config, registry, self.data, base_dir)
+        self.model = build_model(config, registry, self.data, base_dir)
+        self.base_dir = base_dir
+        tc = config.train
+        params = [p for p in self.model.parameters() if p.requires_grad]
+        self.optimizer = torch.optim.AdamW(params, lr=tc.lr, weight_decay=tc.weight_decay)
+        collate = Collate(self.data.table, self.op, self.data.targets)
+        split = self.data.split
+        eval_rows = np.random.default_rng([config.seed, 7]).permutation(split.train)[: tc.train_eval_rows]
+        loaders = [
+            loader(split.train, collate, tc.batch_size, tc.num_workers, shuffle_seed=config.seed),
+            loader(np.sort(eval_rows), collate, tc.eval_batch_size, tc.num_workers),
+            loader(split.val, collate, tc.eval_batch_size, tc.num_workers),
+            loader(split.test, collate, tc.eval_batch_size, tc.num_workers),
+        ]
+        self.sampler = loaders[0].sampler
+        self.model, self.optimizer, *loaders = self.acc.prepare(self.model, self.optimizer, *loaders)
+        self.train_loader, self.train_eval_loader, self.val_loader, self.test_loader = loaders
+        steps = tc.epochs * math.ceil(len(self.train_loader) / tc.grad_accum)
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
+            self.optimizer.optimizer if hasattr(self.optimizer, "optimizer") else self.optimizer,
+            _lr_lambda(tc.scheduler, steps, int(tc.warmup_fraction * steps)))
+        self.state = {"epoch": 0, "best_value": None, "best_epoch": None, "train_seconds": 0.0,
+                      "strains_trained": 0}
+
+    # -- bookkeeping ---------------------------------------------------------------------------
+    @property
+    def main(self) -> bool:
+        return self.acc.is_main_process
+
+    def write_start(self) -> None:
+        if not self.main:
+            return
+        self.dir.root.mkdir(parents=True, exist_ok=True)
+        self.dir.config.write_text(to_toml(self.config))
+        self.dir.write_split(self.data.split)
+        write_json(self.dir.info, {
+            "name": self.config.name,
+            "encoder": self.config.model.encoder.name,
+            "head": self.config.model.head.name,
+            "perturbation": self.config.perturbation.name,
+            "graph_fingerprint": self.data.graph.fingerprint(),
+            "data_fingerprint": self.data.table.fingerprint(),
+            "split_key": self.data.split.key,
+            "split": self.config.split.kind,
+            "split_sizes": self.data.split.sizes(),
+            "labels": list(self.data.table.label_names),
+            "scaler": self.data.scaler.to_dict(),
+            "base_dir": str(self.base_dir),
+            "num_processes": self.acc.num_processes,
+            "cellreg_version": __version__,
+        })
+        self.dir.history.write_text("")
+
+    def resume(self) -> None:
+        info = json.loads(self.dir.info.read_text())
+        if info["data_fingerprint"] != self.data.table.fingerprint():
+            raise ConfigError(str(self.dir.root), ["the data no longer matches this run (data fingerprint "
+                                                   f"{info['data_fingerprint']} != {self.data.table.fingerprint()})"])
+        if not (self.dir.checkpoint / "state.json").exists():
+            return  # crashed before the first checkpoint: start over from epoch 0
+        self.state = load_training_state(self.dir.checkpoint, self.acc.unwrap_model(self.model),
+                                         self.optimizer, self.scheduler)
+        if self.main:  # drop history lines written after the checkpoint
+            lines = self.dir.history.read_text().splitlines()
+            kept = [ln for ln in lines if ln and json.loads(ln)["epoch"] <= self.state["epoch"]]
+            self.dir.history.write_text("".join(ln + "\n" for ln in kept))
+
+    # -- loops ---------------------------------------------------------------------------------
+    def train_epoch(self, epoch: int) -> dict:
+        tc = self.config.train
+        self.model.train()
+        self.sampler.set_epoch(epoch)
+        set_seed(self.config.seed * 100_003 + epoch, device_specific=True)
+        total = torch.zeros((), device=self.acc.device)
+        parts: dict[str, torch.Tensor] = {}
+        batches = 0
+        bar = tqdm(self.train_loader, desc=f"epoch {epoch + 1}/{tc.epochs}", leave=False,
+                   disable=True if not (tc.progress and self.main) else None)  # None: off when not a TTY
+        start = time.perf_counter()
+        for batch in bar:
+            with self.acc.accumulate(self.model):
+                out = self.model(batch)
+                self.acc.backward(out["loss"])
+                if self.acc.sync_gradients and tc.grad_clip > 0:
+                    self.acc.clip_grad_norm_(self.model.parameters(), tc.grad_clip)
+                self.optimizer.step()
+                self.optimizer.zero_grad(set_to_none=True)
+                if self.acc.sync_gradients:
+                    self.scheduler.step()
+            total += out["loss"].detach()
+            for k, v in out.items():
+                if k.startswith("loss/"):
+                    parts[k] = parts.get(k, 0) + v
+            batches += 1
+            if batches % 50 == 0 and not bar.disable:  # one sync per 50 steps, only for the bar
+                bar.set_postfix(loss=f"{(total / batches).item():.4f}")
+        self.acc.wait_for_everyone()
+        self.state["train_seconds"] += time.perf_counter() - start
+        self.state["strains_trained"] += len(self.data.split.train)
+        loss = (self.acc.reduce(total, "mean") / max(batches, 1)).item()
+        if not math.isfinite(loss):
+            raise FloatingPointError(f"training loss became {loss} in epoch {epoch + 1}; the last good "
+                                     f"checkpoint is in {self.dir.checkpoint}")
+        return {"train_loss": loss,
+                "train_loss_parts": {k[5:]: (self.acc.reduce(v, "mean") / batches).item() for k, v in parts.items()}}
+
+    @torch.no_grad()
+    def evaluate(self, data_loader) -> tuple[dict, np.ndarray, np.ndarray]:
+        """Metrics in raw units over the whole split (gathered across processes, no duplicates)."""
+        self.model.eval()
+        preds, rows = [], []
+        loss_sum = torch.zeros((), device=self.acc.device)
+        count = torch.zeros((), device=self.acc.device)
+        for batch in data_loader:
+            out = self.model(batch)
+            n = batch["row"].shape[0]
+            loss_sum += out["loss"].float() * n
+            count += n
+            p, r = self.acc.gather_for_metrics((out["pred"].float(), batch["row"]))
+            preds.append(p.cpu())
+            rows.append(r.cpu())
+        pred = self.data.scaler.inverse(torch.cat(preds).numpy()) if preds else np.zeros((0, 1))
+        rows_np = torch.cat(rows).numpy() if rows else np.zeros(0, np.int64)
+        obs = self.data.table.labels[rows_np]
+        metrics = table_metrics(pred, obs, self.data.table.label_names)
+        metrics["loss"] = (self.acc.reduce(loss_sum, "sum") / self.acc.reduce(count, "sum").clamp(min=1)).item()
+        return metrics, pred, obs
+
+    def fit(self, stop_after_epoch: int | None = None) -> dict | None:
+        tc = self.config.train
+        metric = self.config.train.select.split(".")[-1]
+        for epoch in range(self.state["epoch"], tc.epochs):
+            entry = {"epoch": epoch + 1, **self.train_epoch(epoch)}
+            entry["train"], _, _ = self.evaluate(self.train_eval_loader)
+            entry["val"], _, _ = self.evaluate(self.val_loader)
+            entry["lr"] = self.scheduler.get_last_lr()[0]
+            value = _selected(entry, self.config.train.select)
+            improved = _better(value, self.state["best_value"], metric)
+            if improved:
+                self.state["best_value"], self.state["best_epoch"] = value, epoch + 1
+            self.state["epoch"] = epoch + 1
+            if self.main:
+                unwrapped = self.acc.unwrap_model(self.model)
+                if improved:
+                    save_weights(unwrapped, self.dir.best)
+                save_weights(unwrapped, self.dir.last)
+                with open(self.dir.history, "a") as f:
+                    f.write(json.dumps(json_safe(entry)) + "\n")
+                save_training_state(self.dir.checkpoint, unwrapped, self.optimizer, self.scheduler,
+                                    json_safe(self.state))
+                tqdm.write(_epoch_line(entry, tc.epochs, self.config.train.select, value, improved))
+            self.acc.wait_for_everyone()
+            if stop_after_epoch is not None and epoch + 1 >= stop_after_epoch and epoch + 1 < tc.epochs:
+                return None  # used by tests to simulate a crash
+        return self.finish()
+
+    def finish(self) -> dict:
+        """Evaluate the test split once, with the selected weights, and write the final report."""
+        self.acc.wait_for_everyone()
+        load_weights(self.acc.unwrap_model(self.model), self.dir.best)
+        test, pred, obs = self.evaluate(self.test_loader)
+        history = [json.loads(ln) for ln in self.dir.history.read_text().splitlines() if ln]
+        best = next(h for h in history if h["epoch"] == self.state["best_epoch"])
+        seconds = self.state["train_seconds"]
+        report = json_safe({
+            "test": test, "val": best["val"], "train": best["train"],
+            "selected_epoch": self.state["best_epoch"], "select": self.config.train.select,
+            "epochs": self.state["epoch"], "train_seconds": round(seconds, 3),
+            "strains_per_second": round(self.state["strains_trained"] / seconds, 1) if seconds else None,
+            "split_sizes": self.data.split.sizes(), "num_processes": self.acc.num_processes,
+        })
+        if self.main:
+            write_json(self.dir.metrics, report)
+            self.dir.plots.mkdir(exist_ok=True)
+            plots.learning_curves(history, self.config.train.select, self.dir.plots / "learning_curves.png")
+            plots.predicted_vs_observed(pred, obs, self.data.table.label_names, report["test"],
+                                        self.dir.plots / "test_predicted_vs_observed.png")
+            write_json(self.dir.checkpoint / "progress.json", {"finished": True})
+        self.acc.wait_for_everyone()
+        return report
+
+
+def _epoch_line(entry: dict, epochs: int, select: str, value: float, improved: bool) -> str:
+    mark = "  *best*" if improved else ""
+    return (f"epoch {entry['epoch']}/{epochs}  train loss {entry['train_loss']:.4f}  "
+            f"val loss {entry['val']['loss']:.4f}  {select} {value:.4f}{mark}")
+
+
+def run(config_path: str | Path | None, out: str | Path, overrides: list[str] = (), resume: bool = False,
+        registry: Registry | None = None, stop_after_epoch: int | None = None) -> dict | None:
+    """Train (or resume) one run; returns the final report, or None if stopped early on purpose."""
+    registry = registry or default_registry()
+    run_dir = RunDir(Path(out))
+    if resume:
+        if not run_dir.info.exists():
+            raise ConfigError(str(run_dir.root), ["not a run directory (no run.json); nothing to resume"])
+        info = json.loads(run_dir.info.read_text())
+        config = load_config(run_dir.config, registry=registry)
+        trainer = Trainer(config, run_dir, registry, Path(info["base_dir"]), str(run_dir.config),
+                          split=run_dir.read_split())
+        trainer.resume()
+        if (run_dir.checkpoint / "progress.json").exists():
+            return json.loads(run_dir.metrics.read_text())
+        return trainer.fit(stop_after_epoch)
+    config = load_config(config_path, overrides, registry=registry)
+    if run_dir.info.exists():
+        raise ConfigError(str(run_dir.root), ["already holds a run; continue it with --resume, or choose "
+                                              "another --out (nothing was overwritten)"])
+    trainer = Trainer(config, run_dir, registry, Path(config_path).resolve().parent, str(config_path))
+    trainer.write_start()
+    return trainer.fit(stop_after_epoch)

@@ -1,0 +1,166 @@
+"""Config tables of the file plugins, and the one structure hook they need.
+
+TOML lets a column be an index (``source = 0``) or a header name (``source = "protein1"``), and
+``header`` be ``"auto"`` or a bool. cattrs has no strict hook for such unions, so this module
+registers one on the shared config converter: a value is accepted only when its exact type is a
+member (``3.7`` is not a column, ``true`` is not an index).
+"""
+
+from __future__ import annotations
+
+import types
+import typing
+from typing import Literal, Union
+
+import attrs
+
+from cellreg.config import converter
+from cellreg.phenotypes import Perturbation
+
+Column = Union[int, str]
+"""A 0-based column index, or a header name."""
+
+UnknownGenes = Literal["error", "drop"]
+KindName = Literal["deletion", "knockdown", "overexpression", "addition"]
+
+
+def _members(t: object) -> tuple:
+    return typing.get_args(t) if typing.get_origin(t) in (Union, types.UnionType) else ()
+
+
+def _describe(member: object) -> str:
+    if typing.get_origin(member) is Literal:
+        return " or ".join(repr(v) for v in typing.get_args(member))
+    return getattr(member, "__name__", str(member))
+
+
+def _is_scalar_union(t: object) -> bool:
+    """Unions of int/str/bool/float/Literal (None allowed) with at least two non-None members."""
+    args = [a for a in _members(t) if a is not type(None)]
+    plain = (int, str, bool, float)
+    return len(args) >= 2 and all(a in plain or typing.get_origin(a) is Literal for a in args)
+
+
+def _structure_scalar_union(value: object, t: object) -> object:
+    for member in _members(t):
+        if member is type(None) and value is None:
+            return None
+        if typing.get_origin(member) is Literal:
+            if any(type(value) is type(v) and value == v for v in typing.get_args(member)):
+                return value
+        elif member is float and type(value) in (int, float):
+            return float(value)
+        elif type(value) is member:
+            return value
+    names = [_describe(a) for a in _members(t) if a is not type(None)]
+    if set(_members(t)) - {type(None)} == {int, str}:
+        names = ["a column index (int)", "a header name (str)"]
+    raise TypeError(f"expected {' or '.join(names)}, got {type(value).__name__} {value!r}")
+
+
+converter.register_structure_hook_func(_is_scalar_union, _structure_scalar_union)
+
+
+def _check_delimiter(_inst, attribute, value: str) -> None:
+    if value != "auto" and len(value) != 1:
+        raise ValueError(f"{attribute.name} must be \"auto\" or one character (\"\\t\", \",\", \" \", \";\"), "
+                         f"got {value!r}")
+
+
+def _non_negative(_inst, attribute, value) -> None:
+    if isinstance(value, int) and value < 0:
+        raise ValueError(f"{attribute.name}: a column index counts from 0, got {value}")
+
+
+def _delimiter():
+    return attrs.field(default="auto", validator=_check_delimiter)
+
+
+@attrs.frozen
+class RowFilter:
+    """Keep only rows whose ``column`` holds exactly ``equals`` (e.g. BioGRID's physical edges)."""
+
+    column: Column = attrs.field(validator=_non_negative)
+    equals: str
+
+
+@attrs.frozen
+class EdgeFile:
+    """One ``[[graph.files]]`` table: where a file is and how to read its columns."""
+
+    path: str
+    relation: str | None = None
+    relation_column: Column | None = attrs.field(default=None, validator=_non_negative)
+    delimiter: str = _delimiter()
+    header: Literal["auto"] | bool = "auto"
+    source: Column = attrs.field(default=0, validator=_non_negative)
+    target: Column = attrs.field(default=1, validator=_non_negative)
+    weight: Column | None = attrs.field(default=None, validator=_non_negative)
+    directed: bool = False
+    comment: str = "#"
+    strip_prefix: str = ""
+    min_score: float | None = None
+    filter: RowFilter | None = None
+
+    def __attrs_post_init__(self) -> None:
+        if (self.relation is None) == (self.relation_column is None):
+            raise ValueError("give exactly one of relation (a name) or relation_column (a column naming it)")
+        if self.relation is not None and not self.relation.strip():
+            raise ValueError("relation must be a non-empty name")
+        if self.min_score is not None and self.weight is None:
+            raise ValueError("min_score needs a weight column")
+        if self.header is False and any(isinstance(c, str) for c in self.columns().values()):
+            raise ValueError("columns are named but header = false; use column indices or header = true")
+
+    def columns(self) -> dict[str, Column]:
+        """Every configured column, by the option that names it."""
+        cols = {"source": self.source, "target": self.target, "weight": self.weight,
+                "relation_column": self.relation_column,
+                "filter.column": self.filter.column if self.filter else None}
+        return {k: v for k, v in cols.items() if v is not None}
+
+
+@attrs.frozen
+class EdgeListConfig:
+    """``[graph] name = "edge_list"``: a gene vocabulary plus one or more edge files."""
+
+    files: list[EdgeFile] = attrs.field(validator=attrs.validators.min_len(1))
+    genes: str | None = None
+    unknown_genes: UnknownGenes = "error"
+
+
+@attrs.frozen
+class TableConfig:
+    """``[phenotypes] name = "table"``: one strain per row, genes in one or more columns."""
+
+    path: str
+    genes: str | None = None
+    gene_columns: list[str] | None = None
+    gene_separator: str = attrs.field(default="+", validator=attrs.validators.min_len(1))
+    kinds: str | None = None
+    default_kind: KindName = "deletion"
+    labels: list[str] | None = None
+    delimiter: str = _delimiter()
+    comment: str = "#"
+    unknown_genes: UnknownGenes = "error"
+    strip_suffix: str | None = None
+    drop_genes: list[str] = attrs.field(factory=list)
+
+    def __attrs_post_init__(self) -> None:
+        if (self.genes is None) == (self.gene_columns is None):
+            raise ValueError("give exactly one of genes (one column, genes joined by gene_separator) "
+                             "or gene_columns (a list of columns)")
+        if self.gene_columns is not None and not self.gene_columns:
+            raise ValueError("gene_columns is empty")
+        if self.labels is not None and not self.labels:
+            raise ValueError("labels is empty; leave it out to use every column not holding genes or kinds")
+        if self.strip_suffix == "":
+            raise ValueError("strip_suffix must not be empty (leave it out instead)")
+
+    @property
+    def gene_column_names(self) -> list[str]:
+        return [self.genes] if self.genes is not None else list(self.gene_columns)
+
+    @property
+    def default_code(self) -> int:
+        return int(Perturbation.parse(self.default_kind))
