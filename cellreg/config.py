@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -81,7 +82,7 @@ class TrainConfig:
         ok = self.select == "val.loss" or (len(parts) == 3 and parts[0] == "val" and parts[2] in Metric.__args__)
         if not ok:
             raise ValueError(
-                f"select must be 'val.loss' or 'val.<label>.<metric>' with metric one of "
+                f"'select' must be 'val.loss' or 'val.<label>.<metric>' with metric one of "
                 f"{', '.join(Metric.__args__)}; got {self.select!r}"
             )
 
@@ -165,7 +166,8 @@ def _messages(exc: Exception, prefix: str) -> list[str]:
     for line in cattrs.transform_error(exc, path="$", format_exception=_format_exception):
         msg, _, where = line.rpartition(" @ ")
         path = where.removeprefix("$").removeprefix(".")
-        full = ".".join(p for p in (prefix, path) if p).replace(".[", "[")
+        field = re.match(r"'(\w+)' must", msg)  # an attrs validator names its field; put it in the path
+        full = ".".join(p for p in (prefix, path, field and field[1]) if p).replace(".[", "[")
         out.append(f"{full or '(top level)'}: {msg}")
     return out
 

@@ -42,8 +42,8 @@ def predicted_vs_observed(pred: np.ndarray, obs: np.ndarray, label_names, metric
     for j, (ax, name) in enumerate(zip(axes[0], label_names)):
         keep = ~np.isnan(obs[:, j])
         ax.scatter(obs[keep, j], pred[keep, j], s=4, alpha=0.3, linewidths=0)
-        lo = np.nanmin([obs[keep, j].min(initial=0), pred[keep, j].min(initial=0)])
-        hi = np.nanmax([obs[keep, j].max(initial=1), pred[keep, j].max(initial=1)])
+        both = np.concatenate([obs[keep, j], pred[keep, j]])
+        lo, hi = (both.min(), both.max()) if len(both) else (0.0, 1.0)
         ax.plot([lo, hi], [lo, hi], color="grey", lw=1)
         r = metrics.get(name, {}).get("pearson")
         ax.set(xlabel=f"observed {name}", ylabel=f"predicted {name}",

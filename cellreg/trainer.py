@@ -114,7 +114,6 @@ class Trainer:
             loader(split.val, collate, tc.eval_batch_size, tc.num_workers),
             loader(split.test, collate, tc.eval_batch_size, tc.num_workers),
         ]
-        self.sampler = loaders[0].sampler
         self.model, self.optimizer, *loaders = self.acc.prepare(self.model, self.optimizer, *loaders)
         self.train_loader, self.train_eval_loader, self.val_loader, self.test_loader = loaders
         steps = tc.epochs * math.ceil(len(self.train_loader) / tc.grad_accum)
@@ -171,7 +170,7 @@ class Trainer:
     def train_epoch(self, epoch: int) -> dict:
         tc = self.config.train
         self.model.train()
-        self.sampler.set_epoch(epoch)
+        self.train_loader.set_epoch(epoch)  # Accelerate re-sets the sampler epoch from this
         set_seed(self.config.seed * 100_003 + epoch, device_specific=True)
         total = torch.zeros((), device=self.acc.device)
         parts: dict[str, torch.Tensor] = {}

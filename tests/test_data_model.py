@@ -1,0 +1,116 @@
+import attrs
+import numpy as np
+import pytest
+import torch
+
+from cellreg import CellGraph, Perturbation, PhenotypeTable
+from cellreg.standardize import LabelScaler
+
+
+def small_graph():
+    genes = ["a", "b", "c", "d"]
+    return CellGraph.from_edges(genes, [
+        ("physical", np.array([0, 1, 1, 2, 3]), np.array([1, 0, 2, 2, 0]), None, False),
+        ("regulatory", np.array([0, 1, 0]), np.array([1, 0, 1]), np.array([0.5, 0.2, 0.9]), True),
+    ])
+
+
+def test_undirected_edges_are_canonical_and_deduplicated():
+    g = small_graph()
+    phys = g.relations["physical"]
+    assert phys.edge_index.tolist() == [[0, 0, 1], [1, 3, 2]]  # a-b once, no c-c self-loop, d-a -> a-d
+    assert phys.message_index().shape == (2, 6)
+    reg = g.relations["regulatory"]
+    assert reg.edge_index.tolist() == [[0, 1], [1, 0]]  # directed keeps both directions
+    assert reg.weight.tolist() == pytest.approx([0.9, 0.2])  # duplicate a->b keeps its largest weight
+
+
+def test_graph_is_immutable_and_hetero_view_shares_tensors():
+    g = small_graph()
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        g.genes = ("x",)
+    data = g.to_hetero()
+    assert data["gene"].num_nodes == 4
+    assert data["gene", "physical", "gene"].edge_index.data_ptr() == g.relations["physical"].edge_index.data_ptr()
+    assert g.index_of("c") == 2 and g.lookup(["d", "zz"]).tolist() == [3, -1]
+
+
+def test_graph_rejects_bad_input():
+    with pytest.raises(ValueError, match="duplicate name 'a'"):
+        CellGraph.from_edges(["a", "a"], [])
+    with pytest.raises(ValueError, match=r"outside 0\.\.1"):
+        CellGraph(("a", "b"), {"x": __import__("cellreg").Relation("x", torch.tensor([[0], [5]]), None, False)})
+
+
+def test_summary_is_readable():
+    text = small_graph().summary()
+    assert text.splitlines()[0] == "CellGraph: 4 genes, 2 relations, 5 edges"
+    assert "regulatory" in text and "directed" in text and "weighted" in text
+
+
+def table():
+    return PhenotypeTable.from_sets(
+        [[0], [1, 2], [0, 2, 3]], np.array([[0.9, np.nan], [0.5, -0.1], [0.2, 0.05]]),
+        ["fitness", "interaction"], ["a", "b", "c", "d"],
+        kinds=[[0], [0, 2], [1, 0, 3]],
+    )
+
+
+def test_phenotype_table_save_load_round_trip_without_pickle(tmp_path):
+    t = table()
+    t.save(tmp_path / "t.npz")
+    with np.load(tmp_path / "t.npz", allow_pickle=False) as z:
+        assert all(z[k].dtype != object for k in z.files)
+    u = PhenotypeTable.load(tmp_path / "t.npz")
+    assert u.fingerprint() == t.fingerprint()
+    assert u.label_names == ("fitness", "interaction") and u.gene_names == t.gene_names
+    genes, kinds = u.strain(2)
+    assert genes.tolist() == [0, 2, 3]
+    assert [Perturbation(k) for k in kinds] == [Perturbation.KNOCKDOWN, Perturbation.DELETION, Perturbation.ADDITION]
+    np.testing.assert_array_equal(u.labels, t.labels)
+
+
+def test_select_and_fingerprint_sensitivity():
+    t = table()
+    s = t.select(np.array([2, 0]))
+    assert s.strain(0)[0].tolist() == [0, 2, 3] and s.strain(1)[0].tolist() == [0]
+    assert s.fingerprint() != t.fingerprint()
+    assert t.fingerprint() == table().fingerprint()
+
+
+def test_table_is_read_only_and_validated():
+    t = table()
+    with pytest.raises(ValueError):
+        t.labels[0, 0] = 1.0
+    with pytest.raises(ValueError, match="gene index outside the vocabulary"):
+        PhenotypeTable.from_sets([[7]], np.zeros((1, 1)), ["y"], ["a"])
+    with pytest.raises(ValueError, match="unknown perturbation type 'knockin'"):
+        Perturbation.parse("knockin")
+
+
+def test_ten_million_triples_fit_well_under_a_gigabyte():
+    n = 10_000_000
+    t = PhenotypeTable(np.arange(0, 3 * n + 1, 3), np.zeros(3 * n, np.int32), np.zeros(3 * n, np.int8),
+                       np.zeros((n, 2), np.float32), ["fitness", "interaction"], ["g"])
+    assert t.nbytes == 8 * (n + 1) + 4 * 3 * n + 3 * n + 4 * 2 * n
+    assert t.nbytes < 0.35e9
+
+
+def test_standardization_fits_train_rows_and_inverts_exactly():
+    rng = np.random.default_rng(0)
+    labels = rng.normal([2.0, -1.0], [3.0, 0.1], size=(500, 2))
+    labels[::7, 1] = np.nan
+    train = labels[:300]
+    scaler = LabelScaler.fit(train)
+    assert scaler.mean == pytest.approx(np.nanmean(train, 0), rel=1e-5)
+    assert scaler.std == pytest.approx(np.nanstd(train, 0), rel=1e-5)
+    z = scaler.transform(labels)
+    np.testing.assert_allclose(scaler.inverse(z), labels, rtol=1e-6, atol=1e-6)
+    zt = scaler.transform(torch.tensor(labels, dtype=torch.float32))
+    np.testing.assert_allclose(scaler.inverse(zt).numpy(), labels, rtol=1e-5, atol=1e-5)
+
+
+def test_standardization_survives_constant_and_empty_labels():
+    labels = np.array([[1.0, np.nan], [1.0, np.nan]])
+    scaler = LabelScaler.fit(labels)
+    assert scaler.std.tolist() == [1.0, 1.0] and np.isfinite(scaler.transform(labels)[:, 0]).all()

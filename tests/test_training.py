@@ -1,0 +1,100 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from cellreg.config import ConfigError
+from cellreg.trainer import RunDir, run
+from cellreg_losses.mse import MSELoss
+
+
+def test_run_writes_an_honest_report(tiny_config, tmp_path):
+    out = tmp_path / "run"
+    report = run(tiny_config, out)
+    d = RunDir(out)
+    for path in (d.config, d.info, d.split, d.history, d.metrics, d.best, d.last,
+                 d.plots / "learning_curves.png", d.plots / "test_predicted_vs_observed.png"):
+        assert path.exists(), path
+    history = [json.loads(line) for line in d.history.read_text().splitlines()]
+    assert [h["epoch"] for h in history] == [1, 2, 3]
+    values = [h["val"]["interaction"]["pearson"] for h in history]
+    best = int(np.nanargmax(values)) + 1
+    assert report["selected_epoch"] == best  # selection on the configured validation metric
+    assert report["val"] == history[best - 1]["val"]  # the reported val is the selected epoch's
+    assert set(report["test"]) == {"fitness", "interaction", "loss"}  # test evaluated, once, in the final report
+    assert all("test" not in h for h in history)
+    split = d.read_split()
+    assert report["test"]["fitness"]["n"] == len(split.test)
+    assert json.loads(d.metrics.read_text()) == report
+    assert report["strains_per_second"] > 0
+
+
+def test_reported_metrics_are_in_raw_units(tiny_config, tmp_path):
+    """The mean baseline must predict the training mean in raw label units: check against numpy."""
+    out = tmp_path / "mean"
+    report = run(tiny_config, out, ["model.encoder={name=\"none\"}", "model.head={name=\"mean\"}",
+                                    "train.epochs=30", "train.lr=0.05", "train.select=\"val.loss\""])
+    info = json.loads((out / "run.json").read_text())
+    split = RunDir(out).read_split()
+    from cellreg.config import load_config
+    from cellreg.assemble import load_data
+    from cellreg.registry import default_registry
+
+    data = load_data(load_config(out / "config.toml"), default_registry(), tiny_config.parent, split=split)
+    train_mean = np.nanmean(data.table.labels[split.train], 0)
+    assert info["scaler"]["mean"] == pytest.approx(train_mean, rel=1e-4)
+    test = data.table.labels[split.test]
+    for j, label in enumerate(data.table.label_names):
+        obs = test[~np.isnan(test[:, j]), j]
+        expected_mse = np.mean((obs - train_mean[j]) ** 2)
+        assert report["test"][label]["mse"] == pytest.approx(expected_mse, rel=0.02)
+        assert report["test"][label]["pearson"] is None  # undefined for a constant prediction
+
+
+def test_resume_after_a_crash_matches_an_uninterrupted_run(tiny_config, tmp_path):
+    full = run(tiny_config, tmp_path / "full", ["train.epochs=4"])
+    assert run(tiny_config, tmp_path / "crash", ["train.epochs=4"], stop_after_epoch=2) is None
+    state = json.loads((tmp_path / "crash" / "checkpoint" / "state.json").read_text())
+    assert state["epoch"] == 2
+    resumed = run(None, tmp_path / "crash", resume=True)
+    assert resumed["selected_epoch"] == full["selected_epoch"]
+    for label in ("fitness", "interaction"):
+        for metric in ("pearson", "spearman", "mse", "r2"):
+            # Equal up to float32 kernel rounding (1e-8 seen); a wrong resume is off by 1e-2.
+            assert resumed["test"][label][metric] == pytest.approx(full["test"][label][metric], rel=1e-6)
+    history = (tmp_path / "crash" / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(h)["epoch"] for h in history] == [1, 2, 3, 4]
+
+
+def test_existing_run_directory_is_never_overwritten(tiny_config, tmp_path):
+    run(tiny_config, tmp_path / "r", ["train.epochs=1"])
+    before = (tmp_path / "r" / "metrics.json").read_text()
+    with pytest.raises(ConfigError, match="already holds a run"):
+        run(tiny_config, tmp_path / "r", ["train.epochs=1"])
+    assert (tmp_path / "r" / "metrics.json").read_text() == before
+    with pytest.raises(ConfigError, match="not a run directory"):
+        run(None, tmp_path / "nothing", resume=True)
+
+
+def test_unknown_label_in_select_is_a_config_error(tiny_config, tmp_path):
+    with pytest.raises(ConfigError, match="train.select: no label 'tau'; labels are: fitness, interaction"):
+        run(tiny_config, tmp_path / "r", ["train.select=\"val.tau.pearson\""])
+
+
+def test_mse_masks_missing_labels_per_label():
+    pred = torch.tensor([[1.0, 2.0], [3.0, 4.0], [0.0, 1.0]], requires_grad=True)
+    target = torch.tensor([[0.0, float("nan")], [1.0, 1.0], [0.0, float("nan")]])
+    loss = MSELoss()(pred, target)
+    expected = ((1 + 4 + 0) / 3 + 9 / 1) / 2  # per label over measured entries, then over labels
+    assert loss.item() == pytest.approx(expected)
+    loss.backward()
+    assert torch.isfinite(pred.grad).all() and pred.grad[0, 1] == 0
+
+
+def test_mse_with_an_all_missing_label_stays_finite():
+    pred = torch.zeros(4, 2, requires_grad=True)
+    target = torch.tensor([[1.0, float("nan")]] * 4)
+    loss = MSELoss()(pred, target)
+    loss.backward()
+    assert loss.item() == pytest.approx(1.0) and torch.isfinite(pred.grad).all()
