@@ -22,6 +22,7 @@ from cattrs.v import format_exception as default_format_exception
 
 from cellreg.registry import PluginError, Registry, default_registry
 from cellreg.splits import SplitConfig
+from cellreg.strict import register_strict_hooks
 
 
 class ConfigError(ValueError):
@@ -111,21 +112,9 @@ PLUGIN_SECTIONS = (
 DEFAULT_LOSS = [{"name": "mse"}]
 
 
-def _strict(expected: type, accept: tuple[type, ...]):
-    def hook(value, _type):
-        if type(value) not in accept:
-            raise TypeError(f"expected {expected.__name__}, got {type(value).__name__} {value!r}")
-        return expected(value)
-
-    return hook
-
-
 def make_converter() -> cattrs.Converter:
     conv = cattrs.Converter(forbid_extra_keys=True)
-    conv.register_structure_hook(int, _strict(int, (int,)))
-    conv.register_structure_hook(float, _strict(float, (int, float)))
-    conv.register_structure_hook(bool, _strict(bool, (bool,)))
-    conv.register_structure_hook(str, _strict(str, (str,)))
+    register_strict_hooks(conv)
     passthrough = lambda v, t: v  # noqa: E731 - already structured by the plugin's own class
     for cls in (PluginChoice, LossTerm):
         conv.register_structure_hook(cls, passthrough)

@@ -125,3 +125,9 @@ def test_resolved_config_round_trips():
 
     config = parse_config(TINY)
     assert parse_config(tomli.loads(to_toml(config))) == config
+
+
+def test_literal_values_are_checked_with_a_readable_message():
+    assert errors_of(with_("train.scheduler", '"step"')) == [
+        "train.scheduler: expected one of 'cosine', 'linear', 'constant'; got 'step'"
+    ]

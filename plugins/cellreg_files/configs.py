@@ -1,20 +1,15 @@
-"""Config tables of the file plugins, and the one structure hook they need.
+"""Config tables of the file plugins.
 
-TOML lets a column be an index (``source = 0``) or a header name (``source = "protein1"``), and
-``header`` be ``"auto"`` or a bool. cattrs has no strict hook for such unions, so this module
-registers one on the shared config converter: a value is accepted only when its exact type is a
-member (``3.7`` is not a column, ``true`` is not an index).
+A column is an index (``source = 0``) or a header name (``source = "protein1"``); the core's strict
+union hook accepts exactly those types (``3.7`` is not a column, ``true`` is not an index).
 """
 
 from __future__ import annotations
 
-import types
-import typing
 from typing import Literal, Union
 
 import attrs
 
-from cellreg.config import converter
 from cellreg.phenotypes import Perturbation
 
 Column = Union[int, str]
@@ -24,52 +19,20 @@ UnknownGenes = Literal["error", "drop"]
 KindName = Literal["deletion", "knockdown", "overexpression", "addition"]
 
 
-def _members(t: object) -> tuple:
-    return typing.get_args(t) if typing.get_origin(t) in (Union, types.UnionType) else ()
-
-
-def _describe(member: object) -> str:
-    if typing.get_origin(member) is Literal:
-        return " or ".join(repr(v) for v in typing.get_args(member))
-    return getattr(member, "__name__", str(member))
-
-
-def _is_scalar_union(t: object) -> bool:
-    """Unions of int/str/bool/float/Literal (None allowed) with at least two non-None members."""
-    args = [a for a in _members(t) if a is not type(None)]
-    plain = (int, str, bool, float)
-    return len(args) >= 2 and all(a in plain or typing.get_origin(a) is Literal for a in args)
-
-
-def _structure_scalar_union(value: object, t: object) -> object:
-    for member in _members(t):
-        if member is type(None) and value is None:
-            return None
-        if typing.get_origin(member) is Literal:
-            if any(type(value) is type(v) and value == v for v in typing.get_args(member)):
-                return value
-        elif member is float and type(value) in (int, float):
-            return float(value)
-        elif type(value) is member:
-            return value
-    names = [_describe(a) for a in _members(t) if a is not type(None)]
-    if set(_members(t)) - {type(None)} == {int, str}:
-        names = ["a column index (int)", "a header name (str)"]
-    raise TypeError(f"expected {' or '.join(names)}, got {type(value).__name__} {value!r}")
-
-
-converter.register_structure_hook_func(_is_scalar_union, _structure_scalar_union)
-
-
 def _check_delimiter(_inst, attribute, value: str) -> None:
     if value != "auto" and len(value) != 1:
-        raise ValueError(f"{attribute.name} must be \"auto\" or one character (\"\\t\", \",\", \" \", \";\"), "
+        raise ValueError(f"'{attribute.name}' must be \"auto\" or one character (\"\\t\", \",\", \" \", \";\"), "
                          f"got {value!r}")
 
 
 def _non_negative(_inst, attribute, value) -> None:
     if isinstance(value, int) and value < 0:
-        raise ValueError(f"{attribute.name}: a column index counts from 0, got {value}")
+        raise ValueError(f"'{attribute.name}' must be a column index >= 0 (counting from 0), got {value}")
+
+
+def _not_empty(_inst, attribute, value) -> None:
+    if not value:
+        raise ValueError(f"'{attribute.name}' must not be empty")
 
 
 def _delimiter():
@@ -106,9 +69,9 @@ class EdgeFile:
         if (self.relation is None) == (self.relation_column is None):
             raise ValueError("give exactly one of relation (a name) or relation_column (a column naming it)")
         if self.relation is not None and not self.relation.strip():
-            raise ValueError("relation must be a non-empty name")
+            raise ValueError("'relation' must be a non-empty name")
         if self.min_score is not None and self.weight is None:
-            raise ValueError("min_score needs a weight column")
+            raise ValueError("'min_score' must come with a weight column (weight = ...)")
         if self.header is False and any(isinstance(c, str) for c in self.columns().values()):
             raise ValueError("columns are named but header = false; use column indices or header = true")
 
@@ -124,7 +87,7 @@ class EdgeFile:
 class EdgeListConfig:
     """``[graph] name = "edge_list"``: a gene vocabulary plus one or more edge files."""
 
-    files: list[EdgeFile] = attrs.field(validator=attrs.validators.min_len(1))
+    files: list[EdgeFile] = attrs.field(validator=_not_empty)
     genes: str | None = None
     unknown_genes: UnknownGenes = "error"
 
@@ -136,7 +99,7 @@ class TableConfig:
     path: str
     genes: str | None = None
     gene_columns: list[str] | None = None
-    gene_separator: str = attrs.field(default="+", validator=attrs.validators.min_len(1))
+    gene_separator: str = attrs.field(default="+", validator=_not_empty)
     kinds: str | None = None
     default_kind: KindName = "deletion"
     labels: list[str] | None = None
@@ -151,11 +114,11 @@ class TableConfig:
             raise ValueError("give exactly one of genes (one column, genes joined by gene_separator) "
                              "or gene_columns (a list of columns)")
         if self.gene_columns is not None and not self.gene_columns:
-            raise ValueError("gene_columns is empty")
+            raise ValueError("'gene_columns' must not be empty")
         if self.labels is not None and not self.labels:
-            raise ValueError("labels is empty; leave it out to use every column not holding genes or kinds")
+            raise ValueError("'labels' must not be empty; leave it out to use every column not holding genes or kinds")
         if self.strip_suffix == "":
-            raise ValueError("strip_suffix must not be empty (leave it out instead)")
+            raise ValueError("'strip_suffix' must not be empty (leave it out instead)")
 
     @property
     def gene_column_names(self) -> list[str]:

@@ -1,0 +1,80 @@
+"""Strict cattrs structure hooks: a config value is accepted only when its exact type fits.
+
+cattrs coerces by default (``3.7`` → 3 for an int, ``"no"`` → True for a bool) and has no hook for
+unions of scalars such as ``int | str`` (a column index or a header name). These hooks accept only
+exact types and say what was expected.
+"""
+
+from __future__ import annotations
+
+import types
+import typing
+from typing import Literal, Union
+
+import cattrs
+
+SCALARS = (int, str, bool, float)
+
+
+def _scalar(expected: type):
+    accept = (int, float) if expected is float else (expected,)
+
+    def hook(value, _type):
+        if type(value) not in accept:
+            raise TypeError(f"expected {expected.__name__}, got {type(value).__name__} {value!r}")
+        return expected(value)
+
+    return hook
+
+
+def _union_members(t: object) -> tuple:
+    return typing.get_args(t) if typing.get_origin(t) in (Union, types.UnionType) else ()
+
+
+def _is_literal(t: object) -> bool:
+    return typing.get_origin(t) is Literal
+
+
+def _literal_fits(value: object, t: object) -> bool:
+    return any(type(value) is type(v) and value == v for v in typing.get_args(t))
+
+
+def _describe(t: object) -> str:
+    if _is_literal(t):
+        return "one of " + ", ".join(repr(v) for v in typing.get_args(t))
+    return getattr(t, "__name__", str(t))
+
+
+def _structure_literal(value: object, t: object) -> object:
+    if not _literal_fits(value, t):
+        raise ValueError(f"expected {_describe(t)}; got {value!r}")
+    return value
+
+
+def _is_scalar_union(t: object) -> bool:
+    """Unions of int/str/bool/float/Literal (None allowed) with at least two non-None members."""
+    args = [a for a in _union_members(t) if a is not type(None)]
+    return len(args) >= 2 and all(a in SCALARS or _is_literal(a) for a in args)
+
+
+def _structure_scalar_union(value: object, t: object) -> object:
+    for member in _union_members(t):
+        if member is type(None):
+            if value is None:
+                return None
+        elif _is_literal(member):
+            if _literal_fits(value, member):
+                return value
+        elif member is float and type(value) in (int, float):
+            return float(value)
+        elif type(value) is member:
+            return value
+    names = [_describe(a) for a in _union_members(t) if a is not type(None)]
+    raise TypeError(f"expected {' or '.join(names)}, got {type(value).__name__} {value!r}")
+
+
+def register_strict_hooks(conv: cattrs.Converter) -> None:
+    for t in SCALARS:
+        conv.register_structure_hook(t, _scalar(t))
+    conv.register_structure_hook_func(_is_literal, _structure_literal)
+    conv.register_structure_hook_func(_is_scalar_union, _structure_scalar_union)

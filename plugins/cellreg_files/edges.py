@@ -1,0 +1,238 @@
+"""GraphSource ``edge_list``: a CellGraph from gene-gene edge files (plain, STRING, BioGRID, ...).
+
+Gene names are interned to ids while reading (one dict lookup per cell), and only mapped to the
+vocabulary at the end, so a file never needs to be held as rows of strings.
+"""
+
+from __future__ import annotations
+
+import itertools
+import warnings
+from pathlib import Path
+
+import attrs
+import numpy as np
+
+from cellreg.graph import CellGraph
+from cellreg.protocols import Context
+from cellreg_files.configs import EdgeFile, EdgeListConfig
+from cellreg_files.tabular import TextTable, column_index, is_number, parse_floats, read_table, short_row, \
+    unknown_genes_message
+
+
+def read_vocabulary(path: Path) -> list[str]:
+    """One gene name per line; blank lines and ``#`` comments skipped; repeats are an error."""
+    genes: list[str] = []
+    seen: dict[str, int] = {}
+    with read_table(path, " ", "#") as table:
+        for n, cells in itertools.chain([table.first] if table.first else [], table.rows):
+            if len(cells) != 1:
+                raise ValueError(f"{path}: line {n}: expected one gene name per line, got {' '.join(cells)!r}")
+            gene = cells[0]
+            if gene in seen:
+                raise ValueError(f"{path}: line {n}: gene {gene!r} already listed on line {seen[gene]}")
+            seen[gene] = n
+            genes.append(gene)
+    if not genes:
+        raise ValueError(f"{path}: no gene names in the vocabulary file")
+    return genes
+
+
+@attrs.define
+class EdgePart:
+    """The edges of one ``[[graph.files]]`` entry; genes are ids into the shared name table."""
+
+    path: Path
+    spec: EdgeFile
+    src: np.ndarray
+    dst: np.ndarray
+    weight: np.ndarray | None
+    relation: np.ndarray  # per edge, an index into relation_names
+    relation_names: list[str]
+    lines: np.ndarray
+
+
+class _Collector:
+    """The hot loop: rows to interned gene ids, raw weight cells and line numbers."""
+
+    def __init__(self, table: TextTable, spec: EdgeFile, cols: dict[str, int], ids: dict[str, int]):
+        self.table, self.spec, self.cols, self.ids = table, spec, cols, ids
+        self.rel_ids: dict[str, int] = {} if spec.relation_column is not None else {spec.relation: 0}
+        self.src: list[int] = []
+        self.dst: list[int] = []
+        self.weight: list[str] = []
+        self.relation: list[int] = []
+        self.lines: list[int] = []
+        self.rows_seen = 0
+
+    def gene(self, cells: list[str], option: str) -> str:
+        name = cells[self.cols[option]].strip()
+        prefix = self.spec.strip_prefix
+        return name[len(prefix):] if prefix and name.startswith(prefix) else name
+
+    def add(self, rows) -> None:
+        cols, spec, ids, rel_ids = self.cols, self.spec, self.ids, self.rel_ids
+        s_i, t_i = cols["source"], cols["target"]
+        w_i, r_i, f_i = cols.get("weight"), cols.get("relation_column"), cols.get("filter.column")
+        equals = spec.filter.equals if spec.filter is not None else None
+        prefix = spec.strip_prefix
+        plen = len(prefix)
+        need = max(cols.values()) + 1
+        src, dst, weight, relation, lines = self.src, self.dst, self.weight, self.relation, self.lines
+        for n, cells in rows:
+            self.rows_seen += 1
+            if len(cells) < need:
+                raise short_row(self.table, n, cells, need)
+            if f_i is not None and cells[f_i].strip() != equals:
+                continue
+            a, b = cells[s_i].strip(), cells[t_i].strip()
+            if plen:
+                a = a[plen:] if a.startswith(prefix) else a
+                b = b[plen:] if b.startswith(prefix) else b
+            if not a or not b:
+                raise ValueError(f"{self.table.path}: line {n}: empty gene name")
+            src.append(ids.setdefault(a, len(ids)))
+            dst.append(ids.setdefault(b, len(ids)))
+            if w_i is not None:
+                weight.append(cells[w_i])
+            if r_i is not None:
+                r = cells[r_i].strip()
+                if not r:
+                    raise ValueError(f"{self.table.path}: line {n}, column {describe(spec, 'relation_column')}: "
+                                     f"empty relation name")
+                relation.append(rel_ids.setdefault(r, len(rel_ids)))
+            lines.append(n)
+
+    def finish(self) -> EdgePart:
+        spec, path = self.spec, self.table.path
+        lines = np.asarray(self.lines, dtype=np.int64)
+        n = len(lines)
+        src = np.asarray(self.src, dtype=np.int64).reshape(n)
+        dst = np.asarray(self.dst, dtype=np.int64).reshape(n)
+        relation = np.asarray(self.relation, dtype=np.int64) if spec.relation_column is not None \
+            else np.zeros(n, dtype=np.int64)
+        weight = None
+        if spec.weight is not None:
+            weight = parse_floats(self.weight, lines, path, describe(spec, "weight"), missing_ok=False)
+            if spec.min_score is not None:
+                keep = weight >= spec.min_score
+                src, dst, weight, relation, lines = src[keep], dst[keep], weight[keep], relation[keep], lines[keep]
+        return EdgePart(path, spec, src, dst, weight, relation, list(self.rel_ids), lines)
+
+
+def describe(spec: EdgeFile, option: str) -> str:
+    column = spec.columns()[option]
+    return repr(column) if isinstance(column, str) else f"{column} ({option}, counted from 0)"
+
+
+def _first_row_is_header(spec: EdgeFile, collector: _Collector, first: list[str],
+                         vocabulary: set[str] | None) -> bool:
+    """``header = "auto"`` with index columns: a header if its weight cell is not a number, or if
+    neither of its genes is known (in the vocabulary, else in any other row read so far)."""
+    cols = collector.cols
+    if len(first) < max(cols.values()) + 1:
+        return False  # reported as a short data row
+    if "weight" in cols and not is_number(first[cols["weight"]]):
+        return True
+    known = vocabulary if vocabulary is not None else collector.ids
+    if vocabulary is None and collector.rows_seen == 0:
+        return False  # a one-row file is data
+    return not any(collector.gene(first, opt) in known for opt in ("source", "target"))
+
+
+def read_edge_file(path: Path, spec: EdgeFile, ids: dict[str, int], vocabulary: set[str] | None) -> EdgePart:
+    with read_table(path, spec.delimiter, spec.comment) as table:
+        named = any(isinstance(c, str) for c in spec.columns().values())
+        header = table.first[1] if table.first is not None and (named or spec.header is True) else None
+        cols = {opt: column_index(c, header, table, opt) for opt, c in spec.columns().items()}
+        collector = _Collector(table, spec, cols, ids)
+        if table.first is None:
+            return collector.finish()
+        if header is not None:
+            collector.add(table.rows)
+        elif spec.header is False:
+            collector.add(itertools.chain([table.first], table.rows))
+        else:
+            collector.add(table.rows)
+            if not _first_row_is_header(spec, collector, table.first[1], vocabulary):
+                collector.add([table.first])
+        return collector.finish()
+
+
+@attrs.define
+class _Merged:
+    src: list[np.ndarray]
+    dst: list[np.ndarray]
+    weight: list[np.ndarray] | None
+    directed: bool
+    first: Path
+
+
+class EdgeListSource:
+    """Reads every configured file, then maps names to the vocabulary and merges relations."""
+
+    def __init__(self, config: EdgeListConfig, context: Context):
+        self.config = config
+        self.genes_path = context.resolve(config.genes) if config.genes is not None else None
+        self.paths = [context.resolve(f.path) for f in config.files]
+
+    def load(self) -> CellGraph:
+        vocabulary = read_vocabulary(self.genes_path) if self.genes_path is not None else None
+        vocab_set = set(vocabulary) if vocabulary is not None else None
+        ids: dict[str, int] = {}
+        parts = [read_edge_file(p, spec, ids, vocab_set) for p, spec in zip(self.paths, self.config.files)]
+        names = list(ids)
+        if vocabulary is None:
+            used = np.unique(np.concatenate([np.zeros(0, np.int64)] + [a for p in parts for a in (p.src, p.dst)]))
+            vocabulary = sorted(names[i] for i in used)
+            if not vocabulary:
+                raise ValueError(f"{self.paths[0]}: no edges in any edge file, so no genes")
+        index = {g: i for i, g in enumerate(vocabulary)}
+        remap = np.fromiter((index.get(n, -1) for n in names), dtype=np.int64, count=len(names))
+        merged: dict[str, _Merged] = {}
+        for part in parts:
+            src, dst = remap[part.src], remap[part.dst]
+            keep = self._known(part, names, src, dst)
+            for r, name in enumerate(part.relation_names):
+                sel = (part.relation == r) & keep
+                m = self._entry(merged, name, part)
+                m.src.append(src[sel])
+                m.dst.append(dst[sel])
+                if m.weight is not None:
+                    m.weight.append(part.weight[sel])
+        edges = [(name, np.concatenate(m.src), np.concatenate(m.dst),
+                  None if m.weight is None else np.concatenate(m.weight), m.directed)
+                 for name, m in merged.items()]
+        return CellGraph.from_edges(vocabulary, edges)
+
+    def _known(self, part: EdgePart, names: list[str], src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+        """Edges whose genes are both in the vocabulary; unknown ones raise or warn per config."""
+        bad_src, bad_dst = src < 0, dst < 0
+        bad = bad_src | bad_dst
+        if not bad.any():
+            return ~bad
+        rows = np.flatnonzero(bad)
+        unknown, lines = [], []
+        for i in rows:
+            for ids, flag in ((part.src, bad_src), (part.dst, bad_dst)):
+                if flag[i]:
+                    unknown.append(names[ids[i]])
+                    lines.append(int(part.lines[i]))
+        msg = unknown_genes_message(part.path, unknown, lines, [""] * len(unknown),
+                                    f"the vocabulary {self.genes_path}")
+        if self.config.unknown_genes == "error":
+            raise ValueError(msg + '; set unknown_genes = "drop" to skip those edges')
+        warnings.warn(f"{msg}; dropped {len(rows):,} edge line(s)", stacklevel=3)
+        return ~bad
+
+    @staticmethod
+    def _entry(merged: dict[str, _Merged], name: str, part: EdgePart) -> _Merged:
+        """A relation may come from several entries if they agree on direction and weights."""
+        weighted = part.weight is not None
+        m = merged.get(name)
+        if m is None:
+            m = merged[name] = _Merged([], [], [] if weighted else None, part.spec.directed, part.path)
+        elif m.directed != part.spec.directed or (m.weight is not None) != weighted:
+            raise ValueError(f"{part.path}: relation {name!r} is also read from {m.first} with a different "
+                             f"directed or weight setting; they must agree to be merged")
+        return m
