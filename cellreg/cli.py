@@ -8,6 +8,8 @@ import logging
 import sys
 from pathlib import Path
 
+from tqdm.contrib.logging import logging_redirect_tqdm
+
 from cellreg.config import ConfigError, load_config, to_toml
 from cellreg.registry import PluginError, default_registry
 
@@ -23,7 +25,8 @@ def _cmd_run(args) -> int:
         if not args.config:
             raise ConfigError("run", ["give a CONFIG file, or --resume RUN_DIR"])
         out = args.out or str(Path("runs") / Path(args.config).stem)
-    report = run(args.config, out, args.set, resume=bool(args.resume))
+    with logging_redirect_tqdm():  # epoch lines print above the progress bar, not through it
+        report = run(args.config, out, args.set, resume=bool(args.resume))
     print(format_report(report, out))
     return 0
 

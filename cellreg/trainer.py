@@ -249,7 +249,7 @@ class Trainer:
                     f.write(json.dumps(json_safe(entry)) + "\n")
                 save_training_state(self.dir.checkpoint, unwrapped, self.optimizer, self.scheduler,
                                     json_safe(self.state))
-                tqdm.write(_epoch_line(entry, tc.epochs, self.config.train.select, value, improved))
+                log.info(_epoch_line(entry, tc.epochs, self.config.train.select, value, improved))
             self.acc.wait_for_everyone()
             if stop_after_epoch is not None and epoch + 1 >= stop_after_epoch and epoch + 1 < tc.epochs:
                 return None  # used by tests to simulate a crash
