@@ -76,6 +76,7 @@ class TrainConfig:
     train_eval_rows: int = attrs.field(default=20_000, validator=attrs.validators.ge(0))
     num_workers: int = attrs.field(default=0, validator=attrs.validators.ge(0))
     cpu: bool = False  # force CPU even when a GPU is present
+    deterministic: bool = True  # torch deterministic kernels: a rerun (or a resume) repeats the numbers
     progress: bool = True
 
     def __attrs_post_init__(self) -> None:
