@@ -110,6 +110,11 @@ class Encoder(Protocol):
     def __call__(self, batch: Batch) -> CellState: ...
 
 
+# Any module of the model (encoder, head, loss term, or their children) may define
+# ``on_epoch_start(epoch: int, epochs: int)``; the trainer calls it before each training epoch
+# (0-based, also after a resume), e.g. to switch from pretraining to joint training.
+
+
 @runtime_checkable
 class PerturbationHead(Protocol):
     """g: an ``nn.Module``; ``forward(state, batch) -> [B, L]`` predictions in standardized units.

@@ -173,6 +173,9 @@ class Trainer:
     def train_epoch(self, epoch: int) -> dict:
         tc = self.config.train
         self.model.train()
+        for module in self.acc.unwrap_model(self.model).modules():  # schedules (e.g. pretrain, then joint)
+            if hasattr(module, "on_epoch_start"):
+                module.on_epoch_start(epoch, tc.epochs)
         self.train_loader.set_epoch(epoch)  # Accelerate re-sets the sampler epoch from this
         set_seed(self.config.seed * 100_003 + epoch, device_specific=True)
         total = torch.zeros((), device=self.acc.device)

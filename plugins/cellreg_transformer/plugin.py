@@ -1,0 +1,6 @@
+from cellreg import hookimpl
+
+
+@hookimpl
+def cellreg_plugins():
+    return []
