@@ -54,14 +54,19 @@ def check_select(config: RunConfig, label_names: tuple[str, ...], source: str) -
         raise ConfigError(source, [f"train.select: no label {parts[1]!r}; labels are: {', '.join(label_names)}"])
 
 
+def load_graph(config: RunConfig, registry: Registry, base_dir: Path) -> CellGraph:
+    graph = build(registry, "graph", config.graph, Context(seed=config.seed, base_dir=base_dir)).load()
+    log.info("%s", graph.summary())
+    return graph
+
+
 def load_data(config: RunConfig, registry: Registry, base_dir: Path, source: str = "<config>",
               split: Split | None = None) -> Data:
-    ctx = Context(seed=config.seed, base_dir=base_dir)
-    graph = build(registry, "graph", config.graph, ctx).load()
-    log.info("%s", graph.summary())
-    table = build(registry, "phenotypes", config.phenotypes, ctx).load(graph)
+    graph = load_graph(config, registry, base_dir)
+    table = build(registry, "phenotypes", config.phenotypes, Context(seed=config.seed, base_dir=base_dir)).load(graph)
     if table.gene_names != graph.genes:
-        raise ValueError("phenotype source returned a table indexed against another gene vocabulary")
+        raise ValueError("the phenotype table's gene vocabulary differs from the graph's (genes the organism "
+                         "never had can be scored with `cellreg predict`, not trained on)")
     table = select_labels(table, config.train.labels, source)
     check_select(config, table.label_names, source)
     log.info("%s", table.summary())
@@ -70,14 +75,15 @@ def load_data(config: RunConfig, registry: Registry, base_dir: Path, source: str
     return Data(graph, table, split, scaler, scaler.transform(table.labels).astype(np.float32))
 
 
-def build_op(config: RunConfig, registry: Registry, data: Data, base_dir: Path) -> PerturbationOp:
-    op = build(registry, "perturbation", config.perturbation, Context(config.seed, base_dir, data.graph))
-    op.prepare(data.graph)
+def build_op(config: RunConfig, registry: Registry, graph: CellGraph, base_dir: Path) -> PerturbationOp:
+    op = build(registry, "perturbation", config.perturbation, Context(config.seed, base_dir, graph))
+    op.prepare(graph)
     return op
 
 
-def build_model(config: RunConfig, registry: Registry, data: Data, base_dir: Path) -> CellModel:
-    ctx = Context(seed=config.seed, base_dir=base_dir, graph=data.graph, label_names=data.table.label_names)
+def build_model(config: RunConfig, registry: Registry, graph: CellGraph, label_names: tuple[str, ...],
+                base_dir: Path) -> CellModel:
+    ctx = Context(seed=config.seed, base_dir=base_dir, graph=graph, label_names=tuple(label_names))
     encoder = build(registry, "encoder", config.model.encoder, ctx)
     head = build(registry, "head", config.model.head, attrs.evolve(ctx, encoder=encoder))
     losses, weights = {}, {}

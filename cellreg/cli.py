@@ -1,4 +1,4 @@
-"""The ``cellreg`` command: run, validate, plugins."""
+"""The ``cellreg`` command: run, validate, predict, plugins."""
 
 from __future__ import annotations
 
@@ -70,6 +70,16 @@ def _cmd_plugins(args) -> int:
     return 0
 
 
+def _cmd_predict(args) -> int:
+    from cellreg.predict import predict
+
+    out = predict(args.run_dir, args.table, args.out, genes_column=args.genes_column, separator=args.separator,
+                  kinds_column=args.kinds_column, added_features=args.added_features, explain=args.explain,
+                  top=args.top, weights=args.weights)
+    print(f"predictions written to {out}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="cellreg", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -84,6 +94,19 @@ def parser() -> argparse.ArgumentParser:
     for s in (r, v):
         s.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
                        help="override one config value (TOML syntax; repeatable)")
+    pr = sub.add_parser("predict", help="score a perturbation table with a trained run (raw label units)")
+    pr.add_argument("run_dir")
+    pr.add_argument("--table", required=True, help="tab/comma-separated file with a header and a genes column")
+    pr.add_argument("--out", help="output TSV (default: TABLE.predictions.tsv)")
+    pr.add_argument("--genes-column", default="genes", help="column holding the genes, joined by --separator")
+    pr.add_argument("--separator", default="+")
+    pr.add_argument("--kinds-column", help="column of perturbation types (deletion, knockdown, overexpression, "
+                    "addition), joined like the genes; default: all deletions")
+    pr.add_argument("--added-features", help="TSV of features (gene, values...) for genes marked addition")
+    pr.add_argument("--explain", action="store_true", help="add the genes each attention weighs most")
+    pr.add_argument("--top", type=int, default=10, help="genes listed per explanation")
+    pr.add_argument("--weights", choices=["best", "last"], default="best")
+    pr.set_defaults(func=_cmd_predict)
     pl = sub.add_parser("plugins", help="list installed plugins")
     pl.add_argument("--json", action="store_true")
     pl.set_defaults(func=_cmd_plugins)

@@ -113,6 +113,8 @@ class Encoder(Protocol):
 # Any module of the model (encoder, head, loss term, or their children) may define
 # ``on_epoch_start(epoch: int, epochs: int)``; the trainer calls it before each training epoch
 # (0-based, also after a resume), e.g. to switch from pretraining to joint training.
+# An encoder may define ``epoch_diagnostics() -> dict``: called in eval mode after each epoch's
+# validation; its entries are added to that epoch's line of ``metrics.jsonl``.
 
 
 @runtime_checkable

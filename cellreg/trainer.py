@@ -102,8 +102,8 @@ class Trainer:
         torch.use_deterministic_algorithms(config.train.deterministic, warn_only=True)
         set_seed(config.seed)
         self.data: Data = load_data(config, registry, base_dir, source, split)
-        self.op = build_op(config, registry, self.data, base_dir)
-        self.model = build_model(config, registry, self.data, base_dir)
+        self.op = build_op(config, registry, self.data.graph, base_dir)
+        self.model = build_model(config, registry, self.data.graph, self.data.table.label_names, base_dir)
         self.base_dir = base_dir
         tc = config.train
         params = [p for p in self.model.parameters() if p.requires_grad]
@@ -240,6 +240,9 @@ class Trainer:
             entry = {"epoch": epoch + 1, **self.train_epoch(epoch)}
             entry["train"], _, _ = self.evaluate(self.train_eval_loader)
             entry["val"], _, _ = self.evaluate(self.val_loader)
+            diagnostics = getattr(self.acc.unwrap_model(self.model).encoder, "epoch_diagnostics", None)
+            if diagnostics is not None:  # e.g. how well graph-tied attention heads recover their graphs
+                entry.update(diagnostics())
             entry["lr"] = self.scheduler.get_last_lr()[0]
             value = _selected(entry, self.config.train.select)
             improved = _better(value, self.state["best_value"], metric)

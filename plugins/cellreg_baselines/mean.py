@@ -29,4 +29,4 @@ class MeanHead(nn.Module):
         self.bias = nn.Parameter(torch.zeros(len(context.label_names)))
 
     def forward(self, state: CellState, batch: Batch) -> torch.Tensor:
-        return self.bias.expand(batch["target"].shape[0], -1)
+        return self.bias.expand(batch["row"].shape[0], -1)

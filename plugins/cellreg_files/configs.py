@@ -16,6 +16,7 @@ Column = Union[int, str]
 """A 0-based column index, or a header name."""
 
 UnknownGenes = Literal["error", "drop"]
+TableUnknownGenes = Literal["error", "drop", "add"]  # add: genes marked `addition` extend the vocabulary
 KindName = Literal["deletion", "knockdown", "overexpression", "addition"]
 
 
@@ -102,10 +103,10 @@ class TableConfig:
     gene_separator: str = attrs.field(default="+", validator=_not_empty)
     kinds: str | None = None
     default_kind: KindName = "deletion"
-    labels: list[str] | None = None
+    labels: list[str] | None = None  # [] = no labels (a table to score with `cellreg predict`)
     delimiter: str = _delimiter()
     comment: str = "#"
-    unknown_genes: UnknownGenes = "error"
+    unknown_genes: TableUnknownGenes = "error"
     strip_suffix: str | None = None
     drop_genes: list[str] = attrs.field(factory=list)
 
@@ -115,8 +116,6 @@ class TableConfig:
                              "or gene_columns (a list of columns)")
         if self.gene_columns is not None and not self.gene_columns:
             raise ValueError("'gene_columns' must not be empty")
-        if self.labels is not None and not self.labels:
-            raise ValueError("'labels' must not be empty; leave it out to use every column not holding genes or kinds")
         if self.strip_suffix == "":
             raise ValueError("'strip_suffix' must not be empty (leave it out instead)")
 

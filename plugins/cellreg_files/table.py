@@ -108,8 +108,9 @@ class PerturbationTableSource:
             kind_idx = column_index(config.kinds, header, table, "kinds") if config.kinds is not None else None
             used = set(gene_names) | ({config.kinds} if config.kinds is not None else set())
             label_names = config.labels if config.labels is not None else [h for h in header if h not in used]
-            if not label_names:
-                raise ValueError(f"{self.path}: no label columns (every column holds genes or kinds)")
+            if not label_names and config.labels is None:
+                raise ValueError(f"{self.path}: no label columns (every column holds genes or kinds); "
+                                 "set labels = [] for a table without labels")
             for name in label_names:
                 if name in used:
                     raise ValueError(f"{self.path}: column {name!r} is both a label and a gene/kinds column")
@@ -119,10 +120,11 @@ class PerturbationTableSource:
         hint = "" if config.labels is not None else \
             " (labels default to every column not holding genes or kinds; list them with labels = [...])"
         try:
-            labels = np.stack([parse_floats(cells, lines, self.path, repr(name), missing_ok=True)
-                               for name, cells in zip(label_names, rows.labels)], axis=1)
+            columns = [parse_floats(cells, lines, self.path, repr(name), missing_ok=True)
+                       for name, cells in zip(label_names, rows.labels)]
         except ValueError as exc:
             raise ValueError(f"{exc}{hint}") from None
+        labels = np.stack(columns, axis=1) if columns else np.zeros((len(lines), 0), np.float32)
         return self._build(graph, rows, lines, labels.reshape(len(lines), len(label_names)), label_names)
 
     def _build(self, graph: CellGraph, rows: _Rows, lines: np.ndarray, labels: np.ndarray,
@@ -131,6 +133,10 @@ class PerturbationTableSource:
         genes = graph.lookup(rows.names)
         kinds = np.asarray(rows.kinds, dtype=np.int8)
         unknown = genes < 0
+        vocabulary = graph.genes
+        if unknown.any() and self.config.unknown_genes == "add":
+            genes, vocabulary = self._add(graph, rows, lines, genes, kinds, sizes)
+            unknown = genes < 0
         if unknown.any():
             strain = np.repeat(np.arange(len(sizes)), sizes)
             bad_entries = np.flatnonzero(unknown)
@@ -147,4 +153,21 @@ class PerturbationTableSource:
             keep_entry = ~bad[strain]
             genes, kinds, sizes, labels = genes[keep_entry], kinds[keep_entry], sizes[~bad], labels[~bad]
         offsets = np.concatenate([[0], np.cumsum(sizes)])
-        return PhenotypeTable(offsets, genes, kinds, labels, label_names, graph.genes)
+        return PhenotypeTable(offsets, genes, kinds, labels, label_names, vocabulary)
+
+    def _add(self, graph: CellGraph, rows: _Rows, lines: np.ndarray, genes: np.ndarray, kinds: np.ndarray,
+             sizes: np.ndarray) -> tuple[np.ndarray, tuple[str, ...]]:
+        """Unknown genes marked ``addition`` become new vocabulary entries after the graph's genes,
+        in order of first appearance; any other unknown gene is an error."""
+        unknown = np.flatnonzero(genes < 0)
+        wrong = unknown[kinds[unknown] != Perturbation.ADDITION]
+        if len(wrong):
+            strain = np.repeat(np.arange(len(sizes)), sizes)
+            i = wrong[0]
+            raise ValueError(f"{self.path}: line {lines[strain[i]]}: gene {rows.names[i]!r} is not in the graph's "
+                             f"vocabulary; only genes marked 'addition' may be new ({len(wrong):,} such entries)")
+        new = list(dict.fromkeys(rows.names[i] for i in unknown))
+        index = {name: graph.num_genes + j for j, name in enumerate(new)}
+        genes = genes.copy()
+        genes[unknown] = [index[rows.names[i]] for i in unknown]
+        return genes, graph.genes + tuple(new)

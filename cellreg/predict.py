@@ -1,0 +1,123 @@
+"""Score a perturbation table with a trained run, in raw label units: ``cellreg predict``.
+
+Works for any model family. The table is read by the ``table`` phenotype plugin (found through
+the registry, like everything else), with ``unknown_genes = "add"``: a gene the organism never had
+must be marked ``addition`` and becomes an appended token for encoders that support it
+(``add_genes``); other encoders refuse it with a clear error.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from cellreg.assemble import build, build_model, build_op, load_graph
+from cellreg.checkpoint import load_weights
+from cellreg.config import ConfigError, PluginChoice, load_config, structure
+from cellreg.phenotypes import Perturbation, PhenotypeTable
+from cellreg.protocols import Context
+from cellreg.registry import Registry, default_registry
+from cellreg.standardize import LabelScaler
+from cellreg.trainer import RunDir
+
+
+def read_added_features(path: Path, names: tuple[str, ...]) -> torch.Tensor:
+    """A tab-separated file: gene name, then one value per feature; one row per added gene."""
+    rows = {}
+    with open(path) as f:
+        for n, line in enumerate(f, 1):
+            cells = line.rstrip("\n").split("\t")
+            if not line.strip() or line.startswith("#"):
+                continue
+            try:
+                rows[cells[0]] = [float(c) for c in cells[1:]]
+            except ValueError:
+                raise ConfigError(str(path), [f"line {n}: features must be numbers"]) from None
+    missing = [g for g in names if g not in rows]
+    if missing:
+        raise ConfigError(str(path), [f"no features for added gene(s): {', '.join(missing[:5])}"])
+    return torch.tensor([rows[g] for g in names], dtype=torch.float32)
+
+
+def _read_table(path: Path, options: dict, registry: Registry, graph) -> PhenotypeTable:
+    plugin = registry.get("phenotypes", "table")
+    errors: list[str] = []
+    config = structure({"path": str(path), "labels": [], "unknown_genes": "add", **options}, plugin.config,
+                       "predict", errors)
+    if errors:
+        raise ConfigError(str(path), errors)
+    return build(registry, "phenotypes", PluginChoice(plugin.name, config), Context()).load(graph)
+
+
+def _format_top(names: tuple[str, ...], idx: torch.Tensor, weight: torch.Tensor) -> list[str]:
+    return [";".join(f"{names[i]}:{w:.4g}" for i, w in zip(row_i.tolist(), row_w.tolist()))
+            for row_i, row_w in zip(idx, weight)]
+
+
+@torch.no_grad()
+def predict(run_dir: str | Path, table_path: str | Path, out: str | Path | None = None, *,
+            genes_column: str = "genes", separator: str = "+", kinds_column: str | None = None,
+            added_features: str | Path | None = None, explain: bool = False, top: int = 10,
+            weights: str = "best", batch_size: int = 1024, registry: Registry | None = None) -> Path:
+    """Write one row per strain: its genes and kinds, ``pred_<label>`` and, with ``explain``, the
+    genes each attention mechanism of the model weighs most. Returns the output path."""
+    registry = registry or default_registry()
+    rd = RunDir(Path(run_dir))
+    if not rd.info.exists():
+        raise ConfigError(str(rd.root), ["not a run directory (no run.json)"])
+    info = json.loads(rd.info.read_text())
+    config = load_config(rd.config, registry=registry)
+    base_dir = Path(info["base_dir"])
+    graph = load_graph(config, registry, base_dir)
+    if graph.fingerprint() != info["graph_fingerprint"]:
+        raise ConfigError(str(rd.root), ["the graph this config builds differs from the one the run was trained on"])
+    options = {"genes": genes_column, "gene_separator": separator}
+    if kinds_column:
+        options["kinds"] = kinds_column
+    table = _read_table(Path(table_path).resolve(), options, registry, graph)
+    labels = tuple(info["labels"])
+    model = build_model(config, registry, graph, labels, base_dir)
+    load_weights(model, rd.best if weights == "best" else rd.last)
+    model.eval()
+    added = table.gene_names[graph.num_genes:]
+    if added:
+        if not hasattr(model.encoder, "add_genes"):
+            raise ConfigError(str(table_path), [f"genes {', '.join(added[:5])} are not in the organism and encoder "
+                                                f"{config.model.encoder.name!r} cannot add genes"])
+        features = read_added_features(Path(added_features), added) if added_features else None
+        model.encoder.add_genes(len(added), features)
+    op = build_op(config, registry, graph, base_dir)
+    scaler = LabelScaler.from_dict(info["scaler"])
+    explainers = [m for m in (model.encoder, model.head) if hasattr(m, "explain")]
+    if explain and not explainers:
+        raise ConfigError(str(rd.root), [f"model {config.model.encoder.name}/{config.model.head.name} has no "
+                                         "attention to explain"])
+    preds, explained = [], {}
+    for start in range(0, len(table), batch_size):
+        rows = np.arange(start, min(start + batch_size, len(table)))
+        batch = op.collate(table, rows)
+        batch["row"] = torch.from_numpy(rows)
+        state = model.encoder(batch)
+        preds.append(scaler.inverse(model.head(state, batch).float().numpy()))
+        for m in explainers if explain else []:
+            for name, (idx, weight) in m.explain(state, batch, top).items():
+                explained.setdefault(name, []).extend(_format_top(table.gene_names, idx, weight))
+    pred = np.concatenate(preds) if preds else np.zeros((0, len(labels)))
+    out = Path(out) if out else Path(table_path).with_suffix(".predictions.tsv")
+    _write(out, table, separator, labels, pred, explained)
+    return out
+
+
+def _write(out: Path, table: PhenotypeTable, separator: str, labels, pred: np.ndarray, explained: dict) -> None:
+    kind_names = [k.name.lower() for k in Perturbation]
+    with open(out, "w", newline="") as f:
+        w = csv.writer(f, delimiter="\t", lineterminator="\n")
+        w.writerow(["genes", "kinds"] + [f"pred_{l}" for l in labels] + [f"explain_{n}" for n in explained])
+        for s in range(len(table)):
+            genes, kinds = table.strain(s)
+            w.writerow([separator.join(table.gene_names[g] for g in genes), separator.join(kind_names[k] for k in kinds)]
+                       + [f"{v:.6g}" for v in pred[s]] + [explained[n][s] for n in explained])

@@ -1,0 +1,74 @@
+"""Perturbation head g(h_CLS, H, M(S)) (seed report 001, §4), vectorised over the batch.
+
+    q_S = pool{h_i + e(m_i) : i ∈ S}            mean, sum or attention pooling
+    β(S) = softmax_i(q_Sᵀ W h_i)                 over every gene (added ones included)
+    z_S = Σ_i β_i φ(h_i, m_i)                    m_i = "unperturbed" for genes outside S
+    ŷ  = MLP([h_CLS ‖ z_S])                      (‖ q_S with use_query)
+
+φ(h, m) = MLP(h + e(m)). Only the genes in S have a strain-specific m_i, so
+z_S = β Φ₀ + Σ_{i∈S} β_i (φ(h_i, m_i) − φ(h_i, unperturbed)) with Φ₀ = φ(H, unperturbed) computed
+once per step: O(B·N·d) for the scores and β Φ₀, O(B·K·d) for the set, never a [B, N, d] tensor.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch_geometric.nn import MLP
+
+from cellreg import CellState, Context, Perturbation
+from cellreg_transformer.config import CrossAttentionHeadConfig
+
+UNPERTURBED = len(Perturbation)  # the type code of a gene the strain leaves alone
+
+
+class CrossAttentionHead(nn.Module):
+    def __init__(self, config: CrossAttentionHeadConfig, context: Context) -> None:
+        super().__init__()
+        d = context.encoder.dim
+        self.config = config
+        self.kind = nn.Embedding(len(Perturbation) + 1, d)
+        nn.init.normal_(self.kind.weight, std=0.02)
+        self.score = nn.Linear(d, d, bias=False)  # W in q_Sᵀ W h_i
+        self.phi = MLP([d, d, d], dropout=config.dropout, norm=None)
+        if config.pool == "attention":
+            self.pool_query = nn.Linear(d, 1, bias=False)
+        inputs = d * (3 if config.use_query else 2)
+        self.mlp = MLP([inputs] + [config.hidden] * (config.layers - 1) + [len(context.label_names)],
+                       dropout=config.dropout, norm=None)
+
+    def pool(self, members: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """members [B, K, d], mask [B, K] → q_S [B, d]; order-free."""
+        m = mask.unsqueeze(-1).to(members.dtype)
+        if self.config.pool == "sum":
+            return (members * m).sum(1)
+        if self.config.pool == "mean":
+            return (members * m).sum(1) / m.sum(1).clamp(min=1)
+        logits = self.pool_query(members).squeeze(-1).masked_fill(~mask, float("-inf"))
+        weights = torch.softmax(logits, dim=1).nan_to_num(0.0)  # an empty set pools to 0
+        return (weights.unsqueeze(-1) * members).sum(1)
+
+    def attention(self, state: CellState, batch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(q_S [B, d], β [B, N'], set members h_i + e(m_i) [B, K, d])."""
+        genes, kinds, mask = batch["genes"], batch["kinds"], batch["mask"]
+        members = state.genes[genes] + self.kind(kinds)
+        q = self.pool(members, mask)
+        beta = torch.softmax(self.score(q) @ state.genes.T, dim=1)
+        return q, beta, members
+
+    def forward(self, state: CellState, batch) -> torch.Tensor:
+        h, genes, mask = state.genes, batch["genes"], batch["mask"]
+        q, beta, members = self.attention(state, batch)
+        phi0 = self.phi(h + self.kind.weight[UNPERTURBED])  # [N', d], once per step
+        z = beta @ phi0
+        correction = self.phi(members) - phi0[genes]  # [B, K, d]
+        z = z + ((beta.gather(1, genes) * mask).unsqueeze(-1) * correction).sum(1)
+        parts = [state.cell.expand(len(z), -1), z] + ([q] if self.config.use_query else [])
+        return self.mlp(torch.cat(parts, dim=1))
+
+    @torch.no_grad()
+    def explain(self, state: CellState, batch, k: int) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+        """The genes β(S) weighs most, per strain: (indices [B, k], weights [B, k])."""
+        _, beta, _ = self.attention(state, batch)
+        top = beta.topk(min(k, beta.shape[1]), dim=1)
+        return {"perturbation_head": (top.indices, top.values)}

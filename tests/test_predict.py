@@ -1,0 +1,92 @@
+import csv
+import json
+
+import numpy as np
+import pytest
+
+from cellreg.config import ConfigError
+from cellreg.metrics import regression_metrics
+from cellreg.predict import predict
+from cellreg.trainer import RunDir, run
+
+TRANSFORMER = ['model.encoder={name="transformer", dim=16, layers=1, heads=4, rows=32}',
+               'model.head={name="cross_attention", hidden=16}',
+               'loss=[{name="mse"}, {name="graph_kl", weight=0.1}]']
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory, request):
+    import tomli_w
+    from conftest import TINY
+
+    root = tmp_path_factory.mktemp("predict")
+    config = root / "tiny.toml"
+    config.write_text(tomli_w.dumps(TINY))
+    run(config, root / "baseline", ["train.epochs=2"])
+    run(config, root / "transformer", ["train.epochs=2"] + TRANSFORMER)
+    return root
+
+
+def write_table(path, rows, kinds=None):
+    with open(path, "w") as f:
+        f.write("genes\tkinds\n" if kinds else "genes\n")
+        for i, genes in enumerate(rows):
+            f.write(f"{genes}\t{kinds[i]}\n" if kinds else f"{genes}\n")
+
+
+def read(path):
+    with open(path) as f:
+        return list(csv.DictReader(f, delimiter="\t"))
+
+
+def test_predictions_reproduce_the_runs_test_metrics(runs, tmp_path):
+    """Score the run's own test strains from a file: the metrics must be the ones training reported."""
+    from cellreg.assemble import load_data
+    from cellreg.config import load_config
+    from cellreg.registry import default_registry
+
+    rd = RunDir(runs / "baseline")
+    split = rd.read_split()
+    data = load_data(load_config(rd.config), default_registry(), runs, split=split)
+    test = data.table.select(split.test)
+    names = [ "+".join(data.graph.genes[g] for g in test.strain(i)[0]) for i in range(len(test))]
+    write_table(tmp_path / "test.tsv", names)
+    out = predict(rd.root, tmp_path / "test.tsv")
+    rows = read(out)
+    assert [r["genes"] for r in rows] == names and rows[0]["kinds"].split("+")[0] == "deletion"
+    reported = json.loads(rd.metrics.read_text())["test"]
+    for j, label in enumerate(data.table.label_names):
+        pred = np.array([float(r[f"pred_{label}"]) for r in rows])
+        ours = regression_metrics(pred, test.labels[:, j])
+        assert ours["pearson"] == pytest.approx(reported[label]["pearson"], abs=1e-4)
+        assert ours["mse"] == pytest.approx(reported[label]["mse"], rel=1e-3)
+
+
+def test_transformer_scores_added_genes_and_explains(runs, tmp_path):
+    write_table(tmp_path / "s.tsv", ["G00001+G00002", "G00001+NEW1", "NEW1+NEW2+G00003"],
+                kinds=["deletion", "deletion+addition", "addition+addition+deletion"])
+    out = predict(runs / "transformer", tmp_path / "s.tsv", tmp_path / "p.tsv", kinds_column="kinds",
+                  explain=True, top=3)
+    rows = read(out)
+    assert rows[1]["genes"] == "G00001+NEW1" and rows[1]["kinds"] == "deletion+addition"
+    assert all(np.isfinite(float(r["pred_interaction"])) for r in rows)
+    assert {"explain_perturbation_head", "explain_attention_physical"} <= set(rows[0])
+    top = rows[0]["explain_attention_physical"].split(";")
+    assert len(top) == 3 and all(t.split(":")[0].startswith(("G", "NEW")) for t in top)
+
+
+def test_unknown_gene_not_marked_addition_is_refused(runs, tmp_path):
+    write_table(tmp_path / "bad.tsv", ["G00001+NOPE"])
+    with pytest.raises(ValueError, match=r"line 2: gene 'NOPE' is not in the graph's vocabulary; only genes "
+                                         r"marked 'addition' may be new"):
+        predict(runs / "transformer", tmp_path / "bad.tsv")
+
+
+def test_encoder_without_added_gene_support_says_so(runs, tmp_path):
+    write_table(tmp_path / "s.tsv", ["G00001+NEW1"], kinds=["deletion+addition"])
+    with pytest.raises(ConfigError, match="genes NEW1 are not in the organism and encoder 'gene_embedding' "
+                                          "cannot add genes"):
+        predict(runs / "baseline", tmp_path / "s.tsv", kinds_column="kinds")
+    with pytest.raises(ConfigError, match="has no attention to explain"):
+        write_table(tmp_path / "ok.tsv", ["G00001"])
+        predict(runs / "baseline", tmp_path / "ok.tsv", explain=True)
