@@ -27,7 +27,9 @@ class TransformerConfig:
     layers: int = attrs.field(default=2, validator=_ge1)
     heads: int = attrs.field(default=4, validator=_ge1)
     ffn_mult: int = attrs.field(default=2, validator=_ge1)
-    dropout: float = attrs.field(default=0.1, validator=_prob)
+    dropout: float = attrs.field(default=0.1, validator=_prob)  # on residual branches and the FFN
+    # Dropout on attention weights has no fused CPU kernel: > 0 makes SDPA build T x T per head there.
+    attention_dropout: float = attrs.field(default=0.0, validator=_prob)
     use_features: bool = True  # tokens from the graph's gene features when it has them
     # Omitted: one head per relation, relation k on layer k // heads, head k % heads. [] = no prior.
     graph_heads: list[GraphHead] | None = None

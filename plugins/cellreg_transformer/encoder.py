@@ -24,9 +24,9 @@ LayerHook = Callable[[int, torch.Tensor, torch.Tensor], None]  # (layer, q, k) w
 class Block(nn.Module):
     """Pre-norm transformer block."""
 
-    def __init__(self, dim: int, heads: int, ffn_mult: int, dropout: float) -> None:
+    def __init__(self, dim: int, heads: int, ffn_mult: int, dropout: float, attention_dropout: float) -> None:
         super().__init__()
-        self.heads, self.dropout = heads, dropout
+        self.heads, self.attention_dropout = heads, attention_dropout
         self.norm1, self.norm2 = nn.LayerNorm(dim), nn.LayerNorm(dim)
         self.qkv = nn.Linear(dim, 3 * dim)
         self.out = nn.Linear(dim, dim)
@@ -38,7 +38,10 @@ class Block(nn.Module):
         """x: [T, d] → (x', q, k) with q, k: [H, T, d_h]."""
         t, d = x.shape
         q, k, v = self.qkv(self.norm1(x)).view(t, 3, self.heads, d // self.heads).permute(1, 2, 0, 3)
-        attn = F.scaled_dot_product_attention(q, k, v, dropout_p=self.dropout if self.training else 0.0)
+        # 4-D inputs and no dropout on attention weights keep the fused (flash) kernel on CPU too:
+        # otherwise SDPA falls back to the math path and builds a T x T matrix per head.
+        p = self.attention_dropout if self.training else 0.0
+        attn = F.scaled_dot_product_attention(q.unsqueeze(0), k.unsqueeze(0), v.unsqueeze(0), dropout_p=p)[0]
         x = x + self.drop(self.out(attn.transpose(0, 1).reshape(t, d)))
         x = x + self.drop(self.ffn(self.norm2(x)))
         return x, q, k
@@ -67,7 +70,8 @@ class TransformerEncoder(nn.Module):
         self.embedding = nn.Parameter(torch.randn(graph.num_genes, config.dim) * 0.1)
         self.cls = nn.Parameter(torch.zeros(1, config.dim))
         self.new_gene = nn.Parameter(torch.zeros(1, config.dim))  # the "fresh token" of an added gene
-        self.blocks = nn.ModuleList(Block(config.dim, config.heads, config.ffn_mult, config.dropout)
+        self.blocks = nn.ModuleList(Block(config.dim, config.heads, config.ffn_mult, config.dropout,
+                                          config.attention_dropout)
                                     for _ in range(config.layers))
         self.norm = nn.LayerNorm(config.dim)
         ties = config.graph_heads if config.graph_heads is not None else \
