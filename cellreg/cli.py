@@ -1,4 +1,4 @@
-"""The ``cellreg`` command: run, validate, predict, plugins."""
+"""The ``cellreg`` command: run, validate, predict, compare, plugins."""
 
 from __future__ import annotations
 
@@ -80,6 +80,15 @@ def _cmd_predict(args) -> int:
     return 0
 
 
+def _cmd_compare(args) -> int:
+    from cellreg.compare import compare
+
+    print(compare(args.run_dirs, args.out))
+    if args.out:
+        print(f"\nwritten: {args.out}/compare.md, {args.out}/compare.png")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="cellreg", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -107,6 +116,10 @@ def parser() -> argparse.ArgumentParser:
     pr.add_argument("--top", type=int, default=10, help="genes listed per explanation")
     pr.add_argument("--weights", choices=["best", "last"], default="best")
     pr.set_defaults(func=_cmd_predict)
+    cp = sub.add_parser("compare", help="test metrics of runs on the same data and split, side by side")
+    cp.add_argument("run_dirs", nargs="+")
+    cp.add_argument("--out", help="folder for compare.md and compare.png")
+    cp.set_defaults(func=_cmd_compare)
     pl = sub.add_parser("plugins", help="list installed plugins")
     pl.add_argument("--json", action="store_true")
     pl.set_defaults(func=_cmd_plugins)

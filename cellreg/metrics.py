@@ -43,3 +43,52 @@ def json_safe(obj):
     if isinstance(obj, float) and not math.isfinite(obj):
         return None
     return obj
+
+
+def _rowwise_pearson(p: np.ndarray, o: np.ndarray) -> np.ndarray:
+    p = p - p.mean(1, keepdims=True)
+    o = o - o.mean(1, keepdims=True)
+    denom = np.sqrt((p * p).sum(1) * (o * o).sum(1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(denom > 0, (p * o).sum(1) / denom, np.nan)
+
+
+def bootstrap_intervals(pred: np.ndarray, obs: np.ndarray, n_boot: int = 1000, seed: int = 0,
+                        level: float = 0.95) -> dict[str, list[float]]:
+    """Percentile bootstrap interval of every metric over measured entries: strains resampled with
+    replacement ``n_boot`` times, all resamples computed at once."""
+    keep = ~np.isnan(obs)
+    p, o = pred[keep].astype(np.float64), obs[keep].astype(np.float64)
+    if len(o) < 2:
+        return {m: [math.nan, math.nan] for m in METRICS}
+    idx = np.random.default_rng(seed).integers(0, len(o), size=(n_boot, len(o)))
+    bp, bo = p[idx], o[idx]
+    mse = ((bp - bo) ** 2).mean(1)
+    var = bo.var(1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r2 = np.where(var > 0, 1 - mse / var, np.nan)
+    values = {
+        "pearson": _rowwise_pearson(bp, bo),
+        "spearman": _rowwise_pearson(stats.rankdata(bp, axis=1), stats.rankdata(bo, axis=1)),
+        "mse": mse, "rmse": np.sqrt(mse), "r2": r2,
+    }
+    tail = (1 - level) / 2 * 100
+    out = {}
+    for m, v in values.items():
+        v = v[np.isfinite(v)]
+        out[m] = [float(np.percentile(v, tail)), float(np.percentile(v, 100 - tail))] if len(v) else [math.nan] * 2
+    return out
+
+
+def spread(embeddings, max_items: int = 1024) -> float:
+    """Over-smoothing monitor: mean pairwise distance between embeddings divided by their mean norm
+    (on up to ``max_items`` of them). It falls toward 0 as a GNN or transformer makes every gene alike."""
+    import torch
+
+    x = embeddings.detach().float().reshape(-1, embeddings.shape[-1])[:max_items]
+    if len(x) < 2:
+        return math.nan
+    dist = torch.cdist(x, x)
+    n = len(x)
+    mean_dist = dist.sum() / (n * (n - 1))
+    return float(mean_dist / x.norm(dim=1).mean().clamp(min=1e-12))

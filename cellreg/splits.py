@@ -4,6 +4,10 @@
 * ``gene_held_out``: genes are shuffled; test takes every strain touching the first genes in that
   order until it holds ``test_fraction`` of the strains, validation the same among the rest, so every
   test (and validation) strain carries at least one gene that no training strain has.
+* ``pair_disjoint``: no unordered gene pair of a test (or validation) strain appears in any
+  training strain. Strains that share a pair are tied together (connected components over pairs),
+  and whole components are dealt to test, validation and training. Strains of one gene carry no
+  pair and are split at random.
 
 The cache key hashes the table's content, the split settings and the seed: a cache written for
 other data is never reused (design trap §7.5).
@@ -14,16 +18,19 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Literal
 
 import attrs
 import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
 
 from cellreg.hashing import Hasher
 from cellreg.phenotypes import PhenotypeTable
 
-SplitKind = Literal["random", "gene_held_out"]
+SplitKind = Literal["random", "gene_held_out", "pair_disjoint"]
 
 
 @attrs.frozen
@@ -99,6 +106,56 @@ def _gene_held_out(table: PhenotypeTable, config: SplitConfig, rng: np.random.Ge
     return train, val, test
 
 
+def _pair_components(table: PhenotypeTable) -> np.ndarray:
+    """Per strain, the id of its group of strains linked by shared gene pairs (-1: no pair)."""
+    sizes = table.set_sizes
+    strain = table.strain_of_entry
+    # Every unordered pair inside each strain, as (strain, key) rows.
+    pos = np.arange(len(table.genes))
+    first = table.offsets[strain]
+    a_idx, b_idx = [], []
+    for i in range(int(sizes.max(initial=0))):  # loop over positions in a set (at most a few), not strains
+        for j in range(i + 1, int(sizes.max(initial=0))):
+            ok = (pos - first == i) & (sizes[strain] > j)
+            a_idx.append(pos[ok])
+            b_idx.append(pos[ok] + (j - i))
+    if not a_idx or not sum(len(a) for a in a_idx):
+        return np.full(table.num_strains, -1)
+    a, b = np.concatenate(a_idx), np.concatenate(b_idx)
+    ga, gb = table.genes[a].astype(np.int64), table.genes[b].astype(np.int64)
+    keys = np.minimum(ga, gb) * len(table.gene_names) + np.maximum(ga, gb)
+    pair_ids, pair_of_row = np.unique(keys, return_inverse=True)
+    owner = strain[a]
+    # Strains and pairs as one bipartite graph: components = groups that must stay together.
+    n_s, n_p = table.num_strains, len(pair_ids)
+    graph = sp.coo_matrix((np.ones(len(owner)), (owner, n_s + pair_of_row)), shape=(n_s + n_p, n_s + n_p))
+    _, labels = connected_components(graph, directed=False)
+    comp = labels[:n_s].copy()
+    comp[sizes < 2] = -1
+    return comp
+
+
+def _pair_disjoint(table: PhenotypeTable, config: SplitConfig, rng: np.random.Generator):
+    comp = _pair_components(table)
+    n = table.num_strains
+    # Deal components in random order; singles (-1) become one-strain "components" of their own.
+    ids = np.where(comp >= 0, comp, comp.max(initial=-1) + 1 + np.arange(n))
+    uniq, inverse, counts = np.unique(ids, return_inverse=True, return_counts=True)
+    order = rng.permutation(len(uniq))
+    filled = np.cumsum(counts[order])
+    n_test, n_val = config.test_fraction * n, config.val_fraction * n
+    side = np.empty(len(uniq), dtype=np.int8)  # 0 train, 1 val, 2 test
+    side[order] = np.where(filled - counts[order] < n_test, 2,
+                           np.where(filled - counts[order] < n_test + n_val, 1, 0))
+    strain_side = side[inverse]
+    test_share = float(np.mean(strain_side == 2))
+    if test_share > 2 * config.test_fraction:
+        warnings.warn(f"pair_disjoint split: strains sharing gene pairs form a component of {counts.max():,} "
+                      f"strains, so test holds {test_share:.0%} instead of {config.test_fraction:.0%}; the data "
+                      "is too densely linked by shared pairs for these fractions", stacklevel=3)
+    return tuple(np.flatnonzero(strain_side == k) for k in (0, 1, 2))
+
+
 def make_split(table: PhenotypeTable, config: SplitConfig) -> Split:
     """Compute (or read from the content-keyed cache) the split of ``table``."""
     key = split_key(table, config)
@@ -109,8 +166,10 @@ def make_split(table: PhenotypeTable, config: SplitConfig) -> Split:
     rng = np.random.default_rng(config.seed)
     if config.kind == "random":
         train, val, test = _random(table.num_strains, config, rng)
-    else:
+    elif config.kind == "gene_held_out":
         train, val, test = _gene_held_out(table, config, rng)
+    else:
+        train, val, test = _pair_disjoint(table, config, rng)
     split = Split(np.sort(train), np.sort(val), np.sort(test), key)
     if cache is not None:
         _atomic_save(cache, train=split.train, val=split.val, test=split.test,

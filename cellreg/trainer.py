@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from accelerate import Accelerator
 from accelerate.state import AcceleratorState, GradientState
-from accelerate.utils import set_seed
+from accelerate.utils import send_to_device, set_seed
 from tqdm.auto import tqdm
 
 from cellreg import __version__, plots
@@ -24,7 +24,7 @@ from cellreg.assemble import Data, build_model, build_op, load_data
 from cellreg.checkpoint import load_training_state, load_weights, save_training_state, save_weights, write_json
 from cellreg.config import ConfigError, RunConfig, load_config, to_toml
 from cellreg.data import Collate, loader
-from cellreg.metrics import HIGHER_IS_BETTER, json_safe, table_metrics
+from cellreg.metrics import HIGHER_IS_BETTER, bootstrap_intervals, json_safe, spread, table_metrics
 from cellreg.registry import Registry, default_registry
 from cellreg.splits import Split
 
@@ -108,7 +108,7 @@ class Trainer:
         tc = config.train
         params = [p for p in self.model.parameters() if p.requires_grad]
         self.optimizer = torch.optim.AdamW(params, lr=tc.lr, weight_decay=tc.weight_decay)
-        collate = Collate(self.data.table, self.op, self.data.targets)
+        collate = self.collate = Collate(self.data.table, self.op, self.data.targets)
         split = self.data.split
         eval_rows = np.random.default_rng([config.seed, 7]).permutation(split.train)[: tc.train_eval_rows]
         loaders = [
@@ -233,6 +233,22 @@ class Trainer:
         metrics["loss"] = (self.acc.reduce(loss_sum, "sum") / self.acc.reduce(count, "sum").clamp(min=1)).item()
         return metrics, pred, obs
 
+    @torch.no_grad()
+    def diagnostics(self) -> dict:
+        """Over-smoothing of the encoder's embeddings on one validation batch, plus whatever the
+        encoder reports itself (e.g. how well graph-tied heads recover their graphs)."""
+        encoder = self.acc.unwrap_model(self.model).encoder
+        out = {}
+        rows = self.data.split.val[: self.config.train.eval_batch_size]
+        if len(rows):  # built here, not drawn from the prepared loader (a half-read loader upsets Accelerate)
+            batch = send_to_device(self.collate(rows.tolist()), self.acc.device)
+            state = encoder(batch)
+            emb = {"genes": state.genes, "cell": state.cell if state.cell is not None and state.cell.dim() > 1 else None}
+            out["spread"] = {k: round(spread(v), 4) for k, v in emb.items() if v is not None and v.shape[-1] > 0}
+        if hasattr(encoder, "epoch_diagnostics"):
+            out.update(encoder.epoch_diagnostics())
+        return out
+
     def fit(self, stop_after_epoch: int | None = None) -> dict | None:
         tc = self.config.train
         metric = self.config.train.select.split(".")[-1]
@@ -240,9 +256,7 @@ class Trainer:
             entry = {"epoch": epoch + 1, **self.train_epoch(epoch)}
             entry["train"], _, _ = self.evaluate(self.train_eval_loader)
             entry["val"], _, _ = self.evaluate(self.val_loader)
-            diagnostics = getattr(self.acc.unwrap_model(self.model).encoder, "epoch_diagnostics", None)
-            if diagnostics is not None:  # e.g. how well graph-tied attention heads recover their graphs
-                entry.update(diagnostics())
+            entry.update(self.diagnostics())
             entry["lr"] = self.scheduler.get_last_lr()[0]
             value = _selected(entry, self.config.train.select)
             improved = _better(value, self.state["best_value"], metric)
@@ -269,6 +283,8 @@ class Trainer:
         self.acc.wait_for_everyone()
         load_weights(self.acc.unwrap_model(self.model), self.dir.best)
         test, pred, obs = self.evaluate(self.test_loader)
+        for j, label in enumerate(self.data.table.label_names):
+            test[label]["ci95"] = bootstrap_intervals(pred[:, j], obs[:, j], seed=self.config.seed)
         history = [json.loads(ln) for ln in self.dir.history.read_text().splitlines() if ln]
         best = next(h for h in history if h["epoch"] == self.state["best_epoch"])
         seconds = self.state["train_seconds"]

@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pytest
 
@@ -62,3 +64,38 @@ def test_cache_hit_returns_the_stored_split(tmp_path):
     (path,) = tmp_path.glob("split-*.npz")
     np.savez(path, train=first.train[:5], val=first.val, test=first.test)  # tamper: proves the cache is read
     assert len(make_split(t, cfg).train) == 5
+
+
+def pairs_of(table, rows):
+    out = set()
+    for r in rows:
+        genes = sorted(table.strain(r)[0].tolist())
+        out |= {(a, b) for i, a in enumerate(genes) for b in genes[i + 1:]}
+    return out
+
+
+@pytest.mark.parametrize("n_genes", [80, 1000])  # 80: pairs percolate into one giant component
+def test_pair_disjoint_split_shares_no_gene_pair_with_training(n_genes):
+    t = random_table(n_strains=3000, n_genes=n_genes)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        s = make_split(t, SplitConfig(kind="pair_disjoint", val_fraction=0.1, test_fraction=0.2, seed=2))
+    train_pairs = pairs_of(t, s.train)
+    assert pairs_of(t, s.test).isdisjoint(train_pairs)
+    assert pairs_of(t, s.val).isdisjoint(train_pairs)
+    assert np.array_equal(np.sort(np.concatenate([s.train, s.val, s.test])), np.arange(len(t)))
+    if n_genes == 1000:
+        assert 0.2 <= len(s.test) / len(t) < 0.25 and 0.1 <= len(s.val) / len(t) < 0.15 and not caught
+    else:
+        assert "too densely linked by shared pairs" in str(caught[0].message)
+
+
+def test_pair_disjoint_components_follow_shared_pairs():
+    from cellreg.splits import _pair_components
+
+    t = PhenotypeTable.from_sets([[0, 1], [1, 0, 2], [2, 3], [1, 2], [4], [5, 6]], np.zeros((6, 1)), ["y"],
+                                 [f"g{i}" for i in range(7)])
+    comp = _pair_components(t)
+    # {0,1} and {0,1,2} share (0,1); {1,2} shares (1,2) with the triple; {2,3} shares nothing.
+    assert comp[0] == comp[1] == comp[3]
+    assert len({comp[0], comp[2], comp[5]}) == 3 and comp[4] == -1

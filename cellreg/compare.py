@@ -1,0 +1,94 @@
+"""``cellreg compare``: the test metrics of several runs side by side, only when that is fair.
+
+Runs are comparable when they saw the same data (table fingerprint) and the same split (split
+key); anything else is refused, naming the run and what differs.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from cellreg.config import ConfigError  # noqa: E402
+
+
+def load_run(path: Path) -> dict:
+    info_path, metrics_path = path / "run.json", path / "metrics.json"
+    if not info_path.exists():
+        raise ConfigError(str(path), ["not a run directory (no run.json)"])
+    if not metrics_path.exists():
+        raise ConfigError(str(path), ["has no metrics.json: the run has not finished (cellreg run --resume)"])
+    return {"path": path, "info": json.loads(info_path.read_text()), "metrics": json.loads(metrics_path.read_text())}
+
+
+def check_comparable(runs: list[dict]) -> None:
+    first = runs[0]
+    problems = []
+    for run in runs[1:]:
+        for key, what in (("data_fingerprint", "data"), ("split_key", "split")):
+            if run["info"][key] != first["info"][key]:
+                problems.append(f"{run['path']} differs from {first['path']} in its {what} "
+                                f"({key} {run['info'][key]} != {first['info'][key]})")
+    if problems:
+        raise ConfigError("compare", problems + ["runs are compared only on the same data and split"])
+
+
+def _fmt(m: dict, metric: str) -> str:
+    value = m.get(metric)
+    if value is None:
+        return "n/a"
+    ci = (m.get("ci95") or {}).get(metric)
+    if ci and None not in ci:
+        return f"{value:.3f} [{ci[0]:.3f}, {ci[1]:.3f}]"
+    return f"{value:.3f}"
+
+
+def markdown(runs: list[dict]) -> str:
+    lines = ["| run | model | split | label | n | Pearson [95% CI] | Spearman [95% CI] | RMSE | R² | train s | strains/s |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for run in runs:
+        info, metrics = run["info"], run["metrics"]
+        model = f"{info['encoder']} + {info['head']}" + (f" ({info['perturbation']})" if info["perturbation"] != "index" else "")
+        for label in info["labels"]:
+            m = metrics["test"][label]
+            lines.append(f"| {info['name'] or run['path'].name} | {model} | {info['split']} | {label} | {m['n']} | "
+                         f"{_fmt(m, 'pearson')} | {_fmt(m, 'spearman')} | {_fmt(m, 'rmse')} | {_fmt(m, 'r2')} | "
+                         f"{metrics['train_seconds']:.0f} | {metrics['strains_per_second'] or 0:,.0f} |")
+    return "\n".join(lines)
+
+
+def chart(runs: list[dict], path: Path) -> None:
+    labels = runs[0]["info"]["labels"]
+    width = 0.8 / len(runs)
+    fig, ax = plt.subplots(figsize=(max(5, 1.8 * len(labels) * len(runs) ** 0.5), 4))
+    for i, run in enumerate(runs):
+        test = run["metrics"]["test"]
+        values = [test[label]["pearson"] or 0.0 for label in labels]
+        ci = [(test[label].get("ci95") or {}).get("pearson") for label in labels]
+        ci = [c if c and None not in c else [v, v] for c, v in zip(ci, values)]  # undefined: no bar
+        err = [[v - lo for v, (lo, _) in zip(values, ci)], [hi - v for v, (_, hi) in zip(values, ci)]]
+        ax.bar([j + i * width for j in range(len(labels))], values, width, yerr=err, capsize=3,
+               label=run["info"]["name"] or run["path"].name)
+    ax.set_xticks([j + width * (len(runs) - 1) / 2 for j in range(len(labels))], labels)
+    ax.set(ylabel="test Pearson (95% bootstrap CI)", title=f"split: {runs[0]['info']['split']}")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def compare(run_dirs: list[str | Path], out: str | Path | None = None) -> str:
+    runs = [load_run(Path(p)) for p in run_dirs]
+    check_comparable(runs)
+    table = markdown(runs)
+    if out is not None:
+        out = Path(out)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "compare.md").write_text(table + "\n")
+        chart(runs, out / "compare.png")
+    return table
