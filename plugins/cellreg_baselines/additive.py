@@ -56,4 +56,5 @@ class SumMLPHead(nn.Module):
     def forward(self, state: CellState, batch: Batch) -> torch.Tensor:
         genes = state.genes[batch["genes"]] + self.kind(batch["kinds"])  # [B, K, d]
         pooled = (genes * batch["mask"].unsqueeze(-1)).sum(1)
+        state.aux["strain_embedding"] = pooled  # for contrastive terms such as supcr
         return self.mlp(pooled)

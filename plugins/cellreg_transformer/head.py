@@ -64,6 +64,7 @@ class CrossAttentionHead(nn.Module):
         correction = self.phi(members) - phi0[genes]  # [B, K, d]
         z = z + ((beta.gather(1, genes) * mask).unsqueeze(-1) * correction).sum(1)
         parts = [state.cell.expand(len(z), -1), z] + ([q] if self.config.use_query else [])
+        state.aux["strain_embedding"] = torch.cat(parts[1:], dim=1)  # per strain (h_CLS is shared)
         return self.mlp(torch.cat(parts, dim=1))
 
     @torch.no_grad()

@@ -1,0 +1,70 @@
+"""SupCR / Rank-N-Contrast (Zha et al., 2023): contrastive regression on strain embeddings.
+
+For an anchor i and every other strain j, with s = cosine similarity / τ and d = |y_i − y_j|:
+
+    ℓ_ij = −log( exp(s_ij) / Σ_{k ≠ i, d_ik ≥ d_ij} exp(s_ik) )
+
+averaged over all ordered pairs: strains closer in label must be closer in embedding than those
+farther away. Only label *differences* enter, so a common shift of labels changes nothing.
+Anchors are processed ``chunk`` at a time (memory O(chunk · B)); the denominators come from one
+sort and one cumulative log-sum-exp per anchor, ties in distance included.
+
+The embeddings are ``state.aux["strain_embedding"]`` [B, e], which heads provide.
+"""
+
+from __future__ import annotations
+
+import attrs
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+@attrs.frozen
+class SupCRConfig:
+    temperature: float = attrs.field(default=2.0, validator=attrs.validators.gt(0.0))
+    label: str = ""  # which label orders the strains; "" = the first
+    chunk: int = attrs.field(default=256, validator=attrs.validators.ge(1))
+    max_strains: int = attrs.field(default=1024, validator=attrs.validators.ge(2))  # subsample larger batches
+
+
+class SupCRLoss(nn.Module):
+    def __init__(self, config: SupCRConfig = SupCRConfig(), context=None) -> None:
+        super().__init__()
+        self.config = config
+        names = tuple(context.label_names) if context is not None else ()
+        if config.label and config.label not in names:
+            raise ValueError(f"loss supcr: no label {config.label!r}; labels are: {', '.join(names)}")
+        self.label = names.index(config.label) if config.label else 0
+
+    def forward(self, pred: torch.Tensor, target: torch.Tensor, state, batch=None) -> torch.Tensor:
+        emb = state.aux.get("strain_embedding") if state is not None else None
+        if emb is None:
+            raise ValueError("loss supcr needs strain embeddings: the head must put them in "
+                             "state.aux['strain_embedding']")
+        y = target[:, self.label]
+        keep = torch.nonzero(~torch.isnan(y)).flatten()[: self.config.max_strains]
+        if len(keep) < 2:
+            return emb.sum() * 0.0
+        return supcr(emb[keep], y[keep], self.config.temperature, self.config.chunk)
+
+
+def supcr(emb: torch.Tensor, y: torch.Tensor, temperature: float, chunk: int = 256) -> torch.Tensor:
+    z = F.normalize(emb.float(), dim=1)
+    n = len(y)
+    total = z.new_zeros(())
+    for start in range(0, n, chunk):  # chunks of anchors bound the memory, not a loop over strains
+        anchors = torch.arange(start, min(start + chunk, n), device=z.device)
+        s = z[anchors] @ z.T / temperature  # [C, n]
+        d = (y[anchors].unsqueeze(1) - y.unsqueeze(0)).abs()
+        self_mask = anchors.unsqueeze(1) == torch.arange(n, device=z.device)
+        order = torch.argsort(d, dim=1, descending=True, stable=True)
+        d_sorted = torch.gather(d, 1, order)
+        s_sorted = torch.gather(s.masked_fill(self_mask, float("-inf")), 1, order)
+        log_cum = torch.logcumsumexp(s_sorted, dim=1)  # position r: over every k at least as far as rank r
+        # For each j, the last position whose distance is still >= d_ij (ties count as "at least as far").
+        count = torch.searchsorted(-d_sorted.contiguous(), -d.contiguous(), right=True)
+        log_denom = torch.gather(log_cum, 1, count - 1)
+        term = (log_denom - s).masked_fill(self_mask, 0.0)
+        total = total + term.sum()
+    return total / (n * (n - 1))
