@@ -61,7 +61,7 @@ def load_graph(config: RunConfig, registry: Registry, base_dir: Path) -> CellGra
 
 
 def load_data(config: RunConfig, registry: Registry, base_dir: Path, source: str = "<config>",
-              split: Split | None = None) -> Data:
+              split: Split | None = None, write_cache: bool = True) -> Data:
     graph = load_graph(config, registry, base_dir)
     table = build(registry, "phenotypes", config.phenotypes, Context(seed=config.seed, base_dir=base_dir)).load(graph)
     if table.gene_names != graph.genes:
@@ -70,7 +70,7 @@ def load_data(config: RunConfig, registry: Registry, base_dir: Path, source: str
     table = select_labels(table, config.train.labels, source)
     check_select(config, table.label_names, source)
     log.info("%s", table.summary())
-    split = split or make_split(table, config.split)
+    split = split or make_split(table, config.split, write_cache=write_cache)
     scaler = LabelScaler.fit(table.labels[split.train])
     return Data(graph, table, split, scaler, scaler.transform(table.labels).astype(np.float32))
 

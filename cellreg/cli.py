@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -14,8 +16,30 @@ from cellreg.config import ConfigError, load_config, to_toml
 from cellreg.registry import PluginError, default_registry
 
 
+def _relaunch(n: int, argv: list[str]) -> int:
+    """Start ``n`` processes of this same command through torchrun (gloo on CPU, NCCL on GPUs)."""
+    rest, skip = [], False
+    for a in argv:  # drop --num-processes and its value
+        if skip:
+            skip = False
+        elif a == "--num-processes":
+            skip = True
+        elif not a.startswith("--num-processes="):
+            rest.append(a)
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={n}",
+           "-m", "cellreg.cli", *rest]
+    return subprocess.call(cmd)
+
+
+def _is_main_process() -> bool:
+    return os.environ.get("RANK", "0") == "0"
+
+
 def _cmd_run(args) -> int:
     from cellreg.trainer import run
+
+    if args.num_processes > 1 and "LOCAL_RANK" not in os.environ:
+        return _relaunch(args.num_processes, args.argv)
 
     if args.resume:
         if args.config or args.set:
@@ -27,7 +51,8 @@ def _cmd_run(args) -> int:
         out = args.out or str(Path("runs") / Path(args.config).stem)
     with logging_redirect_tqdm():  # epoch lines print above the progress bar, not through it
         report = run(args.config, out, args.set, resume=bool(args.resume))
-    print(format_report(report, out))
+    if _is_main_process():
+        print(format_report(report, out))
     return 0
 
 
@@ -96,6 +121,8 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("config", nargs="?", help="TOML run config")
     r.add_argument("--out", help="run directory (default runs/<config name>)")
     r.add_argument("--resume", metavar="RUN_DIR", help="continue a stopped run from its last checkpoint")
+    r.add_argument("--num-processes", type=int, default=1, metavar="N",
+                   help="train data-parallel in N processes on this machine (torchrun; one per GPU, or gloo on CPU)")
     r.set_defaults(func=_cmd_run)
     v = sub.add_parser("validate", help="check a config and print it with every default filled in")
     v.add_argument("config")
@@ -127,8 +154,10 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
     args = parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    args.argv = argv
+    logging.basicConfig(level=logging.INFO if _is_main_process() else logging.WARNING, format="%(message)s")
     try:
         return args.func(args)
     except (ConfigError, PluginError) as exc:

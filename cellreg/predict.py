@@ -120,4 +120,4 @@ def _write(out: Path, table: PhenotypeTable, separator: str, labels, pred: np.nd
         for s in range(len(table)):
             genes, kinds = table.strain(s)
             w.writerow([separator.join(table.gene_names[g] for g in genes), separator.join(kind_names[k] for k in kinds)]
-                       + [f"{v:.6g}" for v in pred[s]] + [explained[n][s] for n in explained])
+                       + [f"{v:.9g}" for v in pred[s]] + [explained[n][s] for n in explained])  # .9g: float32 exactly

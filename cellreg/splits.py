@@ -156,8 +156,9 @@ def _pair_disjoint(table: PhenotypeTable, config: SplitConfig, rng: np.random.Ge
     return tuple(np.flatnonzero(strain_side == k) for k in (0, 1, 2))
 
 
-def make_split(table: PhenotypeTable, config: SplitConfig) -> Split:
-    """Compute (or read from the content-keyed cache) the split of ``table``."""
+def make_split(table: PhenotypeTable, config: SplitConfig, write_cache: bool = True) -> Split:
+    """Compute (or read from the content-keyed cache) the split of ``table``. In multi-process runs
+    every rank computes the same split; only the main one writes the cache (``write_cache``)."""
     key = split_key(table, config)
     cache = _cache_path(config, key)
     if cache is not None and cache.exists():
@@ -171,7 +172,7 @@ def make_split(table: PhenotypeTable, config: SplitConfig) -> Split:
     else:
         train, val, test = _pair_disjoint(table, config, rng)
     split = Split(np.sort(train), np.sort(val), np.sort(test), key)
-    if cache is not None:
+    if cache is not None and write_cache:
         _atomic_save(cache, train=split.train, val=split.val, test=split.test,
                      meta=np.array(json.dumps(attrs.asdict(config))))
     return split

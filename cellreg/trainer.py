@@ -72,7 +72,9 @@ def _fresh_accelerator(config: RunConfig) -> Accelerator:
     # AcceleratorState is a process-wide singleton; a second run in one process must not inherit it.
     AcceleratorState._reset_state()
     GradientState._reset_state()
-    return Accelerator(cpu=config.train.cpu, mixed_precision=config.train.mixed_precision,
+    # cpu=True without a GPU: Accelerate then runs several processes data-parallel over gloo.
+    return Accelerator(cpu=config.train.cpu or not torch.cuda.is_available(),
+                       mixed_precision=config.train.mixed_precision,
                        gradient_accumulation_steps=config.train.grad_accum)
 
 
@@ -94,14 +96,19 @@ def _better(value: float, best: float | None, metric: str) -> bool:
 
 class Trainer:
     def __init__(self, config: RunConfig, run_dir: RunDir, registry: Registry, base_dir: Path,
-                 source: str, split: Split | None = None) -> None:
+                 source: str, split: Split | None = None, fresh: bool = False) -> None:
         self.config, self.dir, self.registry = config, run_dir, registry
         self.acc = _fresh_accelerator(config)
+        if fresh and run_dir.info.exists():
+            raise ConfigError(str(run_dir.root), ["already holds a run; continue it with --resume, or choose "
+                                                  "another --out (nothing was overwritten)"])
+        self.acc.wait_for_everyone()  # every rank has looked before the main one writes
         # Without this, CPU index-add backward varies in the last bit between processes and the
         # difference grows over epochs (0.003 in test Pearson after 20 epochs of the baseline).
         torch.use_deterministic_algorithms(config.train.deterministic, warn_only=True)
         set_seed(config.seed)
-        self.data: Data = load_data(config, registry, base_dir, source, split)
+        self.data: Data = load_data(config, registry, base_dir, source, split,
+                                    write_cache=self.acc.is_main_process)
         self.op = build_op(config, registry, self.data.graph, base_dir)
         self.model = build_model(config, registry, self.data.graph, self.data.table.label_names, base_dir)
         self.base_dir = base_dir
@@ -329,9 +336,6 @@ def run(config_path: str | Path | None, out: str | Path, overrides: list[str] = 
             return json.loads(run_dir.metrics.read_text())
         return trainer.fit(stop_after_epoch)
     config = load_config(config_path, overrides, registry=registry)
-    if run_dir.info.exists():
-        raise ConfigError(str(run_dir.root), ["already holds a run; continue it with --resume, or choose "
-                                              "another --out (nothing was overwritten)"])
-    trainer = Trainer(config, run_dir, registry, Path(config_path).resolve().parent, str(config_path))
+    trainer = Trainer(config, run_dir, registry, Path(config_path).resolve().parent, str(config_path), fresh=True)
     trainer.write_start()
     return trainer.fit(stop_after_epoch)

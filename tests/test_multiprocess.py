@@ -1,0 +1,47 @@
+"""Data-parallel training in 2 CPU processes (torchrun, gloo) through the same entry point."""
+
+import csv
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from cellreg.metrics import regression_metrics
+from cellreg.predict import predict
+from cellreg.trainer import RunDir
+
+
+def test_two_processes_train_write_once_and_evaluate_the_whole_split(tiny_config, tmp_path):
+    out = tmp_path / "mp"
+    subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+                    "-m", "cellreg.cli", "run", str(tiny_config), "--out", str(out), "--set", "train.epochs=2"],
+                   check=True, capture_output=True, timeout=600)
+    rd = RunDir(out)
+    info = json.loads(rd.info.read_text())
+    assert info["num_processes"] == 2
+    assert len(rd.history.read_text().splitlines()) == 2  # one line per epoch: only the main process wrote
+    assert not list(out.rglob(".*.*"))  # no temporary files left behind
+    report = json.loads(rd.metrics.read_text())
+    split = rd.read_split()
+
+    # Reference: score the same test strains with the same weights in this single process.
+    from cellreg.assemble import load_data
+    from cellreg.config import load_config
+    from cellreg.registry import default_registry
+
+    data = load_data(load_config(rd.config), default_registry(), tiny_config.parent, split=split)
+    test = data.table.select(split.test)
+    table = tmp_path / "test.tsv"
+    table.write_text("genes\n" + "".join("+".join(data.graph.genes[g] for g in test.strain(i)[0]) + "\n"
+                                         for i in range(len(test))))
+    with open(predict(out, table)) as f:
+        rows = list(csv.DictReader(f, delimiter="\t"))
+    for j, label in enumerate(data.table.label_names):
+        assert report["test"][label]["n"] == np.sum(~np.isnan(test.labels[:, j]))  # no strain twice, none lost
+        pred = np.array([float(r[f"pred_{label}"]) for r in rows])
+        single = regression_metrics(pred, test.labels[:, j])
+        for metric in ("pearson", "spearman", "mse", "r2"):
+            assert report["test"][label][metric] == pytest.approx(single[metric], rel=1e-4, abs=1e-6)
+
