@@ -1,4 +1,4 @@
-"""The ``cellreg`` command: run, validate, predict, compare, plugins."""
+"""The ``cellreg`` command: run, validate, predict, compare, bench, plugins."""
 
 from __future__ import annotations
 
@@ -114,6 +114,24 @@ def _cmd_compare(args) -> int:
     return 0
 
 
+def _cmd_bench(args) -> int:
+    from cellreg.bench import chart, markdown, run_bench
+
+    report = run_bench(args.suite, genes=args.genes, batch=args.batch, budget_gb=args.memory_gb,
+                       max_step_s=args.max_step_s, window_s=args.window_s, methods=args.methods or None)
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        print(markdown(report))
+    if args.out:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "bench.json").write_text(json.dumps(report, indent=2) + "\n")
+        (out / "bench.md").write_text(markdown(report) + "\n")
+        chart(report, out / "bench.png")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="cellreg", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -147,6 +165,18 @@ def parser() -> argparse.ArgumentParser:
     cp.add_argument("run_dirs", nargs="+")
     cp.add_argument("--out", help="folder for compare.md and compare.png")
     cp.set_defaults(func=_cmd_compare)
+    b = sub.add_parser("bench", help="training throughput of every model family and operator")
+    b.add_argument("--genes", type=int, default=6607, help="organism size (6607 = yeast scale, 9 relations)")
+    b.add_argument("--small", dest="genes", action="store_const", const=1000, help="a 1,000-gene organism")
+    b.add_argument("--batch", type=int, default=32, help="the common batch size")
+    b.add_argument("--memory-gb", type=float, default=8.0, help="memory budget for each method's largest batch")
+    b.add_argument("--max-step-s", type=float, default=20.0, help="cap on one step's time at the largest batch")
+    b.add_argument("--window-s", type=float, default=2.0, help="length of each timed window")
+    b.add_argument("--methods", nargs="*", help="subset of the suite's methods")
+    b.add_argument("--suite", help="TOML file of methods (default: the bundled suite)")
+    b.add_argument("--json", action="store_true")
+    b.add_argument("--out", help="folder for bench.json, bench.md and bench.png")
+    b.set_defaults(func=_cmd_bench)
     pl = sub.add_parser("plugins", help="list installed plugins")
     pl.add_argument("--json", action="store_true")
     pl.set_defaults(func=_cmd_plugins)

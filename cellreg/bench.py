@@ -1,0 +1,246 @@
+"""``cellreg bench``: training throughput of every model family and operator, one machine, one process.
+
+One synthetic organism (yeast scale by default: 6,607 genes, 9 relations, ~2.4 M edges) and one
+set of strains for every method of the suite. Each method runs in a fresh worker process (so its
+memory is its own): set up once, probe peak memory at two batch sizes to find the largest batch
+that fits the memory budget (and keeps a step under ``max_step_s``), then time training steps at
+the common batch and at that batch. Warm-up steps are excluded; each figure is the median over
+timed windows. Peak memory is the process's resident high-water mark (reset between phases), or
+CUDA's peak allocation on a GPU.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import statistics
+import subprocess
+import sys
+import time
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import tomli
+
+from cellreg.config import ConfigError
+
+SUITE = "bench_suite.toml"
+
+
+# -- worker (one method, in its own process) -----------------------------------------------------
+
+def _reset_peak() -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        torch.cuda.reset_peak_memory_stats()
+    else:
+        with open("/proc/self/clear_refs", "w") as f:  # resets VmHWM, the peak resident size
+            f.write("5")
+
+
+def _peak_mb() -> float:
+    import torch
+
+    if torch.cuda.is_available():
+        return torch.cuda.max_memory_allocated() / 2**20
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return math.nan
+
+
+def _strain_size(batch: dict, n_genes: int, n_edges: int) -> tuple[float, float]:
+    """Mean nodes and edges one strain's encoder input holds, from what the op put in the batch."""
+    b = batch["row"].shape[0]
+    if "strain_nodes" in batch and "strain_edges" in batch:
+        return float(batch["strain_nodes"].float().mean()), float(batch["strain_edges"].float().mean())
+    if "mask" in batch and "genes" in batch and len(batch) <= 6:  # index op: only the set itself
+        return float(batch["mask"].sum()) / b, 0.0
+    return math.nan, math.nan
+
+
+def worker(method: dict, genes: int, batch: int, budget_mb: float, max_step_s: float, window_s: float,
+           windows: int, max_batch: int, seed: int = 0) -> dict:
+    import torch
+
+    from cellreg.assemble import build_model, build_op
+    from cellreg.config import parse_config
+    from cellreg.registry import default_registry
+    from cellreg.standardize import LabelScaler
+    from cellreg_synthetic.graph import SyntheticGraphConfig, build_graph  # the bench's own organism
+    from cellreg_synthetic.phenotypes import SyntheticPhenotypesConfig, simulate
+
+    torch.manual_seed(seed)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    cfg = SyntheticGraphConfig(preset="yeast") if genes >= 6607 else SyntheticGraphConfig(genes=genes)
+    graph = build_graph(cfg, seed=seed)
+    table = simulate(graph, SyntheticPhenotypesConfig(singles=False, doubles=20_000, triples=20_000), seed=seed)
+    registry = default_registry()
+    raw = {"graph": {"name": "synthetic"}, "phenotypes": {"name": "synthetic"}, **method}
+    config = parse_config(raw, source="bench", registry=registry)
+    model = build_model(config, registry, graph, table.label_names, Path(".")).to(device)
+    op = build_op(config, registry, graph, Path("."))
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    targets = LabelScaler.fit(table.labels).transform(table.labels).astype(np.float32)
+    rng = np.random.default_rng(seed)
+    sizes = {}
+
+    def step(b: int) -> float:
+        rows = rng.choice(len(table), size=min(b, len(table)), replace=False)
+        start = time.perf_counter()  # the op's collate is part of a training step's cost
+        data = op.collate(table, rows)
+        data["row"], data["target"] = torch.from_numpy(rows), torch.from_numpy(targets[rows])
+        sizes.setdefault(b, _strain_size(data, graph.num_genes, graph.num_edges))
+        data = {k: v.to(device) for k, v in data.items()}
+        out = model(data)
+        out["loss"].backward()
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        return time.perf_counter() - start
+
+    def peak_at(b: int) -> tuple[float, float]:
+        _reset_peak()
+        seconds = step(b)
+        return _peak_mb(), seconds
+
+    step(batch)  # warm-up
+    p1, t1 = peak_at(batch)
+    p2, t2 = peak_at(2 * batch)
+    slope = max((p2 - p1) / batch, 1e-6)
+    by_memory = batch + (budget_mb - p1) / slope
+    by_time = 2 * batch * max_step_s / max(t2, 1e-9)
+    best = int(max(batch, min(by_memory, by_time, max_batch)))
+    best = 2 ** int(math.log2(best)) if best > batch else batch
+
+    def timed(b: int) -> tuple[float, float, float]:
+        step(b)  # warm-up at this size
+        _reset_peak()
+        rates, steps = [], []
+        for _ in range(windows):
+            done, n, start = 0.0, 0, time.perf_counter()
+            while n == 0 or time.perf_counter() - start < window_s:
+                done += step(b)
+                n += 1
+            rates.append(n * b / done)
+            steps.append(n / done)
+        return statistics.median(rates), statistics.median(steps), _peak_mb()
+
+    common = timed(batch)
+    largest = timed(best) if best != batch else common
+    return {
+        "common_batch": batch, "strains_per_s": common[0], "steps_per_s": common[1], "peak_mb": common[2],
+        "max_batch": best, "max_batch_strains_per_s": largest[0], "max_batch_steps_per_s": largest[1],
+        "max_batch_peak_mb": largest[2], "nodes_per_strain": sizes[batch][0], "edges_per_strain": sizes[batch][1],
+        "device": str(device), "threads": torch.get_num_threads(),
+    }
+
+
+# -- driver ------------------------------------------------------------------------------------------
+
+def load_suite(path: str | None) -> dict[str, dict]:
+    text = Path(path).read_text() if path else resources.files("cellreg").joinpath(SUITE).read_text()
+    try:
+        return tomli.loads(text)
+    except tomli.TOMLDecodeError as exc:
+        raise ConfigError(path or SUITE, [f"TOML syntax error: {exc}"]) from None
+
+
+def missing_plugins(method: dict) -> list[str]:
+    from cellreg.registry import PluginError, default_registry
+
+    registry, missing = default_registry(), []
+    wanted = [("perturbation", method.get("perturbation", {}).get("name", "index")),
+              ("encoder", method["model"]["encoder"]["name"]), ("head", method["model"]["head"]["name"])]
+    wanted += [("loss", t["name"]) for t in method.get("loss", [])]
+    for kind, name in wanted:
+        try:
+            registry.get(kind, name)
+        except PluginError:
+            missing.append(f"{kind} {name}")
+    return missing
+
+
+def run_bench(suite: str | None = None, genes: int = 6607, batch: int = 32, budget_gb: float = 8.0,
+              max_step_s: float = 20.0, window_s: float = 2.0, windows: int = 3, max_batch: int = 8192,
+              methods: list[str] | None = None, timeout_s: float = 300.0) -> dict:
+    specs = load_suite(suite)
+    chosen = methods or list(specs)
+    unknown = [m for m in chosen if m not in specs]
+    if unknown:
+        raise ConfigError("bench", [f"unknown method {m!r}; the suite has: {', '.join(specs)}" for m in unknown])
+    results = {}
+    for name in chosen:
+        missing = missing_plugins(specs[name])
+        if missing:
+            results[name] = {"skipped": f"not installed: {', '.join(missing)}"}
+            continue
+        args = json.dumps({"method": specs[name], "genes": genes, "batch": batch, "budget_mb": budget_gb * 1024,
+                           "max_step_s": max_step_s, "window_s": window_s, "windows": windows,
+                           "max_batch": max_batch})
+        start = time.perf_counter()
+        try:
+            proc = subprocess.run([sys.executable, "-m", "cellreg.bench", "--worker", args], capture_output=True,
+                                  text=True, timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            results[name] = {"skipped": f"took longer than {timeout_s:.0f} s"}
+            continue
+        if proc.returncode != 0:
+            results[name] = {"skipped": "failed: " + (proc.stderr.strip().splitlines() or ["?"])[-1]}
+            continue
+        results[name] = json.loads(proc.stdout.strip().splitlines()[-1])
+        results[name]["wall_s"] = round(time.perf_counter() - start, 1)
+    reference = results.get("dango", {}).get("strains_per_s")
+    for r in results.values():
+        if "strains_per_s" in r and reference:
+            r["vs_dango"] = r["strains_per_s"] / reference
+            r["max_batch_vs_dango"] = r["max_batch_strains_per_s"] / results["dango"]["max_batch_strains_per_s"]
+    return {"genes": genes, "common_batch": batch, "memory_budget_gb": budget_gb, "methods": results}
+
+
+def markdown(report: dict) -> str:
+    lines = [f"Organism: {report['genes']:,} genes; common batch {report['common_batch']}; memory budget "
+             f"{report['memory_budget_gb']} GB. Ratios are to DANGO at the same batch setting.", "",
+             "| method | strains/s (common batch) | steps/s | peak MB | max batch | strains/s (max batch) | peak MB (max) "
+             "| nodes/strain | edges/strain | × DANGO (common) | × DANGO (max) |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for name, r in report["methods"].items():
+        if "skipped" in r:
+            lines.append(f"| {name} | skipped: {r['skipped']} |||||||||| ")
+            continue
+        f = lambda v, p=1: "n/a" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:,.{p}f}"  # noqa: E731
+        lines.append(f"| {name} | {f(r['strains_per_s'])} | {f(r['steps_per_s'], 2)} | {f(r['peak_mb'], 0)} | "
+                     f"{r['max_batch']} | {f(r['max_batch_strains_per_s'])} | {f(r['max_batch_peak_mb'], 0)} | "
+                     f"{f(r['nodes_per_strain'], 0)} | {f(r['edges_per_strain'], 0)} | "
+                     f"{f(r.get('vs_dango'), 3)} | {f(r.get('max_batch_vs_dango'), 3)} |")
+    return "\n".join(lines)
+
+
+def chart(report: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [(n, r) for n, r in report["methods"].items() if "strains_per_s" in r]
+    fig, ax = plt.subplots(figsize=(1.2 * len(rows) + 3, 4))
+    x = np.arange(len(rows))
+    ax.bar(x - 0.2, [r["strains_per_s"] for _, r in rows], 0.4, label=f"batch {report['common_batch']}")
+    ax.bar(x + 0.2, [r["max_batch_strains_per_s"] for _, r in rows], 0.4, label="largest batch in budget")
+    ax.set_yscale("log")
+    ax.set_xticks(x, [n for n, _ in rows], rotation=30, ha="right")
+    ax.set(ylabel="training strains / s (log)", title=f"{report['genes']:,} genes")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+if __name__ == "__main__" and len(sys.argv) == 3 and sys.argv[1] == "--worker":
+    spec = json.loads(sys.argv[2])
+    print(json.dumps(worker(spec.pop("method"), **spec)))
