@@ -53,14 +53,12 @@ def _peak_mb() -> float:
     return math.nan
 
 
-def _strain_size(batch: dict, n_genes: int, n_edges: int) -> tuple[float, float]:
-    """Mean nodes and edges one strain's encoder input holds, from what the op put in the batch."""
-    b = batch["row"].shape[0]
-    if "strain_nodes" in batch and "strain_edges" in batch:
-        return float(batch["strain_nodes"].float().mean()), float(batch["strain_edges"].float().mean())
-    if "mask" in batch and "genes" in batch and len(batch) <= 6:  # index op: only the set itself
-        return float(batch["mask"].sum()) / b, 0.0
-    return math.nan, math.nan
+def _strain_size(op, batch: dict) -> tuple[float, float]:
+    """Mean nodes and edges in one strain's encoder input, from the op's ``strain_size`` if it has one."""
+    if not hasattr(op, "strain_size"):
+        return math.nan, math.nan
+    nodes, edges = op.strain_size(batch)
+    return float(nodes.float().mean()), float(edges.float().mean())
 
 
 def worker(method: dict, genes: int, batch: int, budget_mb: float, max_step_s: float, window_s: float,
@@ -94,7 +92,7 @@ def worker(method: dict, genes: int, batch: int, budget_mb: float, max_step_s: f
         start = time.perf_counter()  # the op's collate is part of a training step's cost
         data = op.collate(table, rows)
         data["row"], data["target"] = torch.from_numpy(rows), torch.from_numpy(targets[rows])
-        sizes.setdefault(b, _strain_size(data, graph.num_genes, graph.num_edges))
+        sizes.setdefault(b, _strain_size(op, data))
         data = {k: v.to(device) for k, v in data.items()}
         out = model(data)
         out["loss"].backward()

@@ -94,6 +94,9 @@ class PerturbationOp(Protocol):
 
     def collate(self, table: PhenotypeTable, rows: np.ndarray) -> Batch: ...
 
+    # Optional: ``strain_size(batch) -> (nodes [B], edges [B])``, the size of each strain's encoder
+    # input, which ``cellreg bench`` reports.
+
 
 @runtime_checkable
 class Encoder(Protocol):

@@ -34,6 +34,12 @@ class IndexOp:
     def prepare(self, graph: CellGraph) -> None:
         """Nothing to precompute: the wild-type graph is the encoder's business."""
 
+    @staticmethod
+    def strain_size(batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
+        """Nodes and edges of each strain's encoder input: the set's genes, no edges."""
+        nodes = batch["mask"].sum(1)
+        return nodes, torch.zeros_like(nodes)
+
     def collate(self, table: PhenotypeTable, rows: np.ndarray) -> Batch:
         genes, kinds, mask = pad_sets(table, rows)
         return {
