@@ -65,21 +65,21 @@ def worker(method: dict, genes: int, batch: int, budget_mb: float, max_step_s: f
            windows: int, max_batch: int, seed: int = 0) -> dict:
     import torch
 
-    from cellreg.assemble import build_model, build_op
+    from cellreg.assemble import build, build_model, build_op, load_graph
     from cellreg.config import parse_config
+    from cellreg.protocols import Context
     from cellreg.registry import default_registry
     from cellreg.standardize import LabelScaler
-    from cellreg_synthetic.graph import SyntheticGraphConfig, build_graph  # the bench's own organism
-    from cellreg_synthetic.phenotypes import SyntheticPhenotypesConfig, simulate
 
     torch.manual_seed(seed)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    cfg = SyntheticGraphConfig(preset="yeast") if genes >= 6607 else SyntheticGraphConfig(genes=genes)
-    graph = build_graph(cfg, seed=seed)
-    table = simulate(graph, SyntheticPhenotypesConfig(singles=False, doubles=20_000, triples=20_000), seed=seed)
     registry = default_registry()
-    raw = {"graph": {"name": "synthetic"}, "phenotypes": {"name": "synthetic"}, **method}
+    organism = {"preset": "yeast"} if genes >= 6607 else {"genes": genes}
+    raw = {"seed": seed, "graph": {"name": "synthetic", **organism},
+           "phenotypes": {"name": "synthetic", "singles": False, "doubles": 20_000, "triples": 20_000}, **method}
     config = parse_config(raw, source="bench", registry=registry)
+    graph = load_graph(config, registry, Path("."))
+    table = build(registry, "phenotypes", config.phenotypes, Context(seed=seed)).load(graph)
     model = build_model(config, registry, graph, table.label_names, Path(".")).to(device)
     op = build_op(config, registry, graph, Path("."))
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)

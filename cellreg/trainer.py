@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from accelerate import Accelerator
 from accelerate.state import AcceleratorState, GradientState
-from accelerate.utils import send_to_device, set_seed
+from accelerate.utils import DistributedDataParallelKwargs, send_to_device, set_seed
 from tqdm.auto import tqdm
 
 from cellreg import __version__, plots
@@ -73,9 +73,12 @@ def _fresh_accelerator(config: RunConfig) -> Accelerator:
     AcceleratorState._reset_state()
     GradientState._reset_state()
     # cpu=True without a GPU: Accelerate then runs several processes data-parallel over gloo.
+    # DDP: a schedule may leave parts of the model out of the loss for a while (DANGO's head while
+    # pretraining), and graph tensors are buffers that never change, so they need no broadcast.
+    ddp = DistributedDataParallelKwargs(find_unused_parameters=True, broadcast_buffers=False)
     return Accelerator(cpu=config.train.cpu or not torch.cuda.is_available(),
                        mixed_precision=config.train.mixed_precision,
-                       gradient_accumulation_steps=config.train.grad_accum)
+                       gradient_accumulation_steps=config.train.grad_accum, kwargs_handlers=[ddp])
 
 
 def _selected(entry: dict, select: str) -> float:
