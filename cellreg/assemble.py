@@ -33,6 +33,7 @@ def build(registry: Registry, kind: str, choice: PluginChoice, context: Context)
 class Data:
     graph: CellGraph
     table: PhenotypeTable  # restricted to the labels being trained on
+    fingerprint: str  # of the whole table, so runs on other labels of the same data compare
     split: Split
     scaler: LabelScaler
     targets: np.ndarray  # standardized labels [S, L]
@@ -67,12 +68,13 @@ def load_data(config: RunConfig, registry: Registry, base_dir: Path, source: str
     if table.gene_names != graph.genes:
         raise ValueError("the phenotype table's gene vocabulary differs from the graph's (genes the organism "
                          "never had can be scored with `cellreg predict`, not trained on)")
+    log.info("%s", table.summary())
+    split = split or make_split(table, config.split, write_cache=write_cache)  # labels do not move strains
+    fingerprint = table.fingerprint()
     table = select_labels(table, config.train.labels, source)
     check_select(config, table.label_names, source)
-    log.info("%s", table.summary())
-    split = split or make_split(table, config.split, write_cache=write_cache)
     scaler = LabelScaler.fit(table.labels[split.train])
-    return Data(graph, table, split, scaler, scaler.transform(table.labels).astype(np.float32))
+    return Data(graph, table, fingerprint, split, scaler, scaler.transform(table.labels).astype(np.float32))
 
 
 def build_op(config: RunConfig, registry: Registry, graph: CellGraph, base_dir: Path) -> PerturbationOp:

@@ -63,12 +63,12 @@ def markdown(runs: list[dict]) -> str:
 
 
 def chart(runs: list[dict], path: Path) -> None:
-    labels = runs[0]["info"]["labels"]
+    labels = list(dict.fromkeys(label for run in runs for label in run["info"]["labels"]))
     width = 0.8 / len(runs)
     fig, ax = plt.subplots(figsize=(max(5, 1.8 * len(labels) * len(runs) ** 0.5), 4))
     for i, run in enumerate(runs):
-        test = run["metrics"]["test"]
-        values = [test[label]["pearson"] or 0.0 for label in labels]
+        test = {label: run["metrics"]["test"].get(label, {}) for label in labels}  # a run may lack a label
+        values = [test[label].get("pearson") or 0.0 for label in labels]
         ci = [(test[label].get("ci95") or {}).get("pearson") for label in labels]
         ci = [c if c and None not in c else [v, v] for c, v in zip(ci, values)]  # undefined: no bar
         err = [[v - lo for v, (lo, _) in zip(values, ci)], [hi - v for v, (_, hi) in zip(values, ci)]]

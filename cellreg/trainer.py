@@ -153,7 +153,7 @@ class Trainer:
             "head": self.config.model.head.name,
             "perturbation": self.config.perturbation.name,
             "graph_fingerprint": self.data.graph.fingerprint(),
-            "data_fingerprint": self.data.table.fingerprint(),
+            "data_fingerprint": self.data.fingerprint,
             "split_key": self.data.split.key,
             "split": self.config.split.kind,
             "split_sizes": self.data.split.sizes(),
@@ -167,9 +167,9 @@ class Trainer:
 
     def resume(self) -> None:
         info = json.loads(self.dir.info.read_text())
-        if info["data_fingerprint"] != self.data.table.fingerprint():
+        if info["data_fingerprint"] != self.data.fingerprint:
             raise ConfigError(str(self.dir.root), ["the data no longer matches this run (data fingerprint "
-                                                   f"{info['data_fingerprint']} != {self.data.table.fingerprint()})"])
+                                                   f"{info['data_fingerprint']} != {self.data.fingerprint})"])
         if not (self.dir.checkpoint / "state.json").exists():
             return  # crashed before the first checkpoint: start over from epoch 0
         self.state = load_training_state(self.dir.checkpoint, self.acc.unwrap_model(self.model),

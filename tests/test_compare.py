@@ -42,3 +42,14 @@ def test_compare_refuses_other_split_or_data_and_says_which(three_runs):
     assert errors[0].startswith(f"{three_runs / 'c'} differs from {three_runs / 'a'} in its split (split_key ")
     assert any(e.startswith(f"{three_runs / 'd'} differs from {three_runs / 'a'} in its data (data_fingerprint ")
                for e in errors)
+
+
+def test_runs_on_different_labels_of_the_same_data_compare(three_runs, tmp_path):
+    from conftest import TINY
+    import tomli_w
+
+    config = tmp_path / "tiny.toml"
+    config.write_text(tomli_w.dumps(TINY))
+    run(config, tmp_path / "e", ["train.epochs=1", 'train.labels=["interaction"]'])
+    table = compare([three_runs / "a", tmp_path / "e"], tmp_path / "out")
+    assert len(table.splitlines()) == 2 + 2 + 1  # a: fitness + interaction; e: interaction only
