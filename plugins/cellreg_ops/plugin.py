@@ -1,5 +1,8 @@
 from cellreg import Plugin, hookimpl
+from cellreg_ops.explicit_op import ExplicitSubgraphOp
 from cellreg_ops.index_op import IndexOp
+from cellreg_ops.khop_op import KHopConfig, KHopOp
+from cellreg_ops.lazy_op import LazyMaskOp
 
 
 @hookimpl
@@ -7,4 +10,10 @@ def cellreg_plugins():
     return [
         Plugin(kind="perturbation", name="index", factory=IndexOp,
                description="Padded gene indices, type codes and a mask per strain; O(|S|), no graph copy."),
+        Plugin(kind="perturbation", name="explicit", factory=ExplicitSubgraphOp,
+               description="A relabelled copy of the graph per strain (PyG subgraph); the slow correctness oracle."),
+        Plugin(kind="perturbation", name="lazy_mask", factory=LazyMaskOp,
+               description="Dead nodes and edge positions per strain from an incidence cache; O(Σ deg), no copy."),
+        Plugin(kind="perturbation", name="khop", factory=KHopOp, config=KHopConfig,
+               description="The union of the perturbed genes' k-hop neighbourhoods, relabelled, minus the deletions."),
     ]

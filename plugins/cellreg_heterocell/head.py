@@ -1,0 +1,32 @@
+"""The difference readout h: an MLP on F(G) − F(G∖S), the per-strain encoder's ``cell`` [B, d]."""
+
+from __future__ import annotations
+
+import attrs
+import torch
+from torch import nn
+from torch_geometric.nn import MLP
+
+from cellreg import Batch, CellState, Context
+
+
+@attrs.frozen
+class DifferenceHeadConfig:
+    hidden: int = attrs.field(default=128, validator=attrs.validators.ge(1))
+    layers: int = attrs.field(default=2, validator=attrs.validators.ge(1))
+    dropout: float = attrs.field(default=0.0, validator=attrs.validators.and_(
+        attrs.validators.ge(0.0), attrs.validators.lt(1.0)))
+
+
+class DifferenceHead(nn.Module):
+    def __init__(self, config: DifferenceHeadConfig, context: Context) -> None:
+        super().__init__()
+        encoder = context.encoder
+        if not getattr(encoder, "per_strain", False):
+            raise ValueError("head 'difference' reads a per-strain encoder's F(G) − F(G∖S); "
+                             f"encoder {type(encoder).__name__} is a wild-type encoder (use e.g. 'hetero_cell')")
+        channels = [encoder.dim] + [config.hidden] * (config.layers - 1) + [len(context.label_names)]
+        self.mlp = MLP(channels, dropout=config.dropout, norm=None)
+
+    def forward(self, state: CellState, batch: Batch) -> torch.Tensor:
+        return self.mlp(state.cell)
