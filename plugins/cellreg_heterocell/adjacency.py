@@ -12,7 +12,6 @@ import warnings
 import torch
 from torch import nn
 
-warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta state")
 
 
 class _SharedSpMM(torch.autograd.Function):
@@ -46,8 +45,10 @@ class SharedAdjacency(nn.Module):
             self.register_buffer(f"{name}_val", val, persistent=False)
 
     def _matrix(self, name: str, shape: tuple[int, int]) -> torch.Tensor:
-        return torch.sparse_csr_tensor(getattr(self, f"{name}_crow"), getattr(self, f"{name}_col"),
-                                       getattr(self, f"{name}_val"), shape, check_invariants=False)
+        with warnings.catch_warnings():  # "sparse CSR support is in beta": the product we use is not
+            warnings.simplefilter("ignore", UserWarning)
+            return torch.sparse_csr_tensor(getattr(self, f"{name}_crow"), getattr(self, f"{name}_col"),
+                                           getattr(self, f"{name}_val"), shape, check_invariants=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """[num_src, C] -> [num_dst, C]: the weighted sum of incoming messages, column by column."""
