@@ -68,7 +68,8 @@ def pyg_subgraph(graph: CellGraph, table: PhenotypeTable, rows: np.ndarray) -> N
 def apply_times(graph: CellGraph, table: PhenotypeTable, args) -> dict:
     out = {}
     ops = {"lazy_mask": (LazyMaskOp(), args.lazy_batch), "explicit": (ExplicitSubgraphOp(), args.slow_batch),
-           "khop k=1": (KHopOp(KHopConfig(k=1)), args.slow_batch), "khop k=2": (KHopOp(KHopConfig(k=2)), args.slow_batch)}
+           "khop k=1": (KHopOp(KHopConfig(k=1)), args.slow_batch),
+           "khop k=2": (KHopOp(KHopConfig(k=2)), args.slow_batch)}
     for name, (op, batch) in ops.items():
         start = time.perf_counter()
         op.prepare(graph)
@@ -97,7 +98,8 @@ def train_throughput(graph: CellGraph, table: PhenotypeTable, args) -> dict:
     for name, (op, batch) in ops.items():
         torch.manual_seed(0)
         encoder = HeteroCellEncoder(HeteroCellConfig(dim=args.dim, layers=args.layers), Context(graph=graph))
-        head = DifferenceHead(DifferenceHeadConfig(hidden=32), Context(graph=graph, label_names=("y",), encoder=encoder))
+        context = Context(graph=graph, label_names=("y",), encoder=encoder)
+        head = DifferenceHead(DifferenceHeadConfig(hidden=32), context)
         model = torch.nn.ModuleList([encoder, head])
         optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
         op.prepare(graph)
@@ -115,7 +117,8 @@ def train_throughput(graph: CellGraph, table: PhenotypeTable, args) -> dict:
 
         seconds = median_time(step, args.train_steps)
         out[name] = {"strains_per_s": batch / seconds, "batch": batch, "step_s": seconds}
-        print(f"  train {name:<10} {batch / seconds:10.2f} strains/s  (batch {batch}, {seconds:.2f} s/step)", flush=True)
+        print(f"  train {name:<10} {batch / seconds:10.2f} strains/s  (batch {batch}, {seconds:.2f} s/step)",
+              flush=True)
         del model, optimizer
         gc.collect()
     return out

@@ -107,13 +107,15 @@ def test_difference_head_reads_the_difference_and_rejects_wild_type_encoders(gra
     enc = encoder(graph, seed=5)
     head = DifferenceHead(DifferenceHeadConfig(hidden=8), Context(graph=graph, label_names=("a", "b"), encoder=enc))
     cell = torch.randn(3, enc.dim)
-    assert torch.equal(head(CellState(cell=cell), {}), head.mlp(cell)) and head(CellState(cell=cell), {}).shape == (3, 2)
+    pred = head(CellState(cell=cell), {})
+    assert torch.equal(pred, head.mlp(cell)) and pred.shape == (3, 2)
     with pytest.raises(ValueError, match="per-strain encoder"):
         DifferenceHead(DifferenceHeadConfig(), Context(graph=graph, label_names=("a",), encoder=torch.nn.Linear(1, 1)))
 
 
 def test_clear_errors_for_unknown_relations_and_the_index_op(graph, table):
-    with pytest.raises(ValueError, match="no gene–gene relation 'string_db'; the graph has: physical, regulatory, string"):
+    message = "no gene–gene relation 'string_db'; the graph has: physical, regulatory, string"
+    with pytest.raises(ValueError, match=message):
         encoder(graph, relations=["string_db"])
     enc = encoder(graph, relations=["physical"])
     assert {mt.edge_type[1] for mt in enc.mtypes} == {"physical", "rule", "rev_rule", "stoich", "rev_stoich"}

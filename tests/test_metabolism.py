@@ -111,7 +111,8 @@ def test_graph_layout_matches_the_model(textbook):
     names = extra["reaction"].names
     mets = extra["metabolite"].names
     assert (extra["reaction"].num_nodes, extra["metabolite"].num_nodes, graph.num_genes) == (95, 72, 137)
-    ei, coef = extra["metabolite", "stoich", "reaction"].edge_index, extra["metabolite", "stoich", "reaction"].coefficient
+    stoich = extra["metabolite", "stoich", "reaction"]
+    ei, coef = stoich.edge_index, stoich.coefficient
     for r in textbook.reactions:
         j = names.index(r.id)
         got = {mets[m]: c for m, c in zip(ei[0, ei[1] == j].tolist(), coef[ei[1] == j].tolist())}

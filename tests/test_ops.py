@@ -198,8 +198,8 @@ def circuit_graph() -> CellGraph:
     extra["metabolite", "stoich", "reaction"].coefficient = torch.tensor([-1.0, 1, 2, 1, 1, -1, -2, -1, -3])
     extra["gene", "in", "clause"].edge_index = torch.tensor(literals).t()
     extra["clause", "of", "reaction"].edge_index = torch.tensor(clause_of).t()
-    return CellGraph.from_edges(["a", "b", "c", "d"], [("physical", np.array([0, 1, 2]), np.array([1, 2, 3]), None, False)],
-                                extra=extra)
+    physical = ("physical", np.array([0, 1, 2]), np.array([1, 2, 3]), None, False)
+    return CellGraph.from_edges(["a", "b", "c", "d"], [physical], extra=extra)
 
 
 def test_gene_rules_and_or_semantics_in_every_op():

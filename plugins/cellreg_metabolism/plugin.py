@@ -9,7 +9,8 @@ from cellreg_metabolism.graph import MetabolismGraph, MetabolismGraphConfig
 def cellreg_plugins():
     return [
         Plugin(kind="graph", name="metabolism", factory=MetabolismGraph, config=MetabolismGraphConfig,
-               description="A COBRA model (SBML/JSON/MAT/YAML or COBRApy-bundled): reactions, metabolites, gene rules."),
+               description="A COBRA model (SBML/JSON/MAT/YAML, or bundled with COBRApy): reactions, metabolites, "
+                            "gene rules."),
         Plugin(kind="phenotypes", name="fba", factory=FBAPhenotypes, config=FBAPhenotypesConfig,
                description="Growth of gene-deletion strains by flux balance analysis on the graph's model."),
     ]

@@ -41,10 +41,6 @@ class Incidence:
                             shape=(num_nodes, len(rows)))
         self.ptr = csr.indptr.astype(np.int64)
         self.positions = csr.indices.astype(np.int64) % max(num_edges, 1)
-        self.num_edges = num_edges
-
-    def degree(self, nodes: np.ndarray) -> np.ndarray:
-        return self.ptr[nodes + 1] - self.ptr[nodes]
 
     def touching(self, strains: np.ndarray, nodes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(strain, edge position) for every edge touching a node, duplicates included: Σ deg entries."""

@@ -130,7 +130,8 @@ def sub_edge_keys(key: str) -> tuple[str, str]:
     return f"sub.{key}.edge_index", f"sub.{key}.edge_weight"
 
 
-def sub_strain_size(batch: dict, node_types: list[str], edges: list[tuple[str, str]]) -> tuple[torch.Tensor, torch.Tensor]:
+def sub_strain_size(batch: dict, node_types: list[str],
+                    edges: list[tuple[str, str]]) -> tuple[torch.Tensor, torch.Tensor]:
     """Nodes [B] and edges [B] of each strain's subgraph in a ``sub.*`` batch (``edges``: (key, src type))."""
     num = batch["genes"].shape[0]
     nodes = sum(torch.bincount(batch[sub_node_keys(t)[1]], minlength=num) for t in node_types)
