@@ -155,6 +155,15 @@ class CellGraph:
             h.update_array(rel.edge_index.numpy())
             if rel.weight is not None:
                 h.update_array(rel.weight.numpy())
+        if self.extra is not None:  # metabolism and other node types count too
+            for nt in sorted(self.extra.node_types):
+                h.update_strings([nt, str(self.extra[nt].num_nodes)])
+            for et in sorted(self.extra.edge_types):
+                h.update_strings(list(et))
+                for key, value in sorted(self.extra[et].items()):
+                    if isinstance(value, torch.Tensor):
+                        h.update_strings([key])
+                        h.update_array(value.detach().cpu().numpy())
         return h.hexdigest()
 
     def summary(self) -> str:

@@ -114,3 +114,19 @@ def test_standardization_survives_constant_and_empty_labels():
     labels = np.array([[1.0, np.nan], [1.0, np.nan]])
     scaler = LabelScaler.fit(labels)
     assert scaler.std.tolist() == [1.0, 1.0] and np.isfinite(scaler.transform(labels)[:, 0]).all()
+
+
+def test_fingerprint_covers_other_node_types_and_their_relations():
+    from torch_geometric.data import HeteroData
+
+    def with_extra(stoich):
+        extra = HeteroData()
+        extra["reaction"].num_nodes = 2
+        extra["gene", "rule", "reaction"].edge_index = torch.tensor([[0, 1], [0, 1]])
+        extra["metabolite", "stoich", "reaction"].edge_index = torch.tensor([[0], [1]])
+        extra["metabolite", "stoich", "reaction"].coefficient = torch.tensor([stoich])
+        g = small_graph()
+        return CellGraph(g.genes, g.relations, extra=extra)
+
+    assert with_extra(1.0).fingerprint() == with_extra(1.0).fingerprint()
+    assert with_extra(1.0).fingerprint() != with_extra(2.0).fingerprint() != small_graph().fingerprint()
