@@ -16,7 +16,7 @@ from cellreg.graph import CellGraph
 from cellreg.model import CellModel
 from cellreg.phenotypes import PhenotypeTable
 from cellreg.protocols import Context, PerturbationOp
-from cellreg.registry import Registry, default_registry
+from cellreg.registry import Registry
 from cellreg.splits import Split, make_split
 from cellreg.standardize import LabelScaler
 

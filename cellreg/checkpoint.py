@@ -44,7 +44,7 @@ def save_weights(model: torch.nn.Module, path: Path) -> None:
 
 
 def load_weights(model: torch.nn.Module, path: Path) -> None:
-    missing, unexpected = load_model(model, path, strict=True)
+    load_model(model, path, strict=True)  # strict: a missing or unexpected tensor is an error
 
 
 def _flatten_optimizer(state: dict) -> tuple[dict[str, torch.Tensor], dict]:
