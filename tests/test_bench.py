@@ -2,7 +2,7 @@ import json
 import subprocess
 import sys
 
-from cellreg.bench import load_suite, markdown
+from cellreg.bench import largest_batch, load_suite, markdown
 
 
 def test_bundled_suite_names_every_family_and_operator():
@@ -30,3 +30,37 @@ def test_bench_measures_a_suite_and_skips_what_is_not_installed(tmp_path):
     assert "| ghost | skipped: not installed: encoder no_such_encoder |" in table
     assert (tmp_path / "b" / "bench.png").stat().st_size > 1000
     assert markdown(report) + "\n" == table
+
+
+def _probe_of(memory, seconds, calls):
+    def probe(b):
+        calls.append(b)
+        return memory(b), seconds(b)
+    return probe
+
+
+def test_largest_batch_stops_at_the_memory_budget_without_probing_past_it():
+    calls = []
+    memory, seconds = (lambda b: 500 + 20 * b), (lambda b: 0.01 * b)  # per-strain cost: 20 MB a strain
+    best = largest_batch(_probe_of(memory, seconds, calls), 8, memory(0), memory(8), seconds(8), budget_mb=2000,
+                         max_step_s=100, max_batch=8192)
+    assert best == 64  # 500 + 20 * 64 = 1780 fits; 128 would need 3060
+    assert calls == [16, 32, 64]  # 128 is predicted from 32 and 64 to overshoot, so never run
+
+
+def test_largest_batch_of_a_wild_type_encoder_reaches_the_cap():
+    calls = []
+    memory, seconds = (lambda b: 1000 + 0.01 * b), (lambda b: 1.0 + 1e-5 * b)  # cost mostly per step
+    best = largest_batch(_probe_of(memory, seconds, calls), 8, memory(0), memory(8), seconds(8), budget_mb=2000,
+                         max_step_s=2.5, max_batch=4096)
+    assert best == 4096 and calls[-1] == 4096
+    # Time proportional to the batch, extrapolated from one point (1 s for 16), would have stopped at 32.
+
+
+def test_largest_batch_respects_the_step_time_cap_measured_not_predicted():
+    calls = []
+    memory = lambda b: 100.0  # noqa: E731
+    seconds = lambda b: 1.0 if b < 64 else 50.0  # noqa: E731  a cliff no linear prediction sees
+    best = largest_batch(_probe_of(memory, seconds, calls), 8, 100.0, 100.0, 1.0, budget_mb=1e6, max_step_s=10,
+                         max_batch=8192)
+    assert best == 32 and calls == [16, 32, 64]

@@ -13,7 +13,7 @@ from typing import Literal
 import attrs
 import torch
 
-from cellreg_ops.layout import EdgeSpec
+from cellreg.layout import EdgeSpec
 
 
 def signed_log1p(w: torch.Tensor) -> torch.Tensor:

@@ -16,8 +16,8 @@ import numpy as np
 
 from cellreg import CellGraph, Context, PhenotypeTable
 from cellreg_metabolism.reader import read_model
-from cellreg_ops.layout import rule_circuit
-from cellreg_ops.rules import RuleEvaluator
+from cellreg.layout import rule_circuit
+from cellreg.gene_rules import RuleEvaluator
 
 LABELS = ("fitness", "interaction")
 

@@ -22,11 +22,11 @@ import scipy.sparse as sp
 import torch
 
 from cellreg import Batch, CellGraph, PhenotypeTable
-from cellreg_ops.incidence import Incidence, deletions, gather_ranges, unique_pairs
+from cellreg.incidence import Incidence, deletions, gather_ranges, unique_pairs
 from cellreg_ops.index_op import pad_sets
-from cellreg_ops.layout import (GENE, REACTION, edge_specs, node_counts, rule_circuit, sub_edge_keys,
+from cellreg.layout import (GENE, REACTION, edge_specs, node_counts, rule_circuit, sub_edge_keys,
                                 sub_node_keys, sub_strain_size)
-from cellreg_ops.rules import RuleEvaluator
+from cellreg.gene_rules import RuleEvaluator
 
 
 @attrs.frozen

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from cellreg_ops.incidence import Incidence, unique_pairs
-from cellreg_ops.layout import RuleCircuit
+from cellreg.incidence import Incidence, unique_pairs
+from cellreg.layout import RuleCircuit
 
 
 class RuleEvaluator:
