@@ -45,3 +45,15 @@ def test_two_processes_train_write_once_and_evaluate_the_whole_split(tiny_config
         for metric in ("pearson", "spearman", "mse", "r2"):
             assert report["test"][label][metric] == pytest.approx(single[metric], rel=1e-4, abs=1e-6)
 
+
+
+def test_num_processes_flag_launches_the_same_training_as_torchrun(tiny_config, tmp_path):
+    common = [str(tiny_config), "--set", "train.epochs=1"]
+    subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+                    "-m", "cellreg.cli", "run", *common, "--out", str(tmp_path / "torchrun")],
+                   check=True, capture_output=True, timeout=600)
+    subprocess.run([sys.executable, "-m", "cellreg.cli", "run", *common, "--num-processes", "2",
+                    "--out", str(tmp_path / "flag")], check=True, capture_output=True, timeout=600)
+    torchrun, flag = (json.loads(RunDir(tmp_path / d).metrics.read_text()) for d in ("torchrun", "flag"))
+    assert json.loads(RunDir(tmp_path / "flag").info.read_text())["num_processes"] == 2
+    assert flag["test"] == torchrun["test"]  # deterministic training: the same numbers, bit for bit
