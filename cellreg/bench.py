@@ -2,9 +2,9 @@
 
 One synthetic organism (yeast scale by default: 6,607 genes, 9 relations, ~2.4 M edges) and one
 set of strains for every method of the suite. Each method runs in a fresh worker process (so its
-memory is its own): set up once, probe peak memory at two batch sizes to find the largest batch
-that fits the memory budget (and keeps a step under ``max_step_s``), then time training steps at
-the common batch and at that batch. Warm-up steps are excluded; each figure is the median over
+memory is its own): set up once, time training steps at the common batch, find the largest batch
+that fits the memory budget and keeps a step under ``max_step_s`` (``largest_batch``), and time
+steps at that batch. Warm-up steps are excluded; each figure is the median over
 timed windows. Peak memory is the process's resident high-water mark (reset between phases), or
 CUDA's peak allocation on a GPU.
 """
@@ -75,8 +75,8 @@ def largest_batch(probe, batch: int, base_mb: float, peak_mb: float, step_s: flo
     ``probe(b)`` runs one step at ``b`` and returns (peak MB, seconds); ``peak_mb``/``step_s`` are
     those at ``batch``, ``base_mb`` the memory before any step. Doubles while the next size is
     predicted to fit (linear through the last two measured sizes; from the first, through ``base_mb``
-    and zero seconds at batch 0), then confirms it by measuring: a wild-type
-    encoder's step cost barely depends on the batch, a per-strain one's does, so one point can't tell.
+    and zero seconds at batch 0) and confirms each size by measuring it: a wild-type encoder's step
+    cost barely depends on the batch, a per-strain one's does, so one point can't tell them apart.
     """
     best, (peak, seconds) = batch, (peak_mb, step_s)
     half = ((base_mb + peak) / 2, seconds / 2)
