@@ -121,7 +121,10 @@ def worker(method: dict, genes: int, batch: int, budget_mb: float, max_step_s: f
         start = time.perf_counter()  # the op's collate is part of a training step's cost
         data = op.collate(table, rows)
         data["row"], data["target"] = torch.from_numpy(rows), torch.from_numpy(targets[rows])
-        sizes.setdefault(b, _strain_size(op, data))
+        if b not in sizes:  # once per size, and not timed
+            counted = time.perf_counter()
+            sizes[b] = _strain_size(op, data)
+            start += time.perf_counter() - counted
         data = {k: v.to(device) for k, v in data.items()}
         out = model(data)
         out["loss"].backward()

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from accelerate import Accelerator
 from accelerate.state import AcceleratorState, GradientState
-from accelerate.utils import DistributedDataParallelKwargs, send_to_device, set_seed
+from accelerate.utils import DistributedDataParallelKwargs, gather_object, send_to_device, set_seed
 from tqdm.auto import tqdm
 
 from cellreg import __version__, plots
@@ -121,14 +121,14 @@ class Trainer:
         collate = self.collate = Collate(self.data.table, self.op, self.data.targets)
         split = self.data.split
         eval_rows = np.random.default_rng([config.seed, 7]).permutation(split.train)[: tc.train_eval_rows]
-        loaders = [
-            loader(split.train, collate, tc.batch_size, tc.num_workers, shuffle_seed=config.seed),
-            loader(np.sort(eval_rows), collate, tc.eval_batch_size, tc.num_workers),
-            loader(split.val, collate, tc.eval_batch_size, tc.num_workers),
-            loader(split.test, collate, tc.eval_batch_size, tc.num_workers),
-        ]
-        self.model, self.optimizer, *loaders = self.acc.prepare(self.model, self.optimizer, *loaders)
-        self.train_loader, self.train_eval_loader, self.val_loader, self.test_loader = loaders
+        train = loader(split.train, collate, tc.batch_size, tc.num_workers, shuffle_seed=config.seed)
+        self.model, self.optimizer, self.train_loader = self.acc.prepare(self.model, self.optimizer, train)
+        # Evaluation: each process scores its own disjoint share of the rows, gathered once at the end
+        # (Accelerate's sharding would pad the last batch with repeats, which the loss would count).
+        rank, world = self.acc.process_index, self.acc.num_processes
+        self.train_eval_loader, self.val_loader, self.test_loader = (
+            loader(rows[rank::world], collate, tc.eval_batch_size, tc.num_workers)
+            for rows in (np.sort(eval_rows), split.val, split.test))
         steps = tc.epochs * math.ceil(len(self.train_loader) / tc.grad_accum)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
             self.optimizer.optimizer if hasattr(self.optimizer, "optimizer") else self.optimizer,
@@ -223,22 +223,24 @@ class Trainer:
 
     @torch.no_grad()
     def evaluate(self, data_loader) -> tuple[dict, np.ndarray, np.ndarray]:
-        """Metrics in raw units over the whole split (gathered across processes, no duplicates)."""
+        """Metrics in raw units over the whole split: every process scores its own rows, then one
+        gather (no row counted twice, in the metrics or in the loss)."""
         self.model.eval()
-        preds, rows = [], []
+        preds, rows = [np.zeros((0, len(self.data.table.label_names)), np.float32)], [np.zeros(0, np.int64)]
         loss_sum = torch.zeros((), device=self.acc.device)
         count = torch.zeros((), device=self.acc.device)
         for batch in data_loader:
-            out = self.model(batch)
+            out = self.model(send_to_device(batch, self.acc.device))
             n = batch["row"].shape[0]
             loss_sum += out["loss"].float() * n
             count += n
-            p, r = self.acc.gather_for_metrics((out["pred"].float(), batch["row"]))
-            preds.append(p.cpu())
-            rows.append(r.cpu())
-        pred = self.data.scaler.inverse(torch.cat(preds).numpy()) if preds else np.zeros((0, 1))
-        rows_np = torch.cat(rows).numpy() if rows else np.zeros(0, np.int64)
-        obs = self.data.table.labels[rows_np]
+            preds.append(out["pred"].float().cpu().numpy())
+            rows.append(batch["row"].numpy())
+        shares = gather_object([(np.concatenate(preds), np.concatenate(rows))])
+        rows_np = np.concatenate([r for _, r in shares])
+        order = np.argsort(rows_np, kind="stable")
+        pred = self.data.scaler.inverse(np.concatenate([p for p, _ in shares])[order])
+        obs = self.data.table.labels[rows_np[order]]
         metrics = table_metrics(pred, obs, self.data.table.label_names)
         metrics["loss"] = (self.acc.reduce(loss_sum, "sum") / self.acc.reduce(count, "sum").clamp(min=1)).item()
         return metrics, pred, obs
