@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -68,19 +69,43 @@ def _unflatten_optimizer(tensors: dict[str, torch.Tensor], skeleton: dict) -> di
     return {"param_groups": skeleton["param_groups"], "state": state}
 
 
-def save_training_state(directory: Path, model: torch.nn.Module, optimizer, scheduler, meta: dict) -> None:
-    """Everything a resumed run needs, written so that ``state.json`` (last) marks it complete."""
+def save_training_state(directory: Path, model: torch.nn.Module, optimizer, scheduler, meta: dict,
+                        improved: bool) -> None:
+    """Everything a resumed run needs, as one consistent set: the weights, optimizer state and best
+    weights go to files named by the epoch, and ``state.json`` (written last, atomically) names
+    the set it belongs to. A crash at any point leaves the previous complete set in force."""
+    epoch, previous = meta["epoch"], _files(directory)
+    files = {"model": f"model-{epoch}.safetensors", "optimizer": f"optimizer-{epoch}.safetensors",
+             "best": f"best-{epoch}.safetensors" if improved else previous["best"]}
+    save_weights(model, directory / files["model"])
+    if improved:
+        atomic_write(directory / files["best"], lambda tmp: shutil.copyfile(directory / files["model"], tmp))
     tensors, skeleton = _flatten_optimizer(optimizer.state_dict())
-    save_weights(model, directory / "model.safetensors")
-    atomic_write(directory / "optimizer.safetensors", lambda tmp: save_file(tensors, tmp))
+    atomic_write(directory / files["optimizer"], lambda tmp: save_file(tensors, tmp))
     sched = {k: v for k, v in scheduler.state_dict().items() if _jsonable(v)}
-    write_json(directory / "state.json", {**meta, "optimizer": skeleton, "scheduler": sched})
+    write_json(directory / "state.json", {**meta, "files": files, "optimizer": skeleton, "scheduler": sched})
+    for stale in directory.glob("*.safetensors"):
+        if stale.name not in files.values():
+            stale.unlink()
+
+
+def _files(directory: Path) -> dict[str, str]:
+    state = directory / "state.json"
+    return json.loads(state.read_text())["files"] if state.exists() else {}
+
+
+def publish_weights(directory: Path, best: Path, last: Path) -> None:
+    """Copy the checkpoint's best and latest weights to where ``predict`` and users look for them."""
+    files = _files(directory)
+    for name, path in (("best", best), ("model", last)):
+        atomic_write(path, lambda tmp, src=directory / files[name]: shutil.copyfile(src, tmp))
 
 
 def load_training_state(directory: Path, model: torch.nn.Module, optimizer, scheduler) -> dict:
     state = json.loads((directory / "state.json").read_text())
-    load_weights(model, directory / "model.safetensors")
-    tensors = load_file(directory / "optimizer.safetensors")
+    files = state.pop("files")
+    load_weights(model, directory / files["model"])
+    tensors = load_file(directory / files["optimizer"])
     optimizer.load_state_dict(_unflatten_optimizer(tensors, state.pop("optimizer")))
     scheduler.load_state_dict({**scheduler.state_dict(), **state.pop("scheduler")})
     return state

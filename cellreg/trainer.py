@@ -21,7 +21,7 @@ from tqdm.auto import tqdm
 
 from cellreg import __version__, plots
 from cellreg.assemble import Data, build_model, build_op, load_data
-from cellreg.checkpoint import load_training_state, load_weights, save_training_state, save_weights, write_json
+from cellreg.checkpoint import load_training_state, load_weights, publish_weights, save_training_state, write_json
 from cellreg.config import ConfigError, RunConfig, load_config, to_toml
 from cellreg.data import Collate, loader
 from cellreg.metrics import HIGHER_IS_BETTER, bootstrap_intervals, json_safe, spread, table_metrics
@@ -170,14 +170,16 @@ class Trainer:
         if info["data_fingerprint"] != self.data.fingerprint:
             raise ConfigError(str(self.dir.root), ["the data no longer matches this run (data fingerprint "
                                                    f"{info['data_fingerprint']} != {self.data.fingerprint})"])
-        if not (self.dir.checkpoint / "state.json").exists():
-            return  # crashed before the first checkpoint: start over from epoch 0
-        self.state = load_training_state(self.dir.checkpoint, self.acc.unwrap_model(self.model),
-                                         self.optimizer, self.scheduler)
-        if self.main:  # drop history lines written after the checkpoint
-            lines = self.dir.history.read_text().splitlines()
-            kept = [ln for ln in lines if ln and json.loads(ln)["epoch"] <= self.state["epoch"]]
+        if (self.dir.checkpoint / "state.json").exists():  # else crashed before it: start from epoch 0
+            self.state = load_training_state(self.dir.checkpoint, self.acc.unwrap_model(self.model),
+                                             self.optimizer, self.scheduler)
+        if self.main:  # drop history written after the checkpoint (a torn last line too); re-publish its weights
+            kept = [ln for ln in self.dir.history.read_text().splitlines()
+                    if _parses(ln) and json.loads(ln)["epoch"] <= self.state["epoch"]]
             self.dir.history.write_text("".join(ln + "\n" for ln in kept))
+            if self.state["epoch"]:
+                publish_weights(self.dir.checkpoint, self.dir.best, self.dir.last)
+        self.acc.wait_for_everyone()
 
     # -- loops ---------------------------------------------------------------------------------
     def train_epoch(self, epoch: int) -> dict:
@@ -276,14 +278,11 @@ class Trainer:
                 self.state["best_value"], self.state["best_epoch"] = value, epoch + 1
             self.state["epoch"] = epoch + 1
             if self.main:
-                unwrapped = self.acc.unwrap_model(self.model)
-                if improved:
-                    save_weights(unwrapped, self.dir.best)
-                save_weights(unwrapped, self.dir.last)
                 with open(self.dir.history, "a") as f:
                     f.write(json.dumps(json_safe(entry)) + "\n")
-                save_training_state(self.dir.checkpoint, unwrapped, self.optimizer, self.scheduler,
-                                    json_safe(self.state))
+                save_training_state(self.dir.checkpoint, self.acc.unwrap_model(self.model), self.optimizer,
+                                    self.scheduler, json_safe(self.state), improved)
+                publish_weights(self.dir.checkpoint, self.dir.best, self.dir.last)
                 log.info(_epoch_line(entry, tc.epochs, self.config.train.select, value, improved))
             self.acc.wait_for_everyone()
             if stop_after_epoch is not None and epoch + 1 >= stop_after_epoch and epoch + 1 < tc.epochs:
@@ -316,6 +315,14 @@ class Trainer:
             write_json(self.dir.checkpoint / "progress.json", {"finished": True})
         self.acc.wait_for_everyone()
         return report
+
+
+def _parses(line: str) -> bool:
+    try:
+        json.loads(line)
+        return True
+    except json.JSONDecodeError:
+        return False
 
 
 def _epoch_line(entry: dict, epochs: int, select: str, value: float, improved: bool) -> str:

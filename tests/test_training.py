@@ -102,3 +102,22 @@ def test_mse_with_an_all_missing_label_stays_finite():
     loss = MSELoss()(pred, target)
     loss.backward()
     assert loss.item() == pytest.approx(1.0) and torch.isfinite(pred.grad).all()
+
+
+def test_a_checkpoint_torn_by_a_crash_resumes_from_the_last_complete_one(tiny_config, tmp_path):
+    full = run(tiny_config, tmp_path / "full", ["train.epochs=4"])
+    crash = tmp_path / "crash"
+    run(tiny_config, crash, ["train.epochs=4"], stop_after_epoch=2)
+    # A crash during epoch 3's save: its weights and a torn history line are on disk, its state.json is not.
+    ckpt = crash / "checkpoint"
+    (ckpt / "model-3.safetensors").write_bytes((ckpt / "model-2.safetensors").read_bytes()[:100])
+    (crash / "weights" / "best.safetensors").write_bytes(b"garbage")
+    with open(crash / "metrics.jsonl", "a") as f:
+        f.write('{"epoch": 3, "train_lo')
+    run(None, crash, resume=True)
+    resumed = json.loads((crash / "metrics.json").read_text())
+    for label in ("fitness", "interaction"):
+        assert resumed["test"][label]["pearson"] == pytest.approx(full["test"][label]["pearson"], rel=1e-6)
+    assert sorted(p.name for p in ckpt.glob("*.safetensors")) == [
+        f"best-{resumed['selected_epoch']}.safetensors", "model-4.safetensors", "optimizer-4.safetensors"]
+    assert [json.loads(h)["epoch"] for h in (crash / "metrics.jsonl").read_text().splitlines()] == [1, 2, 3, 4]
