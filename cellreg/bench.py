@@ -26,6 +26,7 @@ import tomli
 from cellreg.config import ConfigError
 
 SUITE = "bench_suite.toml"
+STRAINS = 40_000  # doubles and triples, half each: the pool every batch is drawn from
 
 
 # -- worker (one method, in its own process) -----------------------------------------------------
@@ -105,7 +106,8 @@ def worker(method: dict, genes: int, batch: int, budget_mb: float, max_step_s: f
     registry = default_registry()
     organism = {"preset": "yeast"} if genes >= 6607 else {"genes": genes}
     raw = {"seed": seed, "graph": {"name": "synthetic", **organism},
-           "phenotypes": {"name": "synthetic", "singles": False, "doubles": 20_000, "triples": 20_000}, **method}
+           "phenotypes": {"name": "synthetic", "singles": False, "doubles": STRAINS // 2, "triples": STRAINS // 2},
+           **method}
     config = parse_config(raw, source="bench", registry=registry)
     graph = load_graph(config, registry, Path("."))
     table = build(registry, "phenotypes", config.phenotypes, Context(seed=seed)).load(graph)
@@ -117,7 +119,7 @@ def worker(method: dict, genes: int, batch: int, budget_mb: float, max_step_s: f
     sizes = {}
 
     def step(b: int) -> float:
-        rows = rng.choice(len(table), size=min(b, len(table)), replace=False)
+        rows = rng.choice(len(table), size=b, replace=False)
         start = time.perf_counter()  # the op's collate is part of a training step's cost
         data = op.collate(table, rows)
         data["row"], data["target"] = torch.from_numpy(rows), torch.from_numpy(targets[rows])
@@ -155,7 +157,8 @@ def worker(method: dict, genes: int, batch: int, budget_mb: float, max_step_s: f
 
     base_mb = _current_mb()
     common = timed(batch)
-    best = largest_batch(probe, batch, base_mb, common[2], batch / common[0], budget_mb, max_step_s, max_batch)
+    best = largest_batch(probe, batch, base_mb, common[2], batch / common[0], budget_mb, max_step_s,
+                         min(max_batch, len(table)))  # a batch is drawn without replacement
     largest = timed(best) if best != batch else common
     return {
         "common_batch": batch, "strains_per_s": common[0], "steps_per_s": common[1], "peak_mb": common[2],
@@ -195,9 +198,11 @@ def run_bench(suite: str | None = None, genes: int = 6607, batch: int = 8, budge
               methods: list[str] | None = None, timeout_s: float = 300.0) -> dict:
     specs = load_suite(suite)
     chosen = methods or list(specs)
-    unknown = [m for m in chosen if m not in specs]
-    if unknown:
-        raise ConfigError("bench", [f"unknown method {m!r}; the suite has: {', '.join(specs)}" for m in unknown])
+    problems = [f"unknown method {m!r}; the suite has: {', '.join(specs)}" for m in chosen if m not in specs]
+    if not 1 <= batch <= STRAINS:
+        problems.append(f"--batch {batch}: expected 1 to {STRAINS:,} (the strains a batch is drawn from)")
+    if problems:
+        raise ConfigError("bench", problems)
     results = {}
     for name in chosen:
         missing = missing_plugins(specs[name])

@@ -8,27 +8,14 @@ a JSON skeleton, and RNG state is not stored at all (every epoch reseeds from (s
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 from safetensors.torch import load_file, load_model, save_file, save_model
 
-
-def atomic_write(path: Path, write) -> None:
-    """``write(tmp_path)`` then rename: a crash never leaves a half-written file behind."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+from cellreg.atomic import atomic_write
 
 
 def write_json(path: Path, obj: Any) -> None:

@@ -18,6 +18,11 @@ from cellreg.registry import PluginError, default_registry
 
 def _relaunch(n: int, argv: list[str]) -> int:
     """Start ``n`` processes of this same command through torchrun (gloo on CPU, NCCL on GPUs)."""
+    import torch
+
+    gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if gpus and n > gpus:  # each process takes one GPU; more would fail later with an invalid device
+        raise ConfigError("--num-processes", [f"{n} processes need {n} GPUs, one each; this machine has {gpus}"])
     rest, skip = [], False
     for a in argv:  # drop --num-processes and its value
         if skip:

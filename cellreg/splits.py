@@ -16,8 +16,6 @@ other data is never reused (design trap §7.5).
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Literal
@@ -27,6 +25,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
+from cellreg.atomic import atomic_write
 from cellreg.hashing import Hasher
 from cellreg.phenotypes import PhenotypeTable
 
@@ -173,8 +172,8 @@ def make_split(table: PhenotypeTable, config: SplitConfig, write_cache: bool = T
         train, val, test = _pair_disjoint(table, config, rng)
     split = Split(np.sort(train), np.sort(val), np.sort(test), key)
     if cache is not None and write_cache:
-        _atomic_save(cache, train=split.train, val=split.val, test=split.test,
-                     meta=np.array(json.dumps(attrs.asdict(config))))
+        _save_npz(cache, train=split.train, val=split.val, test=split.test,
+                  meta=np.array(json.dumps(attrs.asdict(config))))
     return split
 
 
@@ -184,14 +183,10 @@ def _cache_path(config: SplitConfig, key: str) -> Path | None:
     return Path(config.cache_dir).expanduser() / f"split-{config.kind}-{key}.npz"
 
 
-def _atomic_save(path: Path, **arrays) -> None:
-    """Write to a temporary file and rename, so concurrent writers can never leave a torn file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz")
-    os.close(fd)
-    try:
-        np.savez(tmp, **arrays)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+def _save_npz(path: Path, **arrays) -> None:
+    """Atomically, so that concurrent writers of the same cache entry can never leave a torn file."""
+    def write(tmp):
+        with open(tmp, "wb") as f:  # a file object: np.savez would append ".npz" to a bare name
+            np.savez(f, **arrays)
+
+    atomic_write(path, write)

@@ -77,3 +77,17 @@ def test_num_processes_flag_matches_torchrun_and_one_process_validation(tiny_con
     assert single["loss"] == pytest.approx(logged["loss"], rel=1e-4)
     assert single["interaction"] == pytest.approx(logged["interaction"], rel=1e-6)
 
+
+
+def test_more_processes_than_gpus_is_refused_before_anything_starts(tiny_config, tmp_path, monkeypatch, capsys):
+    import torch
+
+    from cellreg import cli
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    monkeypatch.setattr(cli.subprocess, "call", lambda *a, **k: pytest.fail("launched processes"))
+    monkeypatch.delenv("LOCAL_RANK", raising=False)
+    assert cli.main(["run", str(tiny_config), "--out", str(tmp_path / "r"), "--num-processes", "4"]) == 2
+    assert "4 processes need 4 GPUs, one each; this machine has 2" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()

@@ -1,3 +1,4 @@
+import os
 import warnings
 
 import numpy as np
@@ -62,6 +63,10 @@ def test_cache_hit_returns_the_stored_split(tmp_path):
     cfg = SplitConfig(kind="random", seed=0, cache_dir=str(tmp_path))
     first = make_split(t, cfg)
     (path,) = tmp_path.glob("split-*.npz")
+    assert not list(tmp_path.glob(".*"))  # no temporary file left beside it
+    umask = os.umask(0)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask  # readable as any file the user writes, not private
     np.savez(path, train=first.train[:5], val=first.val, test=first.test)  # tamper: proves the cache is read
     assert len(make_split(t, cfg).train) == 5
 
