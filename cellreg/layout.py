@@ -119,24 +119,29 @@ def dead_keys(name: str) -> tuple[str, str]:
     return f"dead.{name}.strain", f"dead.{name}.index"
 
 
-# Batched subgraphs (explicit copies, k-hop): PyG-style block-diagonal batches.
-def sub_node_keys(node_type: str) -> tuple[str, str]:
+# Batched subgraphs (explicit copies, k-hop): PyG-style block-diagonal batches. ``sub`` holds each
+# strain's perturbed graph; ``ref``, when present, the unperturbed graph it is compared with (k-hop:
+# the neighbourhood before the deletions), instead of the whole wild type.
+SUB, REF = "sub", "ref"
+
+
+def sub_node_keys(node_type: str, prefix: str = SUB) -> tuple[str, str]:
     """``sub.<node type>.id`` (original index of each kept node) and ``.batch`` (its strain), [n] long."""
-    return f"sub.{node_type}.id", f"sub.{node_type}.batch"
+    return f"{prefix}.{node_type}.id", f"{prefix}.{node_type}.batch"
 
 
-def sub_edge_keys(key: str) -> tuple[str, str]:
+def sub_edge_keys(key: str, prefix: str = SUB) -> tuple[str, str]:
     """``sub.<edge key>.edge_index`` [2, m] long into the batch's node rows, ``.edge_weight`` [m] float."""
-    return f"sub.{key}.edge_index", f"sub.{key}.edge_weight"
+    return f"{prefix}.{key}.edge_index", f"{prefix}.{key}.edge_weight"
 
 
-def sub_strain_size(batch: dict, node_types: list[str],
-                    edges: list[tuple[str, str]]) -> tuple[torch.Tensor, torch.Tensor]:
+def sub_strain_size(batch: dict, node_types: list[str], edges: list[tuple[str, str]],
+                    prefix: str = SUB) -> tuple[torch.Tensor, torch.Tensor]:
     """Nodes [B] and edges [B] of each strain's subgraph in a ``sub.*`` batch (``edges``: (key, src type))."""
     num = batch["genes"].shape[0]
-    nodes = sum(torch.bincount(batch[sub_node_keys(t)[1]], minlength=num) for t in node_types)
+    nodes = sum(torch.bincount(batch[sub_node_keys(t, prefix)[1]], minlength=num) for t in node_types)
     count = torch.zeros(num, dtype=torch.long)
     for key, src in edges:
-        owner = batch[sub_node_keys(src)[1]][batch[sub_edge_keys(key)[0]][0]]
+        owner = batch[sub_node_keys(src, prefix)[1]][batch[sub_edge_keys(key, prefix)[0]][0]]
         count += torch.bincount(owner, minlength=num)
     return nodes, count

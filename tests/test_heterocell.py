@@ -7,6 +7,7 @@ import torch
 
 from cellreg import CellState, Context
 from cellreg.config import ConfigError
+from cellreg.layout import REF, node_counts, sub_strain_size
 from cellreg.trainer import run
 from cellreg_heterocell.encoder import HeteroCellConfig, HeteroCellEncoder
 from cellreg_heterocell.head import DifferenceHead, DifferenceHeadConfig
@@ -136,3 +137,21 @@ def test_training_with_lazy_masks_matches_training_on_explicit_copies(tiny_confi
     assert lazy["test"]["fitness"]["pearson"] > 0.2  # and it learned something
     with pytest.raises(ConfigError, match="perturbation.k: 'k' must be >= 1"):
         run(tiny_config, tmp_path / "bad", common + ['perturbation={name="khop", k=0}'])
+
+
+@pytest.mark.parametrize("metabolism", [False, True])
+def test_khop_compares_a_neighbourhood_with_itself_intact(metabolism):
+    """Sum pooling, k = 2 × layers (+ 1 with metabolism: a deletion kills reactions one hop away):
+    F(N) − F(N∖S) equals F(G) − F(G∖S), on neighbourhoods smaller than G; and a strain that
+    deletes nothing changes nothing."""
+    sparse = random_graph(seed=5, n=120, with_metabolism=metabolism, density=0.15)
+    table = strains(sparse, random_sets(4, sparse.num_genes, 20, max_size=2) + [[]])
+    enc = encoder(sparse, seed=3, layers=1, pool="sum")
+    op = KHopOp(KHopConfig(k=3 if metabolism else 2))
+    with torch.no_grad():
+        khop = enc(batch_of(op, sparse, table)).cell
+        lazy = enc(batch_of(LazyMaskOp(), sparse, table)).cell
+    hood, _ = sub_strain_size(batch_of(op, sparse, table), op.types, [], REF)
+    assert (hood < sum(node_counts(sparse).values())).all()  # every neighbourhood is smaller than the graph
+    assert torch.allclose(khop, lazy, atol=1e-4, rtol=0)
+    assert torch.equal(khop[-1], torch.zeros(enc.dim)) and khop[:-1].abs().amax(1).min() > 1e-3

@@ -127,6 +127,18 @@ def test_graph_loss_comes_from_training_forward_only_and_uses_tied_heads():
     assert encoder.eval()(batch_of([[1]], n=80)).aux["graph_kl"] == {}
 
 
+def test_a_relation_may_tie_several_heads_each_with_its_own_kl_and_weight():
+    graph = random_graph(n=80, edges=400, relations=("a", "b"))
+    ties = [GraphHead("b", layer=0, head=0, weight=1.0), GraphHead("b", layer=1, head=1, weight=0.5),
+            GraphHead("a", layer=1, head=0, weight=0.2)]
+    encoder, _ = tiny_model(graph, graph_heads=ties)
+    state = encoder.train()(batch_of([[1]], n=80))
+    assert state.aux["graph_kl_weights"] == {"b@layer0.head0": 1.0, "b@layer1.head1": 0.5, "a": 0.2}
+    kl = state.aux["graph_kl"]
+    assert set(kl) == set(state.aux["graph_kl_weights"]) and kl["b@layer0.head0"] != kl["b@layer1.head1"]
+    assert set(encoder.epoch_diagnostics()["graph_heads"]) == set(kl)
+
+
 def test_default_ties_one_head_per_relation_and_bad_ties_are_explained():
     graph = random_graph(n=40, edges=100, relations=("a", "b", "c"))
     encoder, _ = tiny_model(graph)

@@ -13,7 +13,8 @@ gives the whole-cell vector. The same weights run on two input forms:
 Both compute the same numbers for the same graph (tests check strain by strain). F(G) of the wild
 type is the shared form with nothing dead: once per step, and reused in eval mode until a weight
 changes. ``CellState.cell`` [B, d] is F(G) − F(G∖S); ``aux`` holds ``wildtype`` [d] and
-``strains`` [B, d].
+``strains`` [B, d]. With ``khop`` it is F(N) − F(N∖S) for the strain's neighbourhood N, which the
+op hands over intact as well (``aux["reference"]`` [B, d]).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from cellreg import Batch, CellState, Context
 from cellreg_heterocell.adjacency import SharedAdjacency
 from cellreg_heterocell.message_types import MessageType, message_types
 from cellreg_heterocell.pooling import MaskedPool, PoolKind
-from cellreg.layout import GENE, dead_keys, edge_specs, node_counts, sub_edge_keys, sub_node_keys
+from cellreg.layout import GENE, REF, SUB, dead_keys, edge_specs, node_counts, sub_edge_keys, sub_node_keys
 
 OPS = '"lazy_mask", "explicit" or "khop"'
 
@@ -187,14 +188,14 @@ class HeteroCellEncoder(nn.Module):
         return self._wildtype_cache[1]
 
     # -- batched subgraphs (explicit, khop) ----------------------------------------------------------
-    def subgraph_cells(self, num: int, batch: Batch) -> torch.Tensor:
+    def subgraph_cells(self, num: int, batch: Batch, prefix: str = SUB) -> torch.Tensor:
         x, index = {}, {}
         for t in self.types:
-            kid, kbatch = sub_node_keys(t)
+            kid, kbatch = sub_node_keys(t, prefix)
             x[t], index[t] = self._initial(t, batch[kid]), batch[kbatch]
         edges, weights = {}, {}
         for mt in self.mtypes:
-            kei, kw = sub_edge_keys(mt.spec.key)
+            kei, kw = sub_edge_keys(mt.spec.key, prefix)
             edges[mt.edge_type] = mt.message_index(batch[kei])
             w = mt.message_weight(batch.get(kw))
             if w is not None:
@@ -217,5 +218,8 @@ class HeteroCellEncoder(nn.Module):
         else:
             raise ValueError(f"hetero_cell needs a graph perturbation op: set [perturbation] name = {OPS} "
                              f"(the batch has only {', '.join(sorted(batch))})")
+        if sub_node_keys(GENE, REF)[0] in batch:  # k-hop: compared with its own neighbourhood, intact
+            reference = self.subgraph_cells(num, batch, REF)
+            return CellState(cell=reference - strains, aux={"reference": reference, "strains": strains})
         wildtype = self.wildtype()
         return CellState(cell=wildtype.unsqueeze(0) - strains, aux={"wildtype": wildtype, "strains": strains})

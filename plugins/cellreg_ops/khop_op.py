@@ -1,17 +1,20 @@
 """k-hop perturbation op: each strain's graph is the union of the k-hop neighbourhoods of its
-deleted genes, minus the deleted genes (and the reactions they kill).
+deleted genes, minus the deleted genes (and the reactions they kill), and its reference is the
+same neighbourhood before the deletions. A per-strain encoder compares the two, F(N) − F(N∖S),
+not the whole wild type with a neighbourhood: nodes far from S then cancel, as they do in
+F(G) − F(G∖S), and with sum pooling and k at least twice the layers the two are equal.
 
 Neighbourhoods are taken in the whole message graph (every relation, both directions, every node
 type). Node ids and edge indices are relabelled together: ``sub.<t>.id`` says which original node
 each batch row is, and every edge indexes those rows (the earlier research code sliced features
 but kept the old edge numbering). With k at least the graph's diameter this is exactly the
-explicit subgraph. A strain that deletes nothing gets an empty graph.
+explicit subgraph. A strain that deletes nothing gets two empty graphs.
 
 Vectorised over the batch (no loop over strains): a breadth-first search on (strain, node) pairs
 over a CSR adjacency, then, per relation, the edges leaving each kept node (CSR incidence) whose
 other end is kept too.
 
-Batch keys: exactly those of the ``explicit`` op (``genes``, ``kinds``, ``mask``, ``sub.*``).
+Batch keys: those of the ``explicit`` op (``genes``, ``kinds``, ``mask``, ``sub.*``) and ``ref.*``.
 """
 
 from __future__ import annotations
@@ -24,8 +27,8 @@ import torch
 from cellreg import Batch, CellGraph, PhenotypeTable
 from cellreg.incidence import Incidence, deletions, gather_ranges, unique_pairs
 from cellreg_ops.index_op import pad_sets
-from cellreg.layout import (GENE, REACTION, edge_specs, node_counts, rule_circuit, sub_edge_keys,
-                                sub_node_keys, sub_strain_size)
+from cellreg.layout import (GENE, REACTION, REF, SUB, edge_specs, node_counts, rule_circuit, sub_edge_keys,
+                            sub_node_keys, sub_strain_size)
 from cellreg.gene_rules import RuleEvaluator
 
 
@@ -61,8 +64,10 @@ class KHopOp:
         self.rules = RuleEvaluator(circuit, graph.num_genes) if circuit is not None else None
 
     def strain_size(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
-        """Nodes and edges of each strain's k-hop subgraph (every node type, every relation)."""
-        return sub_strain_size(batch, self.types, [(key, src) for key, src, *_ in self.specs])
+        """Nodes and edges the encoder reads per strain: its k-hop subgraph and the reference."""
+        edges = [(key, src) for key, src, *_ in self.specs]
+        sizes = [sub_strain_size(batch, self.types, edges, prefix) for prefix in (SUB, REF)]
+        return sizes[0][0] + sizes[1][0], sizes[0][1] + sizes[1][1]
 
     def neighbourhood(self, strain: np.ndarray, seeds: np.ndarray, num_strains: int) -> np.ndarray:
         """[B, total] bool: the nodes within k hops of each strain's seeds (global node ids)."""
@@ -79,7 +84,8 @@ class KHopOp:
         genes, kinds, mask = pad_sets(table, rows)
         n = len(rows)
         strain, gene = deletions(table, rows)
-        keep = self.neighbourhood(strain, gene + self.offset[GENE], n)
+        hood = self.neighbourhood(strain, gene + self.offset[GENE], n)
+        keep = hood.copy()
         keep[strain, gene + self.offset[GENE]] = False
         if self.rules is not None:
             rs, rr = self.rules.dead_reactions(strain, gene)
@@ -87,6 +93,12 @@ class KHopOp:
         out = {"genes": torch.from_numpy(genes.astype(np.int64)),
                "kinds": torch.from_numpy(kinds.astype(np.int64)),
                "mask": torch.from_numpy(mask)}
+        self.blocks(out, keep, SUB)
+        self.blocks(out, hood, REF)
+        return out
+
+    def blocks(self, out: Batch, keep: np.ndarray, prefix: str) -> None:
+        """The induced subgraphs on ``keep`` [B, total], relabelled, as ``<prefix>.*`` batch keys."""
         row_of, kept = {}, {}
         for t in self.types:
             block = keep[:, self.offset[t]: self.offset[t] + self.sizes[t]]
@@ -94,15 +106,14 @@ class KHopOp:
             rows_t = np.full(block.shape, -1, np.int64)
             rows_t[b, v] = np.arange(len(v))
             row_of[t], kept[t] = rows_t, (b, v)
-            kid, kbatch = sub_node_keys(t)
+            kid, kbatch = sub_node_keys(t, prefix)
             out[kid], out[kbatch] = torch.from_numpy(v.astype(np.int64)), torch.from_numpy(b.astype(np.int64))
         for key, src_t, dst_t, ei, weight, out_edges in self.specs:
             s, pos = out_edges.touching(*kept[src_t])
             d = row_of[dst_t][s, ei[1, pos]]
             ok = d >= 0
             s, pos, d = s[ok], pos[ok], d[ok]
-            kei, kw = sub_edge_keys(key)
+            kei, kw = sub_edge_keys(key, prefix)
             out[kei] = torch.from_numpy(np.stack([row_of[src_t][s, ei[0, pos]], d]))
             if weight is not None:
                 out[kw] = torch.from_numpy(weight[pos])
-        return out

@@ -84,6 +84,10 @@ class TransformerEncoder(nn.Module):
                 raise ValueError(f"model.encoder.graph_heads: {gh.relation} on layer {gh.layer}, but the model "
                                  f"has {config.layers} layers")
         self.ties = list(ties)
+        # A relation may tie several heads; each is regularized and reported on its own.
+        tied = [gh.relation for gh in self.ties]
+        self.tie_names = [gh.relation if tied.count(gh.relation) == 1 else f"{gh.relation}@layer{gh.layer}.head{gh.head}"
+                          for gh in self.ties]
         self.priors = nn.ModuleDict({
             gh.relation: GraphPrior(graph.relations[gh.relation], graph.num_genes, config.rows,
                                     config.max_positives, config.negatives) for gh in self.ties})
@@ -122,24 +126,25 @@ class TransformerEncoder(nn.Module):
         n = self.num_genes
 
         def prior_hook(layer: int, q: torch.Tensor, k: torch.Tensor) -> None:
-            for gh in self.ties:
+            for name, gh in zip(self.tie_names, self.ties):
                 if gh.layer == layer:
-                    kl[gh.relation] = self.priors[gh.relation].kl(q[gh.head, 1:n + 1], k[gh.head, 1:n + 1])
+                    kl[name] = self.priors[gh.relation].kl(q[gh.head, 1:n + 1], k[gh.head, 1:n + 1])
 
         x = self.run(prior_hook if self.training and self.ties else None)
-        weights = {gh.relation: gh.weight for gh in self.ties}
+        weights = {name: gh.weight for name, gh in zip(self.tie_names, self.ties)}
         return CellState(genes=x[1:], cell=x[0], aux={"graph_kl": kl, "graph_kl_weights": weights})
 
     # -- interpretation ------------------------------------------------------------------------------
     @torch.no_grad()
     def attention_logits(self, rows: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        """For each tied relation, its head's logits from the given gene rows to every gene: [R, N]."""
+        """For each tied head (by tie name), its logits from its relation's given gene rows to every
+        gene: [R, N]."""
         out, n = {}, self.num_genes
 
         def hook(layer, q, k):
-            for gh in self.ties:
+            for name, gh in zip(self.tie_names, self.ties):
                 if gh.layer == layer and gh.relation in rows:
-                    out[gh.relation] = q[gh.head, 1 + rows[gh.relation]] @ k[gh.head, 1:n + 1].T
+                    out[name] = q[gh.head, 1 + rows[gh.relation]] @ k[gh.head, 1:n + 1].T
 
         self.run(hook)
         return out
@@ -154,8 +159,8 @@ class TransformerEncoder(nn.Module):
                 for name, p in self.priors.items()}
         logits = self.attention_logits(rows)
         k, report = self.config.precision_k, {}
-        for name, prior in self.priors.items():
-            precision, random = prior.precision_at_k(logits[name], rows[name], k)
+        for name, gh in zip(self.tie_names, self.ties):
+            precision, random = self.priors[gh.relation].precision_at_k(logits[name], rows[gh.relation], k)
             report[name] = {f"precision@{k}": round(precision, 4), f"random@{k}": round(random, 4)}
         return {"graph_heads": report}
 
