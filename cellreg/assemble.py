@@ -45,8 +45,23 @@ def select_labels(table: PhenotypeTable, wanted: list[str], source: str) -> Phen
     unknown = [w for w in wanted if w not in table.label_names]
     if unknown:
         raise ConfigError(source, [f"train.labels: no label {unknown[0]!r}; labels are: {', '.join(table.label_names)}"])
+    if len(set(wanted)) != len(wanted):
+        repeated = next(w for w in wanted if wanted.count(w) > 1)
+        raise ConfigError(source, [f"train.labels: label {repeated!r} is listed more than once"])
     idx = [table.label_names.index(w) for w in wanted]
     return attrs.evolve(table, labels=table.labels[:, idx], label_names=tuple(wanted))
+
+
+def check_table(table: PhenotypeTable, config: RunConfig, source: str) -> None:
+    """Right after loading: a table without strains or without labels has nothing to train on."""
+    path = getattr(config.phenotypes.config, "path", None)
+    what = f"phenotypes ({config.phenotypes.name}{f', {path}' if path else ''})"
+    if table.num_strains == 0:
+        raise ConfigError(source, [f"{what}: no strains to train on (a table with only its header line, or every "
+                                   "strain dropped?)"])
+    if not table.label_names:
+        raise ConfigError(source, [f"{what}: no labels to train on; phenotypes.labels = [] is for tables scored "
+                                   "with `cellreg predict`"])
 
 
 def check_select(config: RunConfig, label_names: tuple[str, ...], source: str) -> None:
@@ -68,8 +83,13 @@ def load_data(config: RunConfig, registry: Registry, base_dir: Path, source: str
     if table.gene_names != graph.genes:
         raise ValueError("the phenotype table's gene vocabulary differs from the graph's (genes the organism "
                          "never had can be scored with `cellreg predict`, not trained on)")
+    check_table(table, config, source)
     log.info("%s", table.summary())
-    split = split or make_split(table, config.split, write_cache=write_cache)  # labels do not move strains
+    if split is None:
+        try:
+            split = make_split(table, config.split, write_cache=write_cache)  # labels do not move strains
+        except ConfigError as exc:  # name the config file, not just [split]
+            raise ConfigError(source, exc.errors) from None
     fingerprint = table.fingerprint()
     table = select_labels(table, config.train.labels, source)
     check_select(config, table.label_names, source)

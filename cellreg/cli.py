@@ -139,6 +139,8 @@ def _cmd_bench(args) -> int:
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="cellreg", description=__doc__)
+    p.add_argument("--debug", action="store_true",
+                   help="show the full traceback of an error (also: environment variable CELLREG_DEBUG=1)")
     sub = p.add_subparsers(dest="command", required=True)
     r = sub.add_parser("run", help="train a model from a TOML config")
     r.add_argument("config", nargs="?", help="TOML run config")
@@ -193,9 +195,17 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     args.argv = argv
     logging.basicConfig(level=logging.INFO if _is_main_process() else logging.WARNING, format="%(message)s")
+    debug = args.debug or os.environ.get("CELLREG_DEBUG", "") not in ("", "0")
     try:
         return args.func(args)
     except (ConfigError, PluginError) as exc:
+        if debug:
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except (ValueError, OSError) as exc:  # bad data (a file's line and column) or a missing/unreadable file
+        if debug:
+            raise
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

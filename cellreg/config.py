@@ -22,7 +22,7 @@ from cattrs.v import format_exception as default_format_exception
 
 from cellreg.registry import PluginError, Registry, default_registry
 from cellreg.splits import SplitConfig
-from cellreg.strict import register_strict_hooks
+from cellreg.strict import KEY, register_strict_hooks
 
 
 class ConfigError(ValueError):
@@ -151,14 +151,14 @@ def _format_exception(exc: BaseException, type_: Any) -> str:
 
 def _messages(exc: Exception, prefix: str) -> list[str]:
     if not isinstance(exc, (ClassValidationError, IterableValidationError)):
-        return [f"{prefix or '(top level)'}: {exc}"]
+        return [f"{prefix or '(top level)'}: {str(exc).replace(KEY, prefix or '...')}"]
     out = []
     for line in cattrs.transform_error(exc, path="$", format_exception=_format_exception):
         msg, _, where = line.rpartition(" @ ")
         path = where.removeprefix("$").removeprefix(".")
         field = re.match(r"'(\w+)' must", msg)  # an attrs validator names its field; put it in the path
         full = ".".join(p for p in (prefix, path, field and field[1]) if p).replace(".[", "[")
-        out.append(f"{full or '(top level)'}: {msg}")
+        out.append(f"{full or '(top level)'}: {msg.replace(KEY, full or '...')}")
     return out
 
 
@@ -172,6 +172,14 @@ def structure(data: Any, cls: type, prefix: str, errors: list[str]) -> Any:
     except Exception as exc:  # noqa: BLE001 - collected and reported together
         errors.extend(_messages(exc, prefix))
         return None
+
+
+def _describe_value(value: Any) -> str:
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return f"an array {value!r}"
+    return f"{type(value).__name__} {value!r}"
 
 
 def _pick_plugin(table: Any, kind: str, path: str, registry: Registry, errors: list[str]) -> PluginChoice | None:
@@ -213,16 +221,20 @@ def parse_config(raw: dict, source: str = "<config>", registry: Registry | None 
     losses = raw.get("loss", DEFAULT_LOSS)
     if not isinstance(losses, list):
         errors.append("loss: expected an array of tables ([[loss]] name = ..., weight = ...)")
-        losses = []
+        losses = None
+    elif not losses:
+        errors.append("loss: empty array: give at least one [[loss]] term (or leave 'loss' out for the "
+                      "default, one mse term)")
     terms = []
-    for i, table in enumerate(losses):
+    for i, table in enumerate(losses or []):
         path = f"loss[{i}]"
         body = dict(table) if isinstance(table, dict) else table
         weight = body.pop("weight", 1.0) if isinstance(body, dict) else 1.0
-        if type(weight) not in (int, float):
-            errors.append(f"{path}.weight: expected float, got {type(weight).__name__} {weight!r}")
+        weight_ok = type(weight) in (int, float)
+        if not weight_ok:
+            errors.append(f"{path}.weight: expected float, got {_describe_value(weight)}")
         choice = _pick_plugin(body, "loss", path, registry, errors)
-        if choice is not None:
+        if choice is not None and weight_ok:
             terms.append(LossTerm(choice.name, float(weight), choice.config))
     raw["loss"] = terms
     if errors:  # plugin problems first: the rest may depend on them

@@ -53,6 +53,19 @@ def _read_table(path: Path, options: dict, registry: Registry, graph) -> Phenoty
     return build(registry, "phenotypes", PluginChoice(plugin.name, config), Context()).load(graph)
 
 
+READING_OPTIONS = ("strip_suffix", "drop_genes", "delimiter", "comment")
+"""How the training table's gene names and lines were read; new strains are read the same way."""
+
+
+def _reading_options(config) -> dict:
+    """The run's ``[phenotypes]`` reading options when it was trained on a ``table``: new strains in
+    the same format (e.g. Costanzo's ``YAL001C_dma1`` with ``strip_suffix = "_"``) then read alike."""
+    if config.phenotypes.name != "table" or config.phenotypes.config is None:
+        return {}
+    return {k: getattr(config.phenotypes.config, k) for k in READING_OPTIONS
+            if getattr(config.phenotypes.config, k, None) is not None}
+
+
 def _format_top(names: tuple[str, ...], idx: torch.Tensor, weight: torch.Tensor) -> list[str]:
     return [";".join(f"{names[i]}:{w:.4g}" for i, w in zip(row_i.tolist(), row_w.tolist()))
             for row_i, row_w in zip(idx, weight)]
@@ -75,7 +88,7 @@ def predict(run_dir: str | Path, table_path: str | Path, out: str | Path | None 
     graph = load_graph(config, registry, base_dir)
     if graph.fingerprint() != info["graph_fingerprint"]:
         raise ConfigError(str(rd.root), ["the graph this config builds differs from the one the run was trained on"])
-    options = {"genes": genes_column, "gene_separator": separator}
+    options = {**_reading_options(config), "genes": genes_column, "gene_separator": separator}
     if kinds_column:
         options["kinds"] = kinds_column
     table = _read_table(Path(table_path).resolve(), options, registry, graph)

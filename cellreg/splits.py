@@ -6,8 +6,11 @@
   test (and validation) strain carries at least one gene that no training strain has.
 * ``pair_disjoint``: no unordered gene pair of a test (or validation) strain appears in any
   training strain. Strains that share a pair are tied together (connected components over pairs),
-  and whole components are dealt to test, validation and training. Strains of one gene carry no
-  pair and are split at random.
+  and whole components are dealt in random order to test until it holds ``test_fraction`` of the
+  strains, then to validation until it holds ``val_fraction``, the rest to training. Strains of one
+  gene carry no pair and are split at random.
+
+Whatever the kind, an empty training, validation or test set is a ConfigError.
 
 The cache key hashes the table's content, the split settings and the seed: a cache written for
 other data is never reused (design trap §7.5).
@@ -38,7 +41,7 @@ class SplitConfig:
 
     kind: SplitKind = "random"
     val_fraction: float = attrs.field(default=0.1, validator=attrs.validators.and_(
-        attrs.validators.ge(0.0), attrs.validators.lt(1.0)))
+        attrs.validators.gt(0.0), attrs.validators.lt(1.0)))  # an empty validation set selects nothing
     test_fraction: float = attrs.field(default=0.1, validator=attrs.validators.and_(
         attrs.validators.gt(0.0), attrs.validators.lt(1.0)))
     seed: int = 0
@@ -64,7 +67,7 @@ def split_key(table: PhenotypeTable, config: SplitConfig) -> str:
     h = Hasher()
     h.update_strings([table.fingerprint()])
     h.update_json({"kind": config.kind, "val": config.val_fraction, "test": config.test_fraction,
-                   "seed": config.seed, "version": 1})
+                   "seed": config.seed, "version": 2 if config.kind == "pair_disjoint" else 1})  # 2: val fills after test
     return h.hexdigest()
 
 
@@ -100,8 +103,13 @@ def _gene_held_out(table: PhenotypeTable, config: SplitConfig, rng: np.random.Ge
     rest = np.setdiff1d(every, test, assume_unique=True)
     val = _take_until(first, rest, int(round(config.val_fraction * n)))
     train = np.setdiff1d(rest, val, assume_unique=True)
-    if len(train) == 0:
-        raise ValueError("gene_held_out split left no training strains; lower the fractions")
+    for name, part, fraction in (("test", test, config.test_fraction), ("validation", val, config.val_fraction)):
+        share = len(part) / max(n, 1)
+        if len(part) and share > 2 * fraction:
+            per_gene = np.bincount(table.genes, minlength=len(table.gene_names))
+            warnings.warn(f"gene_held_out split: {name} holds {share:.0%} of the strains instead of {fraction:.0%}: "
+                          f"genes are held out whole, with every strain carrying them, and the most common gene is "
+                          f"in {per_gene.max():,} of {n:,} strains ({per_gene.max() / max(n, 1):.0%})", stacklevel=3)
     return train, val, test
 
 
@@ -141,17 +149,21 @@ def _pair_disjoint(table: PhenotypeTable, config: SplitConfig, rng: np.random.Ge
     ids = np.where(comp >= 0, comp, comp.max(initial=-1) + 1 + np.arange(n))
     uniq, inverse, counts = np.unique(ids, return_inverse=True, return_counts=True)
     order = rng.permutation(len(uniq))
-    filled = np.cumsum(counts[order])
+    dealt = counts[order]
+    before = np.cumsum(dealt) - dealt  # strains dealt before each component, in dealing order
     n_test, n_val = config.test_fraction * n, config.val_fraction * n
+    to_test = before < n_test  # a prefix of the order: test takes components until it holds n_test
+    # Validation then takes n_val of the rest, even when a big component made test overshoot.
+    to_val = ~to_test & (before - dealt[to_test].sum() < n_val)
     side = np.empty(len(uniq), dtype=np.int8)  # 0 train, 1 val, 2 test
-    side[order] = np.where(filled - counts[order] < n_test, 2,
-                           np.where(filled - counts[order] < n_test + n_val, 1, 0))
+    side[order] = np.where(to_test, 2, np.where(to_val, 1, 0))
     strain_side = side[inverse]
-    test_share = float(np.mean(strain_side == 2))
-    if test_share > 2 * config.test_fraction:
-        warnings.warn(f"pair_disjoint split: strains sharing gene pairs form a component of {counts.max():,} "
-                      f"strains, so test holds {test_share:.0%} instead of {config.test_fraction:.0%}; the data "
-                      "is too densely linked by shared pairs for these fractions", stacklevel=3)
+    for name, k, fraction in (("test", 2, config.test_fraction), ("validation", 1, config.val_fraction)):
+        share = float(np.mean(strain_side == k))
+        if share > 2 * fraction and counts.max() > 1:
+            warnings.warn(f"pair_disjoint split: strains sharing gene pairs form a component of {counts.max():,} "
+                          f"strains, so {name} holds {share:.0%} instead of {fraction:.0%}; the data "
+                          "is too densely linked by shared pairs for these fractions", stacklevel=3)
     return tuple(np.flatnonzero(strain_side == k) for k in (0, 1, 2))
 
 
@@ -170,11 +182,35 @@ def make_split(table: PhenotypeTable, config: SplitConfig, write_cache: bool = T
         train, val, test = _gene_held_out(table, config, rng)
     else:
         train, val, test = _pair_disjoint(table, config, rng)
+    _check_not_empty(table.num_strains, config, train, val, test)
     split = Split(np.sort(train), np.sort(val), np.sort(test), key)
     if cache is not None and write_cache:
         _save_npz(cache, train=split.train, val=split.val, test=split.test,
                   meta=np.array(json.dumps(attrs.asdict(config))))
     return split
+
+
+def _check_not_empty(n: int, config: SplitConfig, train: np.ndarray, val: np.ndarray, test: np.ndarray) -> None:
+    """An empty training set cannot train, an empty validation set selects epoch 1 on a loss of 0, an
+    empty test set reports nothing: each is a config error, whatever the split kind."""
+    from cellreg.config import ConfigError  # config imports this module
+
+    where = f"{config.kind} split of {n:,} strain{'s' * (n != 1)}"
+    errors = []
+    if len(train) == 0:
+        errors.append(f"split.val_fraction, split.test_fraction: the {where} left no training strains "
+                      f"(val_fraction = {config.val_fraction}, test_fraction = {config.test_fraction}); lower them")
+    if len(val) == 0:
+        errors.append(f"split.val_fraction: the {where} left no validation strains (val_fraction = "
+                      f"{config.val_fraction}); raise it, or use more strains")
+    if len(test) == 0:
+        errors.append(f"split.test_fraction: the {where} left no test strains (test_fraction = "
+                      f"{config.test_fraction}); raise it, or use more strains")
+    if errors and config.kind != "random":
+        errors[-1] += (f" ({config.kind} moves whole groups of strains: a gene in many strains, or strains densely "
+                       "linked by shared gene pairs, can fill a part on its own; kind = \"random\" has no such groups)")
+    if errors:
+        raise ConfigError("split", errors)
 
 
 def _cache_path(config: SplitConfig, key: str) -> Path | None:

@@ -135,3 +135,34 @@ def test_literal_values_are_checked_with_a_readable_message():
     assert errors_of(with_("train.scheduler", '"step"')) == [
         "train.scheduler: expected one of 'cosine', 'linear', 'constant'; got 'step'"
     ]
+
+
+def test_a_string_where_a_list_belongs_is_an_error_not_its_letters():
+    assert errors_of(with_("train.labels", '"fitness"')) == ["train.labels: expected a list of str, got str 'fitness'"]
+    assert errors_of(with_("train.labels", '["fitness", 3]')) == ["train.labels[1]: expected str, got int 3"]
+    assert parse_config(with_("train.labels", '["fitness"]')).train.labels == ["fitness"]
+
+
+def test_a_value_where_a_table_belongs_names_the_key():
+    assert errors_of(with_("train", '"fast"')) == ["train: expected a table, got str 'fast'"]
+    assert errors_of(with_("split", "[1]")) == ["split: expected a table, got an array"]
+
+
+def test_bad_loss_weight_is_reported_not_raised():
+    raw = copy.deepcopy(TINY)
+    raw["loss"] = [{"name": "mse", "weight": "abc"}, {"name": "mse", "weight": [1]}, {"name": "mse", "weight": 0.5}]
+    assert errors_of(raw) == ["loss[0].weight: expected float, got str 'abc'",
+                              "loss[1].weight: expected float, got an array [1]"]
+
+
+def test_empty_loss_list_is_refused():
+    raw = copy.deepcopy(TINY)
+    raw["loss"] = []
+    assert errors_of(raw) == ["loss: empty array: give at least one [[loss]] term (or leave 'loss' out for the "
+                              "default, one mse term)"]
+    del raw["loss"]
+    assert [t.name for t in parse_config(raw).loss] == ["mse"]
+
+
+def test_zero_val_fraction_is_refused():
+    assert errors_of(with_("split.val_fraction", "0")) == ["split.val_fraction: 'val_fraction' must be > 0.0: 0.0"]

@@ -86,8 +86,9 @@ def test_auto_header_detection(tmp_path):
     write(tmp_path / "h.txt", "gene1 gene2\nA B\nB C\n")
     write(tmp_path / "one.txt", "D E\n")
     write(tmp_path / "d.txt", "A C\nC B\n")
-    g = load_graph(tmp_path, {"files": [{"path": "h.txt", "relation": "h"}, {"path": "one.txt", "relation": "o"},
-                                        {"path": "d.txt", "relation": "d"}]})
+    with pytest.warns(UserWarning, match=r"h.txt: line 1 \('gene1 gene2'\) was taken for a header and skipped"):
+        g = load_graph(tmp_path, {"files": [{"path": "h.txt", "relation": "h"}, {"path": "one.txt", "relation": "o"},
+                                            {"path": "d.txt", "relation": "d"}]})
     assert "gene1" not in g.genes
     assert edges(g, "h") == {("A", "B"), ("B", "C")}
     assert edges(g, "o") == {("D", "E")}
@@ -393,3 +394,115 @@ def test_parse_config_typo_names_the_path(tmp_path):
         parse_config(raw, registry=load_registry())
     assert any(e.startswith("graph.files[1]: unknown key 'pathh' (did you mean 'path'?)") for e in err.value.errors)
     assert any(e.startswith("graph.files[1].path: required key missing") for e in err.value.errors)
+
+
+def test_auto_header_guess_that_drops_line_1_warns(tmp_path):
+    # X-Y is an edge between genes seen nowhere else: "auto" takes it for a header, and says so
+    path = write(tmp_path / "e.txt", "X Y\nA B\nB C\n")
+    with pytest.warns(UserWarning) as caught:
+        g = load_graph(tmp_path, {"files": [{"path": "e.txt", "relation": "r"}]})
+    assert [str(w.message) for w in caught] == [
+        f"{path}: line 1 ('X Y') was taken for a header and skipped, as neither of its genes is on any other line "
+        '(header = "auto"); set header = false if it is an edge, header = true to say it is a header']
+    assert "X" not in g.genes
+    g = load_graph(tmp_path, {"files": [{"path": "e.txt", "relation": "r", "header": False}]})
+    assert edges(g, "r") == {("X", "Y"), ("A", "B"), ("B", "C")}
+
+
+def test_table_list_options_refuse_a_string(tmp_path):
+    errors: list[str] = []
+    assert structure({"path": "p", "gene_columns": "q", "labels": "fitness", "drop_genes": "YDL227C"}, TableConfig,
+                     "phenotypes", errors) is None
+    assert errors == ["phenotypes.gene_columns: expected a list of str, got str 'q'",
+                      "phenotypes.labels: expected a list of str, got str 'fitness'",
+                      "phenotypes.drop_genes: expected a list of str, got str 'YDL227C'"]
+
+
+def test_graph_files_as_a_table_not_an_array_of_tables(tmp_path):
+    raw = _run_config(tmp_path, {"path": "e.tsv", "relation": "r"})  # [graph.files] instead of [[graph.files]]
+    raw["graph"]["files"] = {"path": "e.tsv", "relation": "r"}
+    with pytest.raises(ConfigError) as err:
+        parse_config(raw, registry=load_registry())
+    assert "graph.files: expected an array of tables ([[graph.files]] for each entry), got a table" in err.value.errors
+    errors: list[str] = []
+    structure({"files": [{"path": "e", "relation": "r", "filter": "physical"}]}, EdgeListConfig, "graph", errors)
+    assert errors == ["graph.files[0].filter: expected a table, got str 'physical'"]
+
+
+@pytest.mark.parametrize("header, message", [
+    ("genes\tfit\tfit", "line 1: column name 'fit' is repeated (columns 1 and 2, counted from 0); column names "
+                        "must be unique"),
+    ("genes\tfit\t", "line 1: column 2 (counted from 0) of the header has no name (a delimiter at the end of the "
+                     "line?); every column needs a name (delimiter '\\t')"),
+    ("genes\t\tfit", "line 1: column 1 (counted from 0) of the header has no name; every column needs a name"),
+])
+def test_table_header_names_must_be_unique_and_non_empty(tmp_path, graph, header, message):
+    path = write(tmp_path / "p.tsv", f"{header}\nYAL001C\t1\t2\n")
+    with pytest.raises(ValueError) as err:
+        load_table(tmp_path, graph, {"path": "p.tsv", "genes": "genes"})
+    assert str(err.value).startswith(f"{path}: {message}")
+
+
+def test_edge_column_named_twice_in_the_header_is_ambiguous(tmp_path):
+    path = write(tmp_path / "e.tsv", "gene\tgene\nA\tB\n")
+    with pytest.raises(ValueError) as err:
+        load_graph(tmp_path, {"files": [{"path": "e.tsv", "relation": "r", "source": "gene", "target": 1}]})
+    assert str(err.value) == (f"{path}: line 1: source = 'gene' is ambiguous: columns 0, 1 (counted from 0) of the "
+                              "header are all named 'gene'; rename them, or give the column by index")
+
+
+def _table_run(tmp_path, table_text: str, **phenotypes) -> dict:
+    write(tmp_path / "e.tsv", "YAL001C\tYBR002W\nYBR002W\tYCR003C\nYCR003C\tYDL227C\nYDL227C\tYDR004W\n")
+    write(tmp_path / "p.tsv", table_text)
+    raw = _run_config(tmp_path, [{"path": "e.tsv", "relation": "r"}])
+    raw["phenotypes"].update(phenotypes)
+    return raw
+
+
+def _load_data(tmp_path, raw):
+    from cellreg.assemble import load_data
+
+    registry = load_registry()
+    try:
+        config = parse_config(raw, registry=registry)
+    except ConfigError as exc:  # other kinds' plugins may not be installed
+        pytest.skip(f"model plugins missing: {exc.errors}")
+    return load_data(config, registry, tmp_path, source="run.toml")
+
+
+def test_training_on_a_table_without_strains_or_labels_is_refused(tmp_path):
+    with pytest.raises(ConfigError) as err:
+        _load_data(tmp_path, _table_run(tmp_path, "genes\tfitness\n"))
+    assert err.value.source == "run.toml"
+    assert err.value.errors == ["phenotypes (table, p.tsv): no strains to train on (a table with only its header "
+                                "line, or every strain dropped?)"]
+    rows = "genes\tfitness\n" + "".join(f"{g}\t{i}\n" for i, g in enumerate(["YAL001C", "YBR002W", "YCR003C"] * 5))
+    with pytest.raises(ConfigError) as err:
+        _load_data(tmp_path, _table_run(tmp_path, rows, labels=[]))
+    assert err.value.errors == ["phenotypes (table, p.tsv): no labels to train on; phenotypes.labels = [] is for "
+                                "tables scored with `cellreg predict`"]
+
+
+def test_cli_prints_data_errors_without_a_traceback(tmp_path, capsys, monkeypatch):
+    import tomli_w
+
+    from cellreg.cli import main
+
+    raw = _table_run(tmp_path, "genes\tfitness\nYAL001C\t1\nYBR002W\tslow\n")
+    config = tmp_path / "run.toml"
+    config.write_text(tomli_w.dumps(raw))
+    monkeypatch.delenv("CELLREG_DEBUG", raising=False)
+    assert main(["run", str(config), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err == (f"error: {tmp_path / 'p.tsv'}: line 3, column 'fitness': expected a number, got 'slow' (missing "
+                   "values may be written as n/a, na, nan, null or left empty) (labels default to every column not "
+                   "holding genes or kinds; list them with labels = [...])\n")
+    with pytest.raises(ValueError, match="got 'slow'"):
+        main(["--debug", "run", str(config), "--out", str(tmp_path / "out")])
+    (tmp_path / "p.tsv").unlink()
+    assert main(["run", str(config), "--out", str(tmp_path / "out")]) == 2
+    assert capsys.readouterr().err.startswith(f"error: {tmp_path / 'p.tsv'}: cannot open: No such file")
+    write(tmp_path / "p.tsv", "genes\tfitness\n" + "YAL001C+YBR002W\t1\nYCR003C\t2\n" * 30)
+    out = write(tmp_path / "a_file", "") / "out"  # an OSError: the run directory cannot be made
+    assert main(["run", str(config), "--out", str(out)]) == 2
+    assert capsys.readouterr().err == f"error: [Errno 20] Not a directory: '{out}'\n"

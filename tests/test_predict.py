@@ -90,3 +90,29 @@ def test_encoder_without_added_gene_support_says_so(runs, tmp_path):
     with pytest.raises(ConfigError, match="has no attention to explain"):
         write_table(tmp_path / "ok.tsv", ["G00001"])
         predict(runs / "baseline", tmp_path / "ok.tsv", explain=True)
+
+
+def test_new_strains_are_read_with_the_training_tables_options(tmp_path):
+    """A run trained on a Costanzo-style table (strip_suffix, drop_genes, delimiter) reads new strains alike."""
+    import tomli_w
+
+    genes = [f"Y{i:02d}" for i in range(12)]
+    (tmp_path / "e.tsv").write_text("".join(f"{a}\t{b}\n" for a, b in zip(genes, genes[1:])))
+    rng = np.random.default_rng(0)
+    rows = [(genes[i % 12], genes[(i * 5 + 1) % 12]) for i in range(80) if i % 12 != (i * 5 + 1) % 12]
+    (tmp_path / "train.txt").write_text("query;array;score\n" + "".join(
+        f"{a}_tsq{i}+MARK_y13;{b}_dma{i};{rng.normal():.3f}\n" for i, (a, b) in enumerate(rows)))
+    raw = {"graph": {"name": "edge_list", "files": [{"path": "e.tsv", "relation": "r"}]},
+           "phenotypes": {"name": "table", "path": "train.txt", "gene_columns": ["query", "array"],
+                          "delimiter": ";", "strip_suffix": "_", "drop_genes": ["MARK"], "labels": ["score"]},
+           "split": {"kind": "random"},
+           "model": {"encoder": {"name": "gene_embedding", "dim": 8}, "head": {"name": "sum_mlp", "hidden": 8}},
+           "train": {"epochs": 1, "progress": False}}
+    (tmp_path / "run.toml").write_text(tomli_w.dumps(raw))
+    run(tmp_path / "run.toml", tmp_path / "run")
+    (tmp_path / "new.txt").write_text("genes;note\nY01_dma1+Y02_tsq7+MARK_y13;a\nY03_damp2;b\n")
+    (tmp_path / "plain.txt").write_text("genes;note\nY01+Y02;a\nY03;b\n")
+    new = read(predict(tmp_path / "run", tmp_path / "new.txt"))
+    plain = read(predict(tmp_path / "run", tmp_path / "plain.txt"))
+    assert [r["genes"] for r in new] == ["Y01+Y02", "Y03"]
+    assert new == plain

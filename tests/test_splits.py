@@ -104,3 +104,57 @@ def test_pair_disjoint_components_follow_shared_pairs():
     # {0,1} and {0,1,2} share (0,1); {1,2} shares (1,2) with the triple; {2,3} shares nothing.
     assert comp[0] == comp[1] == comp[3]
     assert len({comp[0], comp[2], comp[5]}) == 3 and comp[4] == -1
+
+
+@pytest.mark.parametrize("kind", ["random", "gene_held_out", "pair_disjoint"])
+def test_a_split_with_no_validation_strains_is_a_config_error(kind):
+    from cellreg.config import ConfigError
+
+    if kind == "pair_disjoint":  # every strain shares the pair (0, 1): one group, dealt whole to test
+        t = PhenotypeTable.from_sets([[0, 1, 2 + i] for i in range(20)], np.zeros((20, 1)), ["y"],
+                                     [f"g{i}" for i in range(22)])
+    else:
+        t = random_table(n_strains=20, n_genes=200)  # 1% of 20 strains rounds to none
+    with pytest.raises(ConfigError) as exc, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        make_split(t, SplitConfig(kind=kind, val_fraction=0.01, test_fraction=0.3))
+    assert exc.value.source == "split"
+    assert exc.value.errors[-1].startswith(f"split.val_fraction: the {kind} split of 20 strains left no validation "
+                                           "strains (val_fraction = 0.01); raise it")
+    if kind == "pair_disjoint":
+        assert exc.value.errors[0].startswith("split.val_fraction, split.test_fraction: the pair_disjoint split of "
+                                              "20 strains left no training strains")
+        assert exc.value.errors[-1].endswith('kind = "random" has no such groups)')
+
+
+def test_a_split_with_no_training_strains_is_a_config_error():
+    from cellreg.config import ConfigError
+
+    # Gene 0 is in every strain: holding it out puts every strain in test.
+    t = PhenotypeTable.from_sets([[0, i] for i in range(1, 11)], np.zeros((10, 1)), ["y"],
+                                 [f"g{i}" for i in range(11)])
+    rank0 = next(s for s in range(200) if np.random.default_rng(s).permutation(11)[0] == 0)
+    with pytest.raises(ConfigError) as exc, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        make_split(t, SplitConfig(kind="gene_held_out", val_fraction=0.1, test_fraction=0.1, seed=rank0))
+    assert exc.value.errors[0].startswith("split.val_fraction, split.test_fraction: the gene_held_out split of 10 "
+                                          "strains left no training strains")
+
+
+def test_pair_disjoint_validation_gets_its_share_when_test_overshoots():
+    t = random_table(n_strains=3000, n_genes=80)  # one giant component of shared pairs
+    with pytest.warns(UserWarning, match=r"test holds 61% instead of 20%"):
+        s = make_split(t, SplitConfig(kind="pair_disjoint", val_fraction=0.1, test_fraction=0.2, seed=2))
+    assert s.sizes() == {"train": 870, "val": 300, "test": 1830}
+
+
+def test_gene_held_out_overshoot_warns():
+    # Gene 0 is in 40% of the strains: holding it out overshoots test_fraction = 0.1.
+    rng = np.random.default_rng(0)
+    sets = [[0, 1 + i % 20] if i % 5 < 2 else list(1 + rng.choice(20, 2, replace=False)) for i in range(100)]
+    t = PhenotypeTable.from_sets(sets, np.zeros((100, 1)), ["y"], [f"g{i}" for i in range(21)])
+    seed = next(s for s in range(200) if np.random.default_rng(s).permutation(21)[0] == 0)
+    with pytest.warns(UserWarning, match=r"gene_held_out split: test holds 4\d% of the strains instead of 10%.*"
+                                         r"the most common gene is in 40 of 100 strains \(40%\)"):
+        s = make_split(t, SplitConfig(kind="gene_held_out", val_fraction=0.1, test_fraction=0.1, seed=seed))
+    assert len(s.test) >= 40

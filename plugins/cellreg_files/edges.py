@@ -126,18 +126,21 @@ def describe(spec: EdgeFile, option: str) -> str:
 
 
 def _first_row_is_header(spec: EdgeFile, collector: _Collector, first: list[str],
-                         vocabulary: set[str] | None) -> bool:
+                         vocabulary: set[str] | None) -> str | None:
     """``header = "auto"`` with index columns: a header if its weight cell is not a number, or if
-    neither of its genes is known (in the vocabulary, else in any other row read so far)."""
+    neither of its genes is known (in the vocabulary, else in any other row read so far). Returns
+    why it is a header ("weight" or "genes"), or None for data."""
     cols = collector.cols
     if len(first) < max(cols.values()) + 1:
-        return False  # reported as a short data row
+        return None  # reported as a short data row
     if "weight" in cols and not is_number(first[cols["weight"]]):
-        return True
+        return "weight"
     known = vocabulary if vocabulary is not None else collector.ids
     if vocabulary is None and collector.rows_seen == 0:
-        return False  # a one-row file is data
-    return not any(collector.gene(first, opt) in known for opt in ("source", "target"))
+        return None  # a one-row file is data
+    if any(collector.gene(first, opt) in known for opt in ("source", "target")):
+        return None
+    return "genes"
 
 
 def read_edge_file(path: Path, spec: EdgeFile, ids: dict[str, int], vocabulary: set[str] | None) -> EdgePart:
@@ -154,8 +157,15 @@ def read_edge_file(path: Path, spec: EdgeFile, ids: dict[str, int], vocabulary: 
             collector.add(itertools.chain([table.first], table.rows))
         else:
             collector.add(table.rows)
-            if not _first_row_is_header(spec, collector, table.first[1], vocabulary):
+            reason = _first_row_is_header(spec, collector, table.first[1], vocabulary)
+            if reason is None:
                 collector.add([table.first])
+            elif reason == "genes":  # a guess: an edge between two genes seen nowhere else looks the same
+                where = "in the vocabulary" if vocabulary is not None else "on any other line"
+                warnings.warn(f"{path}: line {table.first[0]} ({table.delimiter.join(table.first[1])[:80]!r}) was "
+                              f"taken for a header and skipped, as neither of its genes is {where} "
+                              '(header = "auto"); set header = false if it is an edge, header = true to say it '
+                              "is a header", stacklevel=2)
         return collector.finish()
 
 

@@ -15,7 +15,7 @@ from cellreg.graph import CellGraph
 from cellreg.phenotypes import Perturbation, PhenotypeTable
 from cellreg.protocols import Context
 from cellreg_files.configs import TableConfig
-from cellreg_files.tabular import TextTable, column_index, parse_floats, read_table, short_row, \
+from cellreg_files.tabular import TextTable, check_header, column_index, parse_floats, read_table, short_row, \
     unknown_genes_message
 
 
@@ -103,6 +103,7 @@ class PerturbationTableSource:
             if table.first is None:
                 raise ValueError(f"{self.path}: empty file (a header line naming the columns is needed)")
             header = [h.strip() for h in table.first[1]]
+            check_header(table, header)
             gene_names = config.gene_column_names
             gene_idx = [column_index(c, header, table, "genes") for c in gene_names]
             kind_idx = column_index(config.kinds, header, table, "kinds") if config.kinds is not None else None

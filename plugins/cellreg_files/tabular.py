@@ -104,6 +104,11 @@ def column_index(column: int | str, header: Sequence[str] | None, table: TextTab
     if header is None:
         raise ValueError(f"{table.path}: {option} = {column!r} names a column but the file has no header line")
     names = [h.strip() for h in header]
+    if names.count(column) > 1:
+        where = [i for i, h in enumerate(names) if h == column]
+        raise ValueError(f"{table.path}: line {table.first[0]}: {option} = {column!r} is ambiguous: columns "
+                         f"{', '.join(map(str, where))} (counted from 0) of the header are all named {column!r}; "
+                         "rename them, or give the column by index")
     if column in names:
         return names.index(column)
     msg = f"{table.path}: no column {column!r} ({option}); columns are: {', '.join(map(repr, names))}"
@@ -112,6 +117,22 @@ def column_index(column: int | str, header: Sequence[str] | None, table: TextTab
         msg += (f"; the line above the header starts with the comment marker ({hint[:40]!r}...): "
                 f"set comment = \"\" if that line is the header")
     raise ValueError(msg)
+
+
+def check_header(table: TextTable, header: Sequence[str]) -> None:
+    """Every column of a header must have a name of its own: a repeated name would be read from its
+    first column only, an empty one (often a trailing delimiter) would become a label named ''."""
+    line = table.first[0]
+    seen: dict[str, int] = {}
+    for i, name in enumerate(header):
+        if not name:
+            trailing = " (a delimiter at the end of the line?)" if i == len(header) - 1 else ""
+            raise ValueError(f"{table.path}: line {line}: column {i} (counted from 0) of the header has no name"
+                             f"{trailing}; every column needs a name (delimiter {table.delimiter!r})")
+        if name in seen:
+            raise ValueError(f"{table.path}: line {line}: column name {name!r} is repeated (columns {seen[name]} "
+                             f"and {i}, counted from 0); column names must be unique")
+        seen[name] = i
 
 
 def short_row(table: TextTable, line: int, cells: list[str], need: int) -> ValueError:
