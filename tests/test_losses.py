@@ -139,3 +139,55 @@ def test_composed_objective_logs_every_part_and_the_weighted_total(tiny_config, 
     assert set(parts) == {"mse", "distloss", "supcr", "uncertainty"}
     weighted = parts["mse"] + 0.5 * parts["distloss"] + 0.2 * parts["supcr"] + parts["uncertainty"]
     assert entry["train_loss"] == pytest.approx(weighted, rel=1e-4)
+
+
+def distloss_reference(pred, labels, size, bins=256):
+    """The running-buffer recipe written out: the last ``size`` training labels are the KDE's samples."""
+    pseudo = kde_quantiles(labels[-size:], len(pred), bins, 0.0)
+    return ((torch.sort(pred).values - pseudo) ** 2).mean()
+
+
+def shifted_batches(seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return [(torch.randn(16, 1, generator=g), torch.randn(16, 1, generator=g) + shift) for shift in (0.0, 3.0, -10.0, 1.0)]
+
+
+def test_distloss_buffer_takes_training_labels_only():
+    (p1, y1), (p2, y2), (pe, ye), (p3, y3) = shifted_batches()
+    loss = DistLoss(DistLossConfig(bins=256, buffer_size=24), Context(label_names=("y",))).train()
+    seen = torch.cat([y1[:, 0], y2[:, 0]])
+    assert loss(p1, y1).item() == pytest.approx(distloss_reference(p1[:, 0], y1[:, 0], 24).item(), rel=1e-6)
+    assert loss(p2, y2).item() == pytest.approx(distloss_reference(p2[:, 0], seen, 24).item(), rel=1e-6)
+    before = {k: v.clone() for k, v in loss.state_dict().items()}
+    eval_value = loss.eval()(pe, ye)  # the buffer plus the batch's own labels, but nothing is kept
+    assert eval_value.item() == pytest.approx(
+        distloss_reference(pe[:, 0], torch.cat([seen, ye[:, 0]]), 24).item(), rel=1e-6)
+    after = loss.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    value = loss.train()(p3, y3)  # the evaluation labels (mean -10) are not in the reference
+    expected = distloss_reference(p3[:, 0], torch.cat([seen, y3[:, 0]]), 24)
+    assert value.item() == pytest.approx(expected.item(), rel=1e-6)
+    assert before.keys() == after.keys() == {"label_buffer", "label_count"}
+
+
+def test_distloss_buffer_round_trips_through_state_dict_and_safetensors(tmp_path):
+    from cellreg.checkpoint import load_weights, save_weights
+
+    (p1, y1), (p2, y2), _, (p3, y3) = [(p.repeat(1, 2), torch.cat([y, 2 - y], 1)) for p, y in shifted_batches(1)]
+    config, ctx = DistLossConfig(bins=256, buffer_size=40), Context(label_names=("a", "b"))
+    y1[2, 1] = NAN
+    trained = DistLoss(config, ctx).train()
+    trained(p1, y1)
+    trained(p2, y2)
+    expected = trained.eval()(p3, y3)
+    assert expected.item() != pytest.approx(DistLoss(config, ctx).eval()(p3, y3).item(), rel=1e-3)  # the buffer matters
+    fresh = DistLoss(config, ctx).eval()
+    fresh.load_state_dict(trained.state_dict())
+    assert fresh(p3, y3).item() == pytest.approx(expected.item(), rel=1e-6)
+    save_weights(trained, tmp_path / "loss.safetensors")  # how the trainer checkpoints: buffers included
+    resumed = DistLoss(config, ctx).eval()
+    load_weights(resumed, tmp_path / "loss.safetensors")  # strict
+    assert resumed(p3, y3).item() == pytest.approx(expected.item(), rel=1e-6)
+    assert torch.equal(resumed.label_buffer, trained.label_buffer)
+    assert trained.label_count.tolist() == [32, 31]  # one label of the second column was missing
+    assert DistLoss(DistLossConfig(), ctx).state_dict() == {}  # no running buffer, nothing to save

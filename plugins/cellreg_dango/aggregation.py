@@ -32,16 +32,22 @@ def _sparse(crow: torch.Tensor, col: torch.Tensor, n: int, dtype: torch.dtype) -
 
 
 class _MeanAggregate(torch.autograd.Function):
+    """Both products run in float32 with autocast off: autocast would otherwise recast the sparse
+    product to the half type (no CPU kernel for bf16 CSR; on CUDA a silent bf16 sum)."""
+
     @staticmethod
     def forward(ctx, x, incoming, outgoing, inv_degree):
         ctx.outgoing = outgoing
         ctx.save_for_backward(inv_degree)
-        return torch.sparse.mm(incoming, x) * inv_degree.unsqueeze(-1)
+        with torch.autocast(device_type=x.device.type, enabled=False):
+            return torch.sparse.mm(incoming, x.float()) * inv_degree.float().unsqueeze(-1)
 
     @staticmethod
     def backward(ctx, grad):
         (inv_degree,) = ctx.saved_tensors
-        return torch.sparse.mm(ctx.outgoing, grad * inv_degree.unsqueeze(-1)), None, None, None
+        with torch.autocast(device_type=grad.device.type, enabled=False):
+            scaled = grad.float() * inv_degree.float().unsqueeze(-1)
+            return torch.sparse.mm(ctx.outgoing, scaled), None, None, None
 
 
 class MeanAdjacency(nn.Module):
@@ -62,8 +68,9 @@ class MeanAdjacency(nn.Module):
             self.register_buffer("col_out", col, persistent=False)
 
     def mean(self, x: torch.Tensor) -> torch.Tensor:
-        """[n, d] -> [n, d]: each gene's mean over the genes sending to it (0 if none). Computed in
-        float32 whatever the autocast dtype: sparse kernels for half types are patchy."""
+        """[n, d] -> [n, d]: each gene's mean over the genes sending to it (0 if none). The product
+        runs in float32 with autocast disabled (sparse kernels for half types are patchy); the
+        result is cast back to ``x``'s dtype."""
         incoming = _sparse(self.crow_in, self.col_in, self.n, torch.float32)
         outgoing = incoming if self.symmetric else _sparse(self.crow_out, self.col_out, self.n, torch.float32)
         return _MeanAggregate.apply(x.float(), incoming, outgoing, self.inv_degree).to(x.dtype)

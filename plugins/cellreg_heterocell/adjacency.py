@@ -15,14 +15,20 @@ from torch import nn
 
 
 class _SharedSpMM(torch.autograd.Function):
+    """Products in the operands' dtype (float32 or wider) with autocast off, forward and backward:
+    autocast would otherwise recast them to the half type (no CPU kernel for bf16 CSR; on CUDA a
+    silent bf16 sum)."""
+
     @staticmethod
     def forward(ctx, a: torch.Tensor, a_t: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         ctx.a_t = a_t
-        return torch.sparse.mm(a, x)
+        with torch.autocast(device_type=x.device.type, enabled=False):
+            return torch.sparse.mm(a, x)
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
-        return None, None, torch.sparse.mm(ctx.a_t, grad.contiguous())
+        with torch.autocast(device_type=grad.device.type, enabled=False):
+            return None, None, torch.sparse.mm(ctx.a_t, grad.to(ctx.a_t.dtype).contiguous())
 
 
 def _csr(row: torch.Tensor, col: torch.Tensor, value: torch.Tensor, shape: tuple[int, int]):
@@ -51,7 +57,9 @@ class SharedAdjacency(nn.Module):
                                            getattr(self, f"{name}_val"), shape, check_invariants=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """[num_src, C] -> [num_dst, C]: the weighted sum of incoming messages, column by column."""
+        """[num_src, C] -> [num_dst, C]: the weighted sum of incoming messages, column by column.
+        Computed in (at least) float32 whatever ``x``'s dtype or the autocast dtype, and returned so."""
+        dtype = torch.promote_types(x.dtype, torch.float32)  # half types -> float32; float64 stays
         a = self._matrix("fwd", self.shape)
         a_t = self._matrix("bwd", self.shape[::-1])
-        return _SharedSpMM.apply(a.to(x.dtype), a_t.to(x.dtype), x)
+        return _SharedSpMM.apply(a.to(dtype), a_t.to(dtype), x.to(dtype))

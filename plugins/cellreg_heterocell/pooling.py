@@ -25,7 +25,8 @@ class MaskedPool(nn.Module):
         """x [S, N, d], live [S, N] bool -> [S, d]; a strain with no live node pools to 0."""
         w = live.to(x.dtype).unsqueeze(-1)
         if self.kind == "attention":
-            logits = self.gate[node_type](x).squeeze(-1).masked_fill(~live, torch.finfo(x.dtype).min)
+            logits = self.gate[node_type](x).squeeze(-1)  # bf16/fp16 under autocast, whatever x is
+            logits = logits.masked_fill(~live, torch.finfo(logits.dtype).min)
             w = (torch.softmax(logits, dim=1) * live).unsqueeze(-1)  # no NaN when nothing lives
         pooled = (w * x).sum(1)
         if self.kind == "mean":

@@ -48,7 +48,11 @@ class DistLoss(nn.Module):
         super().__init__()
         self.config = config
         n_labels = len(context.label_names) if context is not None else 1
-        self.buffers_: list[torch.Tensor] = [torch.empty(0) for _ in range(n_labels)]
+        if config.buffer_size:
+            # The last ``count[j]`` training labels of label j, oldest first, right-aligned in row j.
+            # Fixed shapes, registered: saved with the weights, so a resumed run sees the same buffer.
+            self.register_buffer("label_buffer", torch.zeros(n_labels, config.buffer_size))
+            self.register_buffer("label_count", torch.zeros(n_labels, dtype=torch.long))
 
     def forward(self, pred: torch.Tensor, target: torch.Tensor, state=None, batch=None) -> torch.Tensor:
         c = self.config
@@ -60,9 +64,12 @@ class DistLoss(nn.Module):
                 continue
             source = y
             if c.buffer_size:
-                buf = torch.cat([self.buffers_[j].to(y.device), y.detach()])[-c.buffer_size:]
-                self.buffers_[j] = buf
-                source = buf
+                kept = self.label_buffer[j, c.buffer_size - int(self.label_count[j]):]
+                source = torch.cat([kept.to(y), y.detach()])[-c.buffer_size:]
+                if self.training:  # evaluation labels never enter the reference distribution
+                    with torch.no_grad():
+                        self.label_buffer[j, c.buffer_size - len(source):] = source
+                        self.label_count[j] = len(source)
             pseudo = kde_quantiles(source.detach(), len(p), c.bins, c.bandwidth)
             diff = torch.sort(p).values - pseudo
             parts.append(diff.abs().mean() if c.distance == "l1" else (diff ** 2).mean())
