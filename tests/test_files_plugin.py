@@ -506,3 +506,18 @@ def test_cli_prints_data_errors_without_a_traceback(tmp_path, capsys, monkeypatc
     out = write(tmp_path / "a_file", "") / "out"  # an OSError: the run directory cannot be made
     assert main(["run", str(config), "--out", str(out)]) == 2
     assert capsys.readouterr().err == f"error: [Errno 20] Not a directory: '{out}'\n"
+
+
+def test_a_gene_named_twice_in_a_strain_is_one_perturbation_or_an_error(tmp_path, graph):
+    write(tmp_path / "p.tsv", "q\ta\ty\nYAL001C\tYBR002W\t1\nYCR003C_tsq1\tYCR003C_dma2\t2\nFOO1\tBAR2\t3\n")
+    with pytest.warns(UserWarning) as caught:
+        t = load_table(tmp_path, graph, {"path": "p.tsv", "gene_columns": ["q", "a"], "strip_suffix": "_",
+                                         "unknown_genes": "drop"})
+    assert any("a gene named twice in one strain, in 1 strain(s) (first: line 3, 'YCR003C')" in str(w.message)
+               for w in caught)
+    assert strains(t) == [["YAL001C", "YBR002W"], ["YCR003C"]]
+    np.testing.assert_array_equal(t.labels, [[1.0], [2.0]])
+    write(tmp_path / "k.tsv", "genes\tkinds\ty\nYAL001C+YAL001C\tdeletion+overexpression\t1\n")
+    with pytest.raises(ValueError, match="line 2: gene 'YAL001C' appears twice in one strain with different "
+                                         r"kinds \(deletion and overexpression\)"):
+        load_table(tmp_path, graph, {"path": "k.tsv", "genes": "genes", "kinds": "kinds"})

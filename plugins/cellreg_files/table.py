@@ -153,8 +153,34 @@ class PerturbationTableSource:
             warnings.warn(f"{msg}; dropped {int(bad.sum()):,} of {len(sizes):,} strains", stacklevel=3)
             keep_entry = ~bad[strain]
             genes, kinds, sizes, labels = genes[keep_entry], kinds[keep_entry], sizes[~bad], labels[~bad]
+            lines = lines[~bad]
+        genes, kinds, sizes = self._collapse_repeats(lines, genes, kinds, sizes, vocabulary)
         offsets = np.concatenate([[0], np.cumsum(sizes)])
         return PhenotypeTable(offsets, genes, kinds, labels, label_names, vocabulary)
+
+    def _collapse_repeats(self, lines: np.ndarray, genes: np.ndarray, kinds: np.ndarray, sizes: np.ndarray,
+                          vocabulary: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """A gene named twice in one strain (a query and an array allele of one gene, or a name left after
+        ``strip_suffix``) is one perturbation: kept once, with a warning; with two different kinds it
+        is an error."""
+        strain = np.repeat(np.arange(len(sizes)), sizes)
+        key = strain * max(len(vocabulary), 1) + genes
+        _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+        if len(first) == len(key):
+            return genes, kinds, sizes
+        clash = np.flatnonzero(kinds != kinds[first[inverse]])
+        if len(clash):
+            i = clash[0]
+            raise ValueError(f"{self.path}: line {lines[strain[i]]}: gene {vocabulary[genes[i]]!r} appears twice in "
+                             f"one strain with different kinds ({Perturbation(kinds[first[inverse[i]]]).name.lower()} "
+                             f"and {Perturbation(kinds[i]).name.lower()})")
+        keep = np.zeros(len(key), bool)
+        keep[first] = True
+        repeated = np.flatnonzero(~keep)
+        warnings.warn(f"{self.path}: a gene named twice in one strain, in {len(np.unique(strain[repeated])):,} "
+                      f"strain(s) (first: line {lines[strain[repeated[0]]]}, {vocabulary[genes[repeated[0]]]!r}); "
+                      "each gene is kept once per strain", stacklevel=4)
+        return genes[keep], kinds[keep], np.bincount(strain[keep], minlength=len(sizes))
 
     def _add(self, graph: CellGraph, rows: _Rows, lines: np.ndarray, genes: np.ndarray, kinds: np.ndarray,
              sizes: np.ndarray) -> tuple[np.ndarray, tuple[str, ...]]:
