@@ -6,6 +6,8 @@ reads only the rows of its deleted nodes, so a strain costs O(Σ deg) whatever t
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -54,4 +56,8 @@ def deletions(table: PhenotypeTable, rows: np.ndarray) -> tuple[np.ndarray, np.n
     pos = runs(starts, sizes)
     strain = np.repeat(np.arange(len(rows)), sizes)
     keep = table.kinds[pos] == Perturbation.DELETION
+    if not keep.all():  # shown once per process by Python's default warning filter
+        warnings.warn("strains with knockdowns, overexpressions or additions: graph ops remove only deleted "
+                      "genes, so a per-strain graph encoder (F(G) − F(G∖S)) sees no change for the other kinds; "
+                      "a strain without deletions gets the wild type's prediction", stacklevel=2)
     return unique_pairs(strain[keep], table.genes[pos[keep]].astype(np.int64), len(table.gene_names))
