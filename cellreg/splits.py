@@ -1,6 +1,7 @@
 """Train / validation / test splits of a PhenotypeTable: deterministic for a seed, cached by content.
 
-* ``random``: strains shuffled and cut by fraction.
+* ``random``: strains shuffled and cut by fraction; strains with the same perturbation set (replicate
+  rows, a pair listed as A+B and B+A) stay together, so no measured set is in training and test.
 * ``gene_held_out``: genes are shuffled; test takes every strain touching the first genes in that
   order until it holds ``test_fraction`` of the strains, validation the same among the rest, so every
   test (and validation) strain carries at least one gene that no training strain has.
@@ -8,7 +9,7 @@
   training strain. Strains that share a pair are tied together (connected components over pairs),
   and whole components are dealt in random order to test until it holds ``test_fraction`` of the
   strains, then to validation until it holds ``val_fraction``, the rest to training. Strains of one
-  gene carry no pair and are split at random.
+  gene carry no pair and are split at random (replicates together).
 
 Whatever the kind, an empty training, validation or test set is a ConfigError.
 
@@ -30,7 +31,7 @@ from scipy.sparse.csgraph import connected_components
 
 from cellreg.atomic import atomic_write
 from cellreg.hashing import Hasher
-from cellreg.phenotypes import PhenotypeTable
+from cellreg.phenotypes import Perturbation, PhenotypeTable
 
 SplitKind = Literal["random", "gene_held_out", "pair_disjoint"]
 
@@ -67,15 +68,29 @@ def split_key(table: PhenotypeTable, config: SplitConfig) -> str:
     h = Hasher()
     h.update_strings([table.fingerprint()])
     h.update_json({"kind": config.kind, "val": config.val_fraction, "test": config.test_fraction,
-                   "seed": config.seed, "version": 2 if config.kind == "pair_disjoint" else 1})  # 2: val fills after test
+                   "seed": config.seed, "version": 2 if config.kind != "gene_held_out" else 1})  # 2: repeats together
     return h.hexdigest()
 
 
-def _random(n: int, config: SplitConfig, rng: np.random.Generator):
+def _random(table: PhenotypeTable, config: SplitConfig, rng: np.random.Generator):
+    n, same = table.num_strains, _same_sets(table)
+    if same.max(initial=-1) + 1 < n:  # repeated sets: deal them as groups
+        return _deal(same, n, config, rng, "rows of one perturbation set form a group", "repeated sets")
     perm = rng.permutation(n)
     n_test = int(round(config.test_fraction * n))
     n_val = int(round(config.val_fraction * n))
     return perm[n_test + n_val:], perm[n_test:n_test + n_val], perm[:n_test]
+
+
+def _same_sets(table: PhenotypeTable) -> np.ndarray:
+    """[S] group ids: strains with the same (gene, kind) entries, in any order, share one."""
+    sizes, n = table.set_sizes, table.num_strains
+    code = table.genes.astype(np.int64) * (max(Perturbation) + 1) + table.kinds
+    strain = table.strain_of_entry
+    order = np.lexsort((code, strain))  # within each strain's slice, entries sorted by code
+    padded = np.full((n, int(sizes.max(initial=0))), -1, np.int64)
+    padded[strain, np.arange(len(code)) - table.offsets[strain]] = code[order]
+    return np.unique(padded, axis=0, return_inverse=True)[1].reshape(n)
 
 
 def _first_rank(table: PhenotypeTable, rank: np.ndarray) -> np.ndarray:
@@ -144,16 +159,21 @@ def _pair_components(table: PhenotypeTable) -> np.ndarray:
 
 def _pair_disjoint(table: PhenotypeTable, config: SplitConfig, rng: np.random.Generator):
     comp = _pair_components(table)
-    n = table.num_strains
-    # Deal components in random order; singles (-1) become one-strain "components" of their own.
-    ids = np.where(comp >= 0, comp, comp.max(initial=-1) + 1 + np.arange(n))
+    # Singles (-1) carry no pair: each set of them (replicates together) is a group of its own.
+    ids = np.where(comp >= 0, comp, comp.max(initial=-1) + 1 + _same_sets(table))
+    return _deal(ids, table.num_strains, config, rng, "strains sharing gene pairs form a component", "shared pairs")
+
+
+def _deal(ids: np.ndarray, n: int, config: SplitConfig, rng: np.random.Generator, what: str, by: str):
+    """Whole groups (``ids`` [S]) dealt in random order: to test until it holds ``test_fraction`` of
+    the strains, then to validation until it holds ``val_fraction``, the rest to training."""
     uniq, inverse, counts = np.unique(ids, return_inverse=True, return_counts=True)
     order = rng.permutation(len(uniq))
     dealt = counts[order]
-    before = np.cumsum(dealt) - dealt  # strains dealt before each component, in dealing order
+    before = np.cumsum(dealt) - dealt  # strains dealt before each group, in dealing order
     n_test, n_val = config.test_fraction * n, config.val_fraction * n
-    to_test = before < n_test  # a prefix of the order: test takes components until it holds n_test
-    # Validation then takes n_val of the rest, even when a big component made test overshoot.
+    to_test = before < n_test  # a prefix of the order: test takes groups until it holds n_test
+    # Validation then takes n_val of the rest, even when a big group made test overshoot.
     to_val = ~to_test & (before - dealt[to_test].sum() < n_val)
     side = np.empty(len(uniq), dtype=np.int8)  # 0 train, 1 val, 2 test
     side[order] = np.where(to_test, 2, np.where(to_val, 1, 0))
@@ -161,9 +181,9 @@ def _pair_disjoint(table: PhenotypeTable, config: SplitConfig, rng: np.random.Ge
     for name, k, fraction in (("test", 2, config.test_fraction), ("validation", 1, config.val_fraction)):
         share = float(np.mean(strain_side == k))
         if share > 2 * fraction and counts.max() > 1:
-            warnings.warn(f"pair_disjoint split: strains sharing gene pairs form a component of {counts.max():,} "
-                          f"strains, so {name} holds {share:.0%} instead of {fraction:.0%}; the data "
-                          "is too densely linked by shared pairs for these fractions", stacklevel=3)
+            warnings.warn(f"{config.kind} split: {what} of {counts.max():,} strains, so {name} holds {share:.0%} "
+                          f"instead of {fraction:.0%}; the data is too densely linked by {by} for these fractions",
+                          stacklevel=4)
     return tuple(np.flatnonzero(strain_side == k) for k in (0, 1, 2))
 
 
@@ -177,7 +197,7 @@ def make_split(table: PhenotypeTable, config: SplitConfig, write_cache: bool = T
             return Split(z["train"], z["val"], z["test"], key)
     rng = np.random.default_rng(config.seed)
     if config.kind == "random":
-        train, val, test = _random(table.num_strains, config, rng)
+        train, val, test = _random(table, config, rng)
     elif config.kind == "gene_held_out":
         train, val, test = _gene_held_out(table, config, rng)
     else:

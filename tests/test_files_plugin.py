@@ -502,7 +502,9 @@ def test_cli_prints_data_errors_without_a_traceback(tmp_path, capsys, monkeypatc
     (tmp_path / "p.tsv").unlink()
     assert main(["run", str(config), "--out", str(tmp_path / "out")]) == 2
     assert capsys.readouterr().err.startswith(f"error: {tmp_path / 'p.tsv'}: cannot open: No such file")
-    write(tmp_path / "p.tsv", "genes\tfitness\n" + "YAL001C+YBR002W\t1\nYCR003C\t2\n" * 30)
+    genes = ["YAL001C", "YBR002W", "YCR003C", "YDL227C", "YDR004W"]
+    sets = genes + [f"{a}+{b}" for i, a in enumerate(genes) for b in genes[i + 1:]]  # 15 distinct sets
+    write(tmp_path / "p.tsv", "genes\tfitness\n" + "".join(f"{s}\t1\n" for s in sets) * 4)
     out = write(tmp_path / "a_file", "") / "out"  # an OSError: the run directory cannot be made
     assert main(["run", str(config), "--out", str(out)]) == 2
     assert capsys.readouterr().err == f"error: [Errno 20] Not a directory: '{out}'\n"

@@ -29,9 +29,23 @@ def test_split_is_a_deterministic_partition(kind):
 
 
 def test_random_split_fractions():
-    t = random_table()
+    t = random_table(n_genes=2000)  # no set repeats
     s = make_split(t, SplitConfig(kind="random", val_fraction=0.1, test_fraction=0.2))
     assert s.sizes() == {"train": 2100, "val": 300, "test": 600}
+
+
+def test_random_split_keeps_repeated_sets_together():
+    """Replicate rows and a pair listed as A+B and B+A must not sit in training and test at once."""
+    base = [[i, i + 1] for i in range(0, 600, 2)]
+    sets = base + [s[::-1] for s in base[:100]] + base[:100] + [[7], [7]]
+    t = PhenotypeTable.from_sets(sets, np.zeros((len(sets), 1)), ["y"], [f"g{i}" for i in range(601)])
+    s = make_split(t, SplitConfig(kind="random", val_fraction=0.1, test_fraction=0.2))
+    side = {}
+    for part in ("train", "val", "test"):
+        for r in getattr(s, part):
+            side.setdefault(frozenset(t.strain(r)[0].tolist()), set()).add(part)
+    assert all(len(parts) == 1 for parts in side.values())
+    assert abs(len(s.test) - 0.2 * len(t)) <= 3 and abs(len(s.val) - 0.1 * len(t)) <= 3
 
 
 def test_gene_held_out_every_test_strain_has_an_unseen_gene():
@@ -143,9 +157,10 @@ def test_a_split_with_no_training_strains_is_a_config_error():
 
 def test_pair_disjoint_validation_gets_its_share_when_test_overshoots():
     t = random_table(n_strains=3000, n_genes=80)  # one giant component of shared pairs
-    with pytest.warns(UserWarning, match=r"test holds 61% instead of 20%"):
+    with pytest.warns(UserWarning, match=r"test holds \d+% instead of 20%"):
         s = make_split(t, SplitConfig(kind="pair_disjoint", val_fraction=0.1, test_fraction=0.2, seed=2))
-    assert s.sizes() == {"train": 870, "val": 300, "test": 1830}
+    sizes = s.sizes()
+    assert sizes["test"] > 2 * 600 and abs(sizes["val"] - 300) <= 5 and sizes["train"] > 0  # val got its share
 
 
 def test_gene_held_out_overshoot_warns():
