@@ -87,7 +87,10 @@ def load_data(config: RunConfig, registry: Registry, base_dir: Path, source: str
     log.info("%s", table.summary())
     if split is None:
         try:
-            split = make_split(table, config.split, write_cache=write_cache)  # labels do not move strains
+            settings = config.split  # a relative cache folder belongs beside the config, like its data paths
+            if settings.cache_dir and not Path(settings.cache_dir).expanduser().is_absolute():
+                settings = attrs.evolve(settings, cache_dir=str(base_dir / settings.cache_dir))
+            split = make_split(table, settings, write_cache=write_cache)  # labels do not move strains
         except ConfigError as exc:  # name the config file, not just [split]
             raise ConfigError(source, exc.errors) from None
     fingerprint = table.fingerprint()

@@ -173,3 +173,17 @@ def test_gene_held_out_overshoot_warns():
                                          r"the most common gene is in 40 of 100 strains \(40%\)"):
         s = make_split(t, SplitConfig(kind="gene_held_out", val_fraction=0.1, test_fraction=0.1, seed=seed))
     assert len(s.test) >= 40
+
+
+def test_a_relative_split_cache_lives_beside_the_config(tiny_config, tmp_path, monkeypatch):
+    from cellreg.assemble import load_data
+    from cellreg.config import load_config
+    from cellreg.registry import default_registry
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    config = load_config(tiny_config, ['split.cache_dir="splits"'])
+    load_data(config, default_registry(), tiny_config.parent)
+    assert len(list((tiny_config.parent / "splits").glob("split-*.npz"))) == 1
+    assert not (elsewhere / "splits").exists()
