@@ -8,6 +8,7 @@ list field needs an array, a nested config class (or a mapping) needs a table.
 
 from __future__ import annotations
 
+import math
 import types
 import typing
 from typing import Literal, Union
@@ -26,6 +27,8 @@ def _scalar(expected: type):
     def hook(value, _type):
         if type(value) not in accept:
             raise TypeError(f"expected {expected.__name__}, got {type(value).__name__} {value!r}")
+        if expected is float and not math.isfinite(value):  # TOML allows nan and inf; no setting means them
+            raise TypeError(f"expected a finite float, got {value!r}")
         return expected(value)
 
     return hook

@@ -46,6 +46,8 @@ def test_float_for_int_and_string_for_bool_are_rejected():
     assert errors_of(with_("train.epochs", "3.7")) == ["train.epochs: expected int, got float 3.7"]
     assert errors_of(with_("train.cpu", '"no"')) == ["train.cpu: expected bool, got str 'no'"]
     assert errors_of(with_("model.encoder.dim", "true")) == ["model.encoder.dim: expected int, got bool True"]
+    assert errors_of(with_("train.lr", "inf")) == ["train.lr: expected a finite float, got inf"]
+    assert errors_of(with_("train.weight_decay", "nan")) == ["train.weight_decay: expected a finite float, got nan"]
 
 
 def test_validator_message_is_kept():
