@@ -2,7 +2,6 @@ import json
 import subprocess
 import sys
 
-import attrs
 import pytest
 
 from cellreg import Plugin

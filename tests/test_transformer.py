@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from cellreg import CellGraph, CellState, Context, PhenotypeTable
+from cellreg import CellGraph, Context, PhenotypeTable
 from cellreg_ops.index_op import IndexOp
 from cellreg_transformer.config import CrossAttentionHeadConfig, GraphHead, TransformerConfig
 from cellreg_transformer.encoder import TransformerEncoder

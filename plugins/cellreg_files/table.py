@@ -7,7 +7,6 @@ strings per column and are cast by numpy in one go; names are looked up in the g
 from __future__ import annotations
 
 import warnings
-from pathlib import Path
 
 import numpy as np
 
