@@ -22,10 +22,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from cellreg.assemble import build_model, build_op, load_data
+from cellreg.training.pipeline import build_model, build_op, load_data
 from cellreg.config import parse_config
-from cellreg.data import Collate
-from cellreg.registry import default_registry
+from cellreg.data.batches import Collate
+from cellreg.plugin_api.registry import default_registry
 
 
 def run_config(args) -> dict:

@@ -17,10 +17,10 @@ import time
 import numpy as np
 import torch
 
-from cellreg.assemble import build_model
+from cellreg.training.pipeline import build_model
 from cellreg.config import parse_config
-from cellreg.registry import default_registry
-from cellreg.standardize import LabelScaler
+from cellreg.plugin_api.registry import default_registry
+from cellreg.data.standardize import LabelScaler
 from cellreg_ops.index_op import IndexOp
 from cellreg_synthetic.graph import SyntheticGraphConfig, build_graph
 from cellreg_synthetic.phenotypes import SyntheticPhenotypesConfig, simulate

@@ -1,13 +1,13 @@
 """cellreg: predict phenotypes of multiply-perturbed cells from gene networks.
 
-Writing a plugin takes one module and one entry point; see :mod:`cellreg.hookspecs`.
+Writing a plugin takes one module and one entry point; see :mod:`cellreg.plugin_api.hookspecs`.
 """
 
-from cellreg.graph import CellGraph, Relation
-from cellreg.hookspecs import hookimpl
-from cellreg.phenotypes import Perturbation, PhenotypeTable
-from cellreg.plugin_types import EmptyConfig, Plugin
-from cellreg.protocols import Batch, CellState, Context
+from cellreg.data.graph import CellGraph, Relation
+from cellreg.plugin_api.hookspecs import hookimpl
+from cellreg.data.phenotypes import Perturbation, PhenotypeTable
+from cellreg.plugin_api.plugin import EmptyConfig, Plugin
+from cellreg.plugin_api.contracts import Batch, CellState, Context
 
 __version__ = "0.1.0"
 

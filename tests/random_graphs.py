@@ -8,7 +8,7 @@ import torch
 from torch_geometric.data import HeteroData
 
 from cellreg import CellGraph, PhenotypeTable
-from cellreg.layout import CLAUSE, CLAUSE_OF_REACTION, GENE_IN_CLAUSE, METABOLITE, REACTION, RULE, STOICH
+from cellreg.toolkit.layout import CLAUSE, CLAUSE_OF_REACTION, GENE_IN_CLAUSE, METABOLITE, REACTION, RULE, STOICH
 
 
 def metabolism(rng: np.random.Generator, n_genes: int, n_reactions: int, n_metabolites: int) -> HeteroData:

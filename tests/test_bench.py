@@ -2,7 +2,7 @@ import json
 import subprocess
 import sys
 
-from cellreg.bench import largest_batch, load_suite, markdown
+from cellreg.commands.bench import largest_batch, load_suite, markdown
 
 
 def test_bundled_suite_names_every_family_and_operator():
@@ -18,7 +18,7 @@ def test_bench_measures_a_suite_and_skips_what_is_not_installed(tmp_path):
         '[additive]\nperturbation = { name = "index" }\nmodel.encoder = { name = "gene_embedding", dim = 8 }\n'
         'model.head = { name = "sum_mlp", hidden = 8 }\nloss = [{ name = "mse" }]\n'
         '[ghost]\nmodel.encoder = { name = "no_such_encoder" }\nmodel.head = { name = "sum_mlp" }\n')
-    out = subprocess.run([sys.executable, "-m", "cellreg.cli", "bench", "--suite", str(suite), "--genes", "200",
+    out = subprocess.run([sys.executable, "-m", "cellreg.commands.cli", "bench", "--suite", str(suite), "--genes", "200",
                           "--batch", "8", "--window-s", "0.2", "--max-step-s", "0.5", "--json", "--out",
                           str(tmp_path / "b")], capture_output=True, text=True, check=True).stdout
     report = json.loads(out)

@@ -2,9 +2,9 @@ import json
 
 import pytest
 
-from cellreg.compare import compare
+from cellreg.commands.compare import compare
 from cellreg.config import ConfigError
-from cellreg.trainer import run
+from cellreg.training.trainer import run
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ import pytest
 
 from cellreg import Plugin
 from cellreg.config import ConfigError, apply_override, load_config, parse_config, to_toml
-from cellreg.registry import load_registry
+from cellreg.plugin_api.registry import load_registry
 from conftest import TINY
 
 
@@ -56,7 +56,7 @@ def test_validator_message_is_kept():
 
 
 def test_unknown_plugin_name_lists_choices():
-    from cellreg.registry import default_registry
+    from cellreg.plugin_api.registry import default_registry
 
     errors = errors_of(with_("model.head.name", '"sum-mpl"'))
     choices = default_registry().names("head")
@@ -103,7 +103,7 @@ def test_config_errors_come_before_any_data_is_loaded(tmp_path):
     import tomli_w
 
     path.write_text(tomli_w.dumps(raw))
-    from cellreg.trainer import run
+    from cellreg.training.trainer import run
 
     with pytest.raises(ConfigError) as exc:
         run(path, tmp_path / "out", registry=registry)

@@ -12,8 +12,8 @@ from torch_geometric.nn import SAGEConv
 
 from cellreg import CellGraph, CellState, Context
 from cellreg.config import load_config
-from cellreg.model import CellModel
-from cellreg.trainer import run
+from cellreg.training.model import CellModel
+from cellreg.training.trainer import run
 from cellreg_dango.aggregation import MeanAdjacency
 from cellreg_dango.encoder import DangoConfig, DangoEncoder
 from cellreg_dango.graphsage import MeanSAGEConv

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from cellreg import CellGraph, Perturbation, PhenotypeTable
-from cellreg.standardize import LabelScaler
+from cellreg.data.standardize import LabelScaler
 
 
 def small_graph():

@@ -6,8 +6,8 @@ import attrs
 import pytest
 
 from cellreg.config import RunConfig, TrainConfig
-from cellreg.registry import load_registry
-from cellreg.splits import SplitConfig
+from cellreg.plugin_api.registry import load_registry
+from cellreg.data.splits import SplitConfig
 
 DOCS = "\n".join(p.read_text() for p in (Path(__file__).resolve().parents[1] / "docs").glob("*.md"))
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from cellreg.registry import load_registry
-from cellreg.trainer import run
+from cellreg.plugin_api.registry import load_registry
+from cellreg.training.trainer import run
 from conftest import FakeEntryPoint
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "plugin"

@@ -10,9 +10,9 @@ import pytest
 
 from cellreg import Context
 from cellreg.config import ConfigError, parse_config, structure
-from cellreg.graph import CellGraph
-from cellreg.phenotypes import Perturbation
-from cellreg.registry import load_registry
+from cellreg.data.graph import CellGraph
+from cellreg.data.phenotypes import Perturbation
+from cellreg.plugin_api.registry import load_registry
 from cellreg_files.configs import EdgeListConfig, TableConfig
 
 
@@ -460,7 +460,7 @@ def _table_run(tmp_path, table_text: str, **phenotypes) -> dict:
 
 
 def _load_data(tmp_path, raw):
-    from cellreg.assemble import load_data
+    from cellreg.training.pipeline import load_data
 
     registry = load_registry()
     try:
@@ -486,7 +486,7 @@ def test_training_on_a_table_without_strains_or_labels_is_refused(tmp_path):
 def test_cli_prints_data_errors_without_a_traceback(tmp_path, capsys, monkeypatch):
     import tomli_w
 
-    from cellreg.cli import main
+    from cellreg.commands.cli import main
 
     raw = _table_run(tmp_path, "genes\tfitness\nYAL001C\t1\nYBR002W\tslow\n")
     config = tmp_path / "run.toml"

@@ -7,8 +7,8 @@ import torch
 
 from cellreg import CellState, Context
 from cellreg.config import ConfigError
-from cellreg.layout import REF, node_counts, sub_strain_size
-from cellreg.trainer import run
+from cellreg.toolkit.layout import REF, node_counts, sub_strain_size
+from cellreg.training.trainer import run
 from cellreg_heterocell.encoder import HeteroCellConfig, HeteroCellEncoder
 from cellreg_heterocell.head import DifferenceHead, DifferenceHeadConfig
 from cellreg_ops.explicit_op import ExplicitSubgraphOp

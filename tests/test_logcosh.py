@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from cellreg.registry import default_registry
+from cellreg.plugin_api.registry import default_registry
 from cellreg_losses.logcosh import LogCoshLoss, log_cosh
 
 

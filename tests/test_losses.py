@@ -129,7 +129,7 @@ def test_gradients_stay_finite(term, case):
 def test_composed_objective_logs_every_part_and_the_weighted_total(tiny_config, tmp_path):
     import json
 
-    from cellreg.trainer import run
+    from cellreg.training.trainer import run
 
     terms = ('loss=[{name="mse", weight=1.0}, {name="distloss", weight=0.5, bins=256}, '
              '{name="supcr", weight=0.2, label="interaction"}, {name="uncertainty"}]')
@@ -171,7 +171,7 @@ def test_distloss_buffer_takes_training_labels_only():
 
 
 def test_distloss_buffer_round_trips_through_state_dict_and_safetensors(tmp_path):
-    from cellreg.checkpoint import load_weights, save_weights
+    from cellreg.training.checkpoint import load_weights, save_weights
 
     (p1, y1), (p2, y2), _, (p3, y3) = [(p.repeat(1, 2), torch.cat([y, 2 - y], 1)) for p, y in shifted_batches(1)]
     config, ctx = DistLossConfig(bins=256, buffer_size=40), Context(label_names=("a", "b"))

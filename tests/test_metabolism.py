@@ -159,7 +159,7 @@ def test_fba_fitness_matches_cobra_single_deletions(textbook):
 
 def test_plugin_registry_loads_without_cobra():
     code = ("import sys; sys.modules['cobra'] = None\n"
-            "from cellreg.registry import load_registry\n"
+            "from cellreg.plugin_api.registry import load_registry\n"
             "r = load_registry(allow='')\n"
             "assert r.get('graph', 'metabolism').name == 'metabolism'\n"
             "from cellreg_metabolism.reader import read_model\n"

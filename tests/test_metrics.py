@@ -5,7 +5,7 @@ import pytest
 import torch
 from scipy import stats
 
-from cellreg.metrics import bootstrap_intervals, regression_metrics, spread
+from cellreg.training.metrics import bootstrap_intervals, regression_metrics, spread
 
 
 def test_metrics_against_scipy_and_by_hand():

@@ -8,15 +8,15 @@ import sys
 import numpy as np
 import pytest
 
-from cellreg.metrics import regression_metrics
-from cellreg.predict import predict
-from cellreg.trainer import RunDir
+from cellreg.training.metrics import regression_metrics
+from cellreg.commands.predict import predict
+from cellreg.training.trainer import RunDir
 
 
 def test_two_processes_train_write_once_and_evaluate_the_whole_split(tiny_config, tmp_path):
     out = tmp_path / "mp"
     subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-                    "-m", "cellreg.cli", "run", str(tiny_config), "--out", str(out), "--set", "train.epochs=2"],
+                    "-m", "cellreg.commands.cli", "run", str(tiny_config), "--out", str(out), "--set", "train.epochs=2"],
                    check=True, capture_output=True, timeout=600)
     rd = RunDir(out)
     info = json.loads(rd.info.read_text())
@@ -27,9 +27,9 @@ def test_two_processes_train_write_once_and_evaluate_the_whole_split(tiny_config
     split = rd.read_split()
 
     # Reference: score the same test strains with the same weights in this single process.
-    from cellreg.assemble import load_data
+    from cellreg.training.pipeline import load_data
     from cellreg.config import load_config
-    from cellreg.registry import default_registry
+    from cellreg.plugin_api.registry import default_registry
 
     data = load_data(load_config(rd.config), default_registry(), tiny_config.parent, split=split)
     test = data.table.select(split.test)
@@ -50,9 +50,9 @@ def test_two_processes_train_write_once_and_evaluate_the_whole_split(tiny_config
 def test_num_processes_flag_matches_torchrun_and_one_process_validation(tiny_config, tmp_path):
     common = [str(tiny_config), "--set", "train.epochs=1"]
     subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-                    "-m", "cellreg.cli", "run", *common, "--out", str(tmp_path / "torchrun")],
+                    "-m", "cellreg.commands.cli", "run", *common, "--out", str(tmp_path / "torchrun")],
                    check=True, capture_output=True, timeout=600)
-    subprocess.run([sys.executable, "-m", "cellreg.cli", "run", *common, "--num-processes", "2",
+    subprocess.run([sys.executable, "-m", "cellreg.commands.cli", "run", *common, "--num-processes", "2",
                     "--out", str(tmp_path / "flag")], check=True, capture_output=True, timeout=600)
     torchrun, flag = (json.loads(RunDir(tmp_path / d).metrics.read_text()) for d in ("torchrun", "flag"))
     assert json.loads(RunDir(tmp_path / "flag").info.read_text())["num_processes"] == 2
@@ -60,10 +60,10 @@ def test_num_processes_flag_matches_torchrun_and_one_process_validation(tiny_con
 
     # The validation loss logged by 2 processes is that of one process on the same weights: no strain
     # counted twice (an odd split would give one process a padded repeat).
-    from cellreg.checkpoint import load_weights
+    from cellreg.training.checkpoint import load_weights
     from cellreg.config import load_config
-    from cellreg.registry import default_registry
-    from cellreg.trainer import Trainer
+    from cellreg.plugin_api.registry import default_registry
+    from cellreg.training.trainer import Trainer
 
     rd = RunDir(tmp_path / "flag")
     assert len(rd.read_split().val) % 2 == 1
@@ -82,7 +82,7 @@ def test_num_processes_flag_matches_torchrun_and_one_process_validation(tiny_con
 def test_more_processes_than_gpus_is_refused_before_anything_starts(tiny_config, tmp_path, monkeypatch, capsys):
     import torch
 
-    from cellreg import cli
+    from cellreg.commands import cli
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)

@@ -8,10 +8,10 @@ import torch
 from torch_geometric.utils import k_hop_subgraph
 
 from cellreg import CellGraph, Perturbation
-from cellreg.registry import load_registry
+from cellreg.plugin_api.registry import load_registry
 from cellreg_ops.explicit_op import ExplicitSubgraphOp
 from cellreg_ops.khop_op import KHopConfig, KHopOp
-from cellreg.layout import GENE, REACTION, dead_keys, edge_specs, node_counts, sub_edge_keys, sub_node_keys
+from cellreg.toolkit.layout import GENE, REACTION, dead_keys, edge_specs, node_counts, sub_edge_keys, sub_node_keys
 from cellreg_ops.lazy_op import LazyMaskOp
 from random_graphs import random_graph, random_sets, strains
 

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 
 from cellreg.config import ConfigError
-from cellreg.metrics import regression_metrics
-from cellreg.predict import predict
-from cellreg.trainer import RunDir, run
+from cellreg.training.metrics import regression_metrics
+from cellreg.commands.predict import predict
+from cellreg.training.trainer import RunDir, run
 
 TRANSFORMER = ['model.encoder={name="transformer", dim=16, layers=1, heads=4, rows=32}',
                'model.head={name="cross_attention", hidden=16}',
@@ -41,9 +41,9 @@ def read(path):
 
 def test_predictions_reproduce_the_runs_test_metrics(runs, tmp_path):
     """Score the run's own test strains from a file: the metrics must be the ones training reported."""
-    from cellreg.assemble import load_data
+    from cellreg.training.pipeline import load_data
     from cellreg.config import load_config
-    from cellreg.registry import default_registry
+    from cellreg.plugin_api.registry import default_registry
 
     rd = RunDir(runs / "baseline")
     split = rd.read_split()

@@ -5,7 +5,7 @@ import sys
 import pytest
 
 from cellreg import Plugin
-from cellreg.registry import PluginError, load_registry
+from cellreg.plugin_api.registry import PluginError, load_registry
 from conftest import FakeEntryPoint, plugin_module
 
 
@@ -93,7 +93,7 @@ def test_plugin_record_rejects_unknown_kind():
 
 
 def test_plugins_command_json_lists_bundled_plugins():
-    out = subprocess.run([sys.executable, "-m", "cellreg.cli", "plugins", "--json"],
+    out = subprocess.run([sys.executable, "-m", "cellreg.commands.cli", "plugins", "--json"],
                          capture_output=True, text=True, check=True).stdout
     data = json.loads(out)
     rows = {(p["kind"], p["name"]): p for p in data["plugins"]}

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from cellreg import PhenotypeTable
-from cellreg.splits import SplitConfig, make_split
+from cellreg.data.splits import SplitConfig, make_split
 
 
 def random_table(n_strains=3000, n_genes=200, seed=0):
@@ -110,7 +110,7 @@ def test_pair_disjoint_split_shares_no_gene_pair_with_training(n_genes):
 
 
 def test_pair_disjoint_components_follow_shared_pairs():
-    from cellreg.splits import _pair_components
+    from cellreg.data.splits import _pair_components
 
     t = PhenotypeTable.from_sets([[0, 1], [1, 0, 2], [2, 3], [1, 2], [4], [5, 6]], np.zeros((6, 1)), ["y"],
                                  [f"g{i}" for i in range(7)])
@@ -176,9 +176,9 @@ def test_gene_held_out_overshoot_warns():
 
 
 def test_a_relative_split_cache_lives_beside_the_config(tiny_config, tmp_path, monkeypatch):
-    from cellreg.assemble import load_data
+    from cellreg.training.pipeline import load_data
     from cellreg.config import load_config
-    from cellreg.registry import default_registry
+    from cellreg.plugin_api.registry import default_registry
 
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from cellreg.config import ConfigError
-from cellreg.trainer import RunDir, run
+from cellreg.training.trainer import RunDir, run
 from cellreg_losses.mse import MSELoss
 
 
@@ -40,8 +40,8 @@ def test_reported_metrics_are_in_raw_units(tiny_config, tmp_path):
     info = json.loads((out / "run.json").read_text())
     split = RunDir(out).read_split()
     from cellreg.config import load_config
-    from cellreg.assemble import load_data
-    from cellreg.registry import default_registry
+    from cellreg.training.pipeline import load_data
+    from cellreg.plugin_api.registry import default_registry
 
     data = load_data(load_config(out / "config.toml"), default_registry(), tiny_config.parent, split=split)
     train_mean = np.nanmean(data.table.labels[split.train], 0)
@@ -59,7 +59,7 @@ def test_resume_after_a_crash_matches_an_uninterrupted_run(tiny_config, tmp_path
     assert run(tiny_config, tmp_path / "crash", ["train.epochs=4"], stop_after_epoch=2) is None
     state = json.loads((tmp_path / "crash" / "checkpoint" / "state.json").read_text())
     assert state["epoch"] == 2
-    subprocess.run([sys.executable, "-m", "cellreg.cli", "run", "--resume", str(tmp_path / "crash")],
+    subprocess.run([sys.executable, "-m", "cellreg.commands.cli", "run", "--resume", str(tmp_path / "crash")],
                    check=True, capture_output=True)  # a new process, as after a real crash
     resumed = json.loads((tmp_path / "crash" / "metrics.json").read_text())
     assert resumed["selected_epoch"] == full["selected_epoch"]

@@ -10,7 +10,7 @@ from typing import Literal, Union
 
 import attrs
 
-from cellreg.phenotypes import Perturbation
+from cellreg.data.phenotypes import Perturbation
 
 Column = Union[int, str]
 """A 0-based column index, or a header name."""

@@ -13,8 +13,8 @@ from pathlib import Path
 import attrs
 import numpy as np
 
-from cellreg.graph import CellGraph
-from cellreg.protocols import Context
+from cellreg.data.graph import CellGraph
+from cellreg.plugin_api.contracts import Context
 from cellreg_files.configs import EdgeFile, EdgeListConfig
 from cellreg_files.tabular import TextTable, column_index, is_number, parse_floats, read_table, short_row, \
     unknown_genes_message

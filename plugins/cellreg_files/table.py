@@ -10,9 +10,9 @@ import warnings
 
 import numpy as np
 
-from cellreg.graph import CellGraph
-from cellreg.phenotypes import Perturbation, PhenotypeTable
-from cellreg.protocols import Context
+from cellreg.data.graph import CellGraph
+from cellreg.data.phenotypes import Perturbation, PhenotypeTable
+from cellreg.plugin_api.contracts import Context
 from cellreg_files.configs import TableConfig
 from cellreg_files.tabular import TextTable, check_header, column_index, parse_floats, read_table, short_row, \
     unknown_genes_message

@@ -29,7 +29,7 @@ from cellreg import Batch, CellState, Context
 from cellreg_heterocell.adjacency import SharedAdjacency
 from cellreg_heterocell.message_types import MessageType, message_types
 from cellreg_heterocell.pooling import MaskedPool, PoolKind
-from cellreg.layout import GENE, REF, SUB, dead_keys, edge_specs, node_counts, sub_edge_keys, sub_node_keys
+from cellreg.toolkit.layout import GENE, REF, SUB, dead_keys, edge_specs, node_counts, sub_edge_keys, sub_node_keys
 
 OPS = '"lazy_mask", "explicit" or "khop"'
 

@@ -13,7 +13,7 @@ from typing import Literal
 import attrs
 import torch
 
-from cellreg.layout import EdgeSpec
+from cellreg.toolkit.layout import EdgeSpec
 
 
 def signed_log1p(w: torch.Tensor) -> torch.Tensor:

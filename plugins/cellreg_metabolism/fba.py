@@ -16,8 +16,8 @@ import numpy as np
 
 from cellreg import CellGraph, Context, PhenotypeTable
 from cellreg_metabolism.reader import read_model
-from cellreg.layout import rule_circuit
-from cellreg.gene_rules import RuleEvaluator
+from cellreg.toolkit.layout import rule_circuit
+from cellreg.toolkit.gene_rules import RuleEvaluator
 
 LABELS = ("fitness", "interaction")
 

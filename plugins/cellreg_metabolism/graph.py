@@ -1,7 +1,7 @@
 """Metabolism GraphSource: a COBRA model as a CellGraph with reactions, metabolites and gene rules.
 
 Genes are the model's genes, in model order. ``CellGraph.extra`` follows the layout in
-``cellreg.layout``: reactions, metabolites, ``("gene", "rule", "reaction")``, the stoichiometric
+``cellreg.toolkit.layout``: reactions, metabolites, ``("gene", "rule", "reaction")``, the stoichiometric
 ``("metabolite", "stoich", "reaction")`` with ``coefficient``, and the rules in disjunctive normal
 form as ``("gene", "in", "clause")`` + ``("clause", "of", "reaction")``; reaction and metabolite ids
 are in ``extra["reaction"].names`` / ``extra["metabolite"].names``. Optional gene–gene relations
@@ -22,7 +22,7 @@ from torch_geometric.data import HeteroData
 from cellreg import CellGraph, Context
 from cellreg_metabolism.gpr import dnf
 from cellreg_metabolism.reader import read_model
-from cellreg.layout import CLAUSE, CLAUSE_OF_REACTION, GENE_IN_CLAUSE, METABOLITE, REACTION, RULE, STOICH
+from cellreg.toolkit.layout import CLAUSE, CLAUSE_OF_REACTION, GENE_IN_CLAUSE, METABOLITE, REACTION, RULE, STOICH
 
 GeneRelation = Literal["shared_reaction"]
 

@@ -25,9 +25,9 @@ from torch_geometric.data import Batch as PyGBatch
 from torch_geometric.data import HeteroData
 
 from cellreg import Batch, CellGraph, PhenotypeTable
-from cellreg.incidence import deletions
+from cellreg.toolkit.incidence import deletions
 from cellreg_ops.index_op import pad_sets
-from cellreg.layout import (GENE, REACTION, edge_specs, node_counts, rule_circuit, sub_edge_keys, sub_node_keys,
+from cellreg.toolkit.layout import (GENE, REACTION, edge_specs, node_counts, rule_circuit, sub_edge_keys, sub_node_keys,
                                 sub_strain_size)
 
 

@@ -25,11 +25,11 @@ import scipy.sparse as sp
 import torch
 
 from cellreg import Batch, CellGraph, PhenotypeTable
-from cellreg.incidence import Incidence, deletions, gather_ranges, unique_pairs
+from cellreg.toolkit.incidence import Incidence, deletions, gather_ranges, unique_pairs
 from cellreg_ops.index_op import pad_sets
-from cellreg.layout import (GENE, REACTION, REF, SUB, edge_specs, node_counts, rule_circuit, sub_edge_keys,
+from cellreg.toolkit.layout import (GENE, REACTION, REF, SUB, edge_specs, node_counts, rule_circuit, sub_edge_keys,
                             sub_node_keys, sub_strain_size)
-from cellreg.gene_rules import RuleEvaluator
+from cellreg.toolkit.gene_rules import RuleEvaluator
 
 
 @attrs.frozen

@@ -26,10 +26,10 @@ import numpy as np
 import torch
 
 from cellreg import Batch, CellGraph, PhenotypeTable
-from cellreg.incidence import Incidence, deletions, unique_pairs
+from cellreg.toolkit.incidence import Incidence, deletions, unique_pairs
 from cellreg_ops.index_op import pad_sets
-from cellreg.layout import GENE, REACTION, dead_keys, edge_specs, node_counts, rule_circuit
-from cellreg.gene_rules import RuleEvaluator
+from cellreg.toolkit.layout import GENE, REACTION, dead_keys, edge_specs, node_counts, rule_circuit
+from cellreg.toolkit.gene_rules import RuleEvaluator
 
 MORTAL = (GENE, REACTION)  # node types a deletion can kill
 

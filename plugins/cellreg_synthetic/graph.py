@@ -13,7 +13,7 @@ import attrs
 import numpy as np
 
 from cellreg import CellGraph, Context
-from cellreg.graph import canonical_edges
+from cellreg.data.graph import canonical_edges
 
 DEFAULT_RELATIONS = {"physical": 6.0, "regulatory": 3.0, "coexpression": 12.0}
 

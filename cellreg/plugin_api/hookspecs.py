@@ -5,7 +5,7 @@ A plugin is a module named by an entry point in the ``cellreg`` group::
     [project.entry-points.cellreg]
     my_models = "my_package.plugin"
 
-whose ``cellreg_plugins`` hook returns :class:`cellreg.plugin_types.Plugin` records::
+whose ``cellreg_plugins`` hook returns :class:`cellreg.plugin_api.plugin.Plugin` records::
 
     from cellreg import Plugin, hookimpl
 

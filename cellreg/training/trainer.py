@@ -19,14 +19,15 @@ from accelerate.state import AcceleratorState, GradientState
 from accelerate.utils import DistributedDataParallelKwargs, gather_object, send_to_device, set_seed
 from tqdm.auto import tqdm
 
-from cellreg import __version__, plots
-from cellreg.assemble import Data, build_model, build_op, load_data
-from cellreg.checkpoint import load_training_state, load_weights, publish_weights, save_training_state, write_json
+from cellreg import __version__
+from cellreg.training import plots
+from cellreg.training.pipeline import Data, build_model, build_op, load_data
+from cellreg.training.checkpoint import load_training_state, load_weights, publish_weights, save_training_state, write_json
 from cellreg.config import ConfigError, RunConfig, load_config, to_toml
-from cellreg.data import Collate, loader
-from cellreg.metrics import HIGHER_IS_BETTER, bootstrap_intervals, json_safe, spread, table_metrics
-from cellreg.registry import Registry, default_registry
-from cellreg.splits import Split
+from cellreg.data.batches import Collate, loader
+from cellreg.training.metrics import HIGHER_IS_BETTER, bootstrap_intervals, json_safe, spread, table_metrics
+from cellreg.plugin_api.registry import Registry, default_registry
+from cellreg.data.splits import Split
 
 log = logging.getLogger("cellreg")
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from cellreg.incidence import Incidence, unique_pairs
-from cellreg.layout import RuleCircuit
+from cellreg.toolkit.incidence import Incidence, unique_pairs
+from cellreg.toolkit.layout import RuleCircuit
 
 
 class RuleEvaluator:

@@ -20,18 +20,10 @@ import tomli_w
 from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, IterableValidationError
 from cattrs.v import format_exception as default_format_exception
 
-from cellreg.registry import PluginError, Registry, default_registry
-from cellreg.splits import SplitConfig
-from cellreg.strict import KEY, register_strict_hooks
-
-
-class ConfigError(ValueError):
-    """A config that cannot run; ``errors`` holds one line per problem."""
-
-    def __init__(self, source: str, errors: list[str]):
-        self.source = source
-        self.errors = errors
-        super().__init__(f"{source}: invalid config:\n" + "\n".join(f"  - {e}" for e in errors))
+from cellreg.plugin_api.registry import PluginError, Registry, default_registry
+from cellreg.config.errors import ConfigError
+from cellreg.config.split_config import SplitConfig
+from cellreg.config.strict import KEY, register_strict_hooks
 
 
 @attrs.frozen

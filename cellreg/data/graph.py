@@ -145,7 +145,7 @@ class CellGraph:
 
     def fingerprint(self) -> str:
         """Content hash of the vocabulary and every relation."""
-        from cellreg.hashing import Hasher
+        from cellreg.toolkit.hashing import Hasher
 
         h = Hasher()
         h.update_strings(self.genes)

@@ -14,7 +14,7 @@ from typing import Sequence
 import attrs
 import numpy as np
 
-from cellreg.hashing import Hasher
+from cellreg.toolkit.hashing import Hasher
 
 
 class Perturbation(enum.IntEnum):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from cellreg.protocols import Batch
+from cellreg.plugin_api.contracts import Batch
 
 
 class CellModel(nn.Module):

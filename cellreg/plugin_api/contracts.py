@@ -15,7 +15,7 @@ Two model forms fit the same protocols (design §2):
 A **batch** is a ``dict[str, Tensor]`` (so Accelerate moves and gathers it without pickling).
 The core always adds ``row`` [B] long (table rows) and ``target`` [B, L] float (standardized
 labels, NaN = missing). The index-only op adds ``genes`` [B, K] long (0-padded), ``kinds`` [B, K]
-long (:class:`~cellreg.phenotypes.Perturbation` codes) and ``mask`` [B, K] bool (True = real
+long (:class:`~cellreg.data.phenotypes.Perturbation` codes) and ``mask`` [B, K] bool (True = real
 entry); other ops add their own keys and document them.
 """
 
@@ -28,8 +28,8 @@ import attrs
 import numpy as np
 import torch
 
-from cellreg.graph import CellGraph
-from cellreg.phenotypes import PhenotypeTable
+from cellreg.data.graph import CellGraph
+from cellreg.data.phenotypes import PhenotypeTable
 
 Batch = dict[str, torch.Tensor]
 

@@ -15,7 +15,7 @@ from typing import Any
 import torch
 from safetensors.torch import load_file, load_model, save_file, save_model
 
-from cellreg.atomic import atomic_write
+from cellreg.toolkit.atomic import atomic_write
 
 
 def write_json(path: Path, obj: Any) -> None:

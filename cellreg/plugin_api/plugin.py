@@ -7,7 +7,7 @@ from typing import Any, Callable
 import attrs
 
 KINDS = ("graph", "phenotypes", "perturbation", "encoder", "head", "loss")
-"""Plugin kinds, one per protocol in :mod:`cellreg.protocols`."""
+"""Plugin kinds, one per protocol in :mod:`cellreg.plugin_api.contracts`."""
 
 
 @attrs.define

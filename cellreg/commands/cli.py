@@ -13,7 +13,7 @@ from pathlib import Path
 from tqdm.contrib.logging import logging_redirect_tqdm
 
 from cellreg.config import ConfigError, load_config, to_toml
-from cellreg.registry import PluginError, default_registry
+from cellreg.plugin_api.registry import PluginError, default_registry
 
 
 def _relaunch(n: int, argv: list[str]) -> int:
@@ -32,7 +32,7 @@ def _relaunch(n: int, argv: list[str]) -> int:
         elif not a.startswith("--num-processes="):
             rest.append(a)
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={n}",
-           "-m", "cellreg.cli", *rest]
+           "-m", "cellreg.commands.cli", *rest]
     return subprocess.call(cmd)
 
 
@@ -41,7 +41,7 @@ def _is_main_process() -> bool:
 
 
 def _cmd_run(args) -> int:
-    from cellreg.trainer import run
+    from cellreg.training.trainer import run
 
     if args.num_processes > 1 and "LOCAL_RANK" not in os.environ:
         return _relaunch(args.num_processes, args.argv)
@@ -101,7 +101,7 @@ def _cmd_plugins(args) -> int:
 
 
 def _cmd_predict(args) -> int:
-    from cellreg.predict import predict
+    from cellreg.commands.predict import predict
 
     out = predict(args.run_dir, args.table, args.out, genes_column=args.genes_column, separator=args.separator,
                   kinds_column=args.kinds_column, added_features=args.added_features, explain=args.explain,
@@ -111,7 +111,7 @@ def _cmd_predict(args) -> int:
 
 
 def _cmd_compare(args) -> int:
-    from cellreg.compare import compare
+    from cellreg.commands.compare import compare
 
     print(compare(args.run_dirs, args.out))
     if args.out:
@@ -120,7 +120,7 @@ def _cmd_compare(args) -> int:
 
 
 def _cmd_bench(args) -> int:
-    from cellreg.bench import chart, markdown, run_bench
+    from cellreg.commands.bench import chart, markdown, run_bench
 
     report = run_bench(args.suite, genes=args.genes, batch=args.batch, budget_gb=args.memory_gb,
                        max_step_s=args.max_step_s, window_s=args.window_s, methods=args.methods or None)

@@ -95,11 +95,11 @@ def worker(method: dict, genes: int, batch: int, budget_mb: float, max_step_s: f
            windows: int, max_batch: int, seed: int = 0) -> dict:
     import torch
 
-    from cellreg.assemble import build, build_model, build_op, load_graph
+    from cellreg.training.pipeline import build, build_model, build_op, load_graph
     from cellreg.config import parse_config
-    from cellreg.protocols import Context
-    from cellreg.registry import default_registry
-    from cellreg.standardize import LabelScaler
+    from cellreg.plugin_api.contracts import Context
+    from cellreg.plugin_api.registry import default_registry
+    from cellreg.data.standardize import LabelScaler
 
     torch.manual_seed(seed)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -171,7 +171,7 @@ def worker(method: dict, genes: int, batch: int, budget_mb: float, max_step_s: f
 # -- driver ------------------------------------------------------------------------------------------
 
 def load_suite(path: str | None) -> dict[str, dict]:
-    text = Path(path).read_text() if path else resources.files("cellreg").joinpath(SUITE).read_text()
+    text = Path(path).read_text() if path else resources.files("cellreg.commands").joinpath(SUITE).read_text()
     try:
         return tomli.loads(text)
     except tomli.TOMLDecodeError as exc:
@@ -179,7 +179,7 @@ def load_suite(path: str | None) -> dict[str, dict]:
 
 
 def missing_plugins(method: dict) -> list[str]:
-    from cellreg.registry import PluginError, default_registry
+    from cellreg.plugin_api.registry import PluginError, default_registry
 
     registry, missing = default_registry(), []
     wanted = [("perturbation", method.get("perturbation", {}).get("name", "index")),
@@ -214,7 +214,7 @@ def run_bench(suite: str | None = None, genes: int = 6607, batch: int = 8, budge
                            "max_batch": max_batch})
         start = time.perf_counter()
         try:
-            proc = subprocess.run([sys.executable, "-m", "cellreg.bench", "--worker", args], capture_output=True,
+            proc = subprocess.run([sys.executable, "-m", "cellreg.commands.bench", "--worker", args], capture_output=True,
                                   text=True, timeout=timeout_s)
         except subprocess.TimeoutExpired:
             results[name] = {"skipped": f"took longer than {timeout_s:.0f} s"}

@@ -29,28 +29,11 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
-from cellreg.atomic import atomic_write
-from cellreg.hashing import Hasher
-from cellreg.phenotypes import Perturbation, PhenotypeTable
-
-SplitKind = Literal["random", "gene_held_out", "pair_disjoint"]
-
-
-@attrs.frozen
-class SplitConfig:
-    """How strains are divided. ``cache_dir`` = "" disables the on-disk cache."""
-
-    kind: SplitKind = "random"
-    val_fraction: float = attrs.field(default=0.1, validator=attrs.validators.and_(
-        attrs.validators.gt(0.0), attrs.validators.lt(1.0)))  # an empty validation set selects nothing
-    test_fraction: float = attrs.field(default=0.1, validator=attrs.validators.and_(
-        attrs.validators.gt(0.0), attrs.validators.lt(1.0)))
-    seed: int = 0
-    cache_dir: str = ""
-
-    def __attrs_post_init__(self) -> None:
-        if self.val_fraction + self.test_fraction >= 1.0:
-            raise ValueError("val_fraction + test_fraction must leave some strains for training")
+from cellreg.config.errors import ConfigError
+from cellreg.config.split_config import SplitConfig
+from cellreg.toolkit.atomic import atomic_write
+from cellreg.toolkit.hashing import Hasher
+from cellreg.data.phenotypes import Perturbation, PhenotypeTable
 
 
 @attrs.frozen(eq=False)
@@ -213,7 +196,6 @@ def make_split(table: PhenotypeTable, config: SplitConfig, write_cache: bool = T
 def _check_not_empty(n: int, config: SplitConfig, train: np.ndarray, val: np.ndarray, test: np.ndarray) -> None:
     """An empty training set cannot train, an empty validation set selects epoch 1 on a loss of 0, an
     empty test set reports nothing: each is a config error, whatever the split kind."""
-    from cellreg.config import ConfigError  # config imports this module
 
     where = f"{config.kind} split of {n:,} strain{'s' * (n != 1)}"
     errors = []

@@ -14,8 +14,8 @@ from typing import Iterable
 
 import pluggy
 
-from cellreg import hookspecs
-from cellreg.plugin_types import KINDS, BrokenPlugin, Plugin, PluginSource, Registered
+from cellreg.plugin_api import hookspecs
+from cellreg.plugin_api.plugin import KINDS, BrokenPlugin, Plugin, PluginSource, Registered
 
 ENTRY_POINT_GROUP = "cellreg"
 BUNDLED_DISTRIBUTION = "cellreg"

@@ -15,14 +15,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from cellreg.assemble import build, build_model, build_op, load_graph
-from cellreg.checkpoint import load_weights
+from cellreg.training.pipeline import build, build_model, build_op, load_graph
+from cellreg.training.checkpoint import load_weights
 from cellreg.config import ConfigError, PluginChoice, load_config, structure
-from cellreg.phenotypes import Perturbation, PhenotypeTable
-from cellreg.protocols import Context
-from cellreg.registry import Registry, default_registry
-from cellreg.standardize import LabelScaler
-from cellreg.trainer import RunDir
+from cellreg.data.phenotypes import Perturbation, PhenotypeTable
+from cellreg.plugin_api.contracts import Context
+from cellreg.plugin_api.registry import Registry, default_registry
+from cellreg.data.standardize import LabelScaler
+from cellreg.training.trainer import RunDir
 
 
 def read_added_features(path: Path, names: tuple[str, ...]) -> torch.Tensor:

@@ -6,8 +6,8 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from cellreg.phenotypes import PhenotypeTable
-from cellreg.protocols import PerturbationOp
+from cellreg.data.phenotypes import PhenotypeTable
+from cellreg.plugin_api.contracts import PerturbationOp
 
 
 class Rows(Dataset):

@@ -12,13 +12,13 @@ import attrs
 import numpy as np
 
 from cellreg.config import ConfigError, PluginChoice, RunConfig
-from cellreg.graph import CellGraph
-from cellreg.model import CellModel
-from cellreg.phenotypes import PhenotypeTable
-from cellreg.protocols import Context, PerturbationOp
-from cellreg.registry import Registry
-from cellreg.splits import Split, make_split
-from cellreg.standardize import LabelScaler
+from cellreg.data.graph import CellGraph
+from cellreg.training.model import CellModel
+from cellreg.data.phenotypes import PhenotypeTable
+from cellreg.plugin_api.contracts import Context, PerturbationOp
+from cellreg.plugin_api.registry import Registry
+from cellreg.data.splits import Split, make_split
+from cellreg.data.standardize import LabelScaler
 
 log = logging.getLogger("cellreg")
 

@@ -1,0 +1,1 @@
+"""The command line: ``cellreg run / predict / compare / bench / plugins / validate``."""

@@ -1,0 +1,14 @@
+"""Run configs: the TOML schema, its strict parsing, and the error every bad config raises."""
+
+from cellreg.config.errors import ConfigError
+from cellreg.config.schema import (
+    DEFAULT_LOSS, PLUGIN_SECTIONS, LossTerm, ModelConfig, PluginChoice, RunConfig, TrainConfig, apply_override,
+    load_config, make_converter, parse_config, read_toml, structure, to_toml,
+)
+from cellreg.config.split_config import SplitConfig
+
+__all__ = [
+    "DEFAULT_LOSS", "PLUGIN_SECTIONS", "ConfigError", "LossTerm", "ModelConfig", "PluginChoice", "RunConfig",
+    "SplitConfig", "TrainConfig", "apply_override", "load_config", "make_converter", "parse_config", "read_toml",
+    "structure", "to_toml",
+]
