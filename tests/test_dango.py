@@ -19,6 +19,7 @@ from cellreg_dango.encoder import DangoConfig, DangoEncoder
 from cellreg_dango.graphsage import MeanSAGEConv
 from cellreg_dango.hypersagnn import HyperSAGNNConfig, HyperSAGNNHead
 from cellreg_dango.loss import ReconstructionLoss
+from cellreg_dango.records import Reconstruction
 from cellreg_dango.schedule import Schedule
 from cellreg_losses.logcosh import LogCoshLoss
 
@@ -73,7 +74,7 @@ def test_reconstruction_loss_equals_a_dense_reference(graph, recon_rows, relatio
     enc = encoder_for(graph, recon_rows=recon_rows, relations=relations).train()
     enc.on_epoch_start(0, 10)  # pretraining: reconstruction factor 1
     state = enc({})
-    rows = state.aux["reconstruction_rows"].numpy()
+    rows = state.extra(Reconstruction).rows.numpy()
     assert len(rows) == min(recon_rows, N) and len(set(rows)) == len(rows)
     if not relations:
         assert enc.network_names == ("string_coexpression", "string_database")
@@ -83,10 +84,10 @@ def test_reconstruction_loss_equals_a_dense_reference(graph, recon_rows, relatio
         with torch.no_grad():
             pred = enc.decoders[i](h[rows, i]).numpy()
         expected = dense_reference(graph, name, pred, rows, enc.zero_weights[i])
-        assert state.aux["reconstruction"][i].item() == pytest.approx(expected, rel=1e-5)
+        assert state.extra(Reconstruction).errors[i].item() == pytest.approx(expected, rel=1e-5)
     loss = ReconstructionLoss(None, Context(encoder=enc))(torch.zeros(1, 1), torch.zeros(1, 1), state)
-    assert loss.item() == pytest.approx(state.aux["reconstruction"].sum().item())
-    assert "reconstruction" not in enc.eval()({}).aux  # evaluation computes none
+    assert loss.item() == pytest.approx(state.extra(Reconstruction).errors.sum().item())
+    assert enc.eval()({}).extra(Reconstruction) is None  # evaluation computes none
 
 
 @pytest.mark.parametrize("name", ["string_coexpression", "regulatory"])  # undirected, directed
@@ -139,19 +140,19 @@ def test_head_output_does_not_depend_on_the_order_of_genes_in_a_set():
     head, state = make_head(), CellState(genes=torch.randn(30, 8))
     sets = [(3, 7, 11), (2, 9), (5, 20, 1), (14, 6)]
     batch = padded(sets)
-    out = head(state, batch)
+    out = head(state, batch).values
     assert out.shape == (4, 2)
     for perm in ([2, 0, 1], [1, 2, 0], [2, 1, 0]):  # reorders members and padding slots alike
         shuffled = {k: v[:, perm] for k, v in batch.items()}
-        torch.testing.assert_close(head(state, shuffled), out)
+        torch.testing.assert_close(head(state, shuffled).values, out)
 
 
 def test_a_batch_mixing_pairs_and_triples_matches_the_sets_one_by_one():
     head, state = make_head(), CellState(genes=torch.randn(30, 8))
     sets = [(3, 7), (3, 7, 11), (12, 4, 0), (0, 25), (8,)]
-    together = head(state, padded(sets))
+    together = head(state, padded(sets)).values
     for i, s in enumerate(sets):
-        torch.testing.assert_close(together[i], head(state, padded([s]))[0])
+        torch.testing.assert_close(together[i], head(state, padded([s])).values[0])
     # a set of one has no partner: dynamic := static, so its score is the read-out bias exactly
     torch.testing.assert_close(together[4], head.out.bias)
     assert not torch.allclose(together[0], together[1])
@@ -163,9 +164,10 @@ def test_set_score_is_the_mean_of_the_squared_dynamic_static_difference():
     dyn, stat, _ = head.attention(state.genes[batch["genes"]], batch["mask"])
     per_gene = head.out((head.norm_dynamic(dyn) - head.norm_static(stat)) ** 2)  # [B, K, L]
     expected = torch.stack([per_gene[0].mean(0), per_gene[1, :2].mean(0)])
-    torch.testing.assert_close(head(state, batch), expected)
+    pred = head(state, batch)
+    torch.testing.assert_close(pred.values, expected)
     # the strain embedding (for contrastive terms) is the set's mean of those features; read out, the prediction
-    torch.testing.assert_close(head.out(state.aux["strain_embedding"]), expected)
+    torch.testing.assert_close(head.out(pred.strain_embedding), expected)
 
 
 def dango_model(graph, pretrain=1, transition=0):

@@ -460,14 +460,14 @@ def _table_run(tmp_path, table_text: str, **phenotypes) -> dict:
 
 
 def _load_data(tmp_path, raw):
-    from cellreg.training.pipeline import load_data
+    from cellreg.training.pipeline import Pipeline
 
     registry = load_registry()
     try:
         config = parse_config(raw, registry=registry)
     except ConfigError as exc:  # other kinds' plugins may not be installed
         pytest.skip(f"model plugins missing: {exc.errors}")
-    return load_data(config, registry, tmp_path, source="run.toml")
+    return Pipeline(config, registry, tmp_path, source="run.toml").data
 
 
 def test_training_on_a_table_without_strains_or_labels_is_refused(tmp_path):

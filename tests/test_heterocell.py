@@ -19,7 +19,6 @@ from random_graphs import random_graph, random_sets, strains
 
 
 def batch_of(op, graph, table, rows=None):
-    op.prepare(graph)
     return op.collate(table, np.arange(table.num_strains) if rows is None else rows)
 
 
@@ -45,8 +44,8 @@ def table(graph):
 def test_lazy_forward_equals_explicit_forward_strain_by_strain(graph, table, pool, metabolism):
     enc = encoder(graph, pool=pool, metabolism=metabolism)
     with torch.no_grad():
-        lazy = enc(batch_of(LazyMaskOp(), graph, table)).aux["strains"]
-        explicit = enc(batch_of(ExplicitSubgraphOp(), graph, table)).aux["strains"]
+        lazy = enc(batch_of(LazyMaskOp(graph), graph, table)).aux["strains"]
+        explicit = enc(batch_of(ExplicitSubgraphOp(graph), graph, table)).aux["strains"]
     scale = explicit.abs().amax(dim=1, keepdim=True).clamp(min=1.0)  # sum pooling grows with node count
     assert torch.allclose(lazy / scale, explicit / scale, atol=1e-5, rtol=0)
     assert explicit.std(0).mean() > 1e-3  # strains differ: the comparison is not of constants
@@ -55,9 +54,9 @@ def test_lazy_forward_equals_explicit_forward_strain_by_strain(graph, table, poo
 def test_khop_with_k_at_least_the_diameter_equals_explicit_forward(graph, table):
     enc = encoder(graph, seed=1)
     with torch.no_grad():
-        khop = enc(batch_of(KHopOp(KHopConfig(k=graph.num_genes)), graph, table)).cell
-        explicit = enc(batch_of(ExplicitSubgraphOp(), graph, table)).cell
-        local = enc(batch_of(KHopOp(KHopConfig(k=1)), graph, table)).cell
+        khop = enc(batch_of(KHopOp(graph, KHopConfig(k=graph.num_genes)), graph, table)).cell
+        explicit = enc(batch_of(ExplicitSubgraphOp(graph), graph, table)).cell
+        local = enc(batch_of(KHopOp(graph, KHopConfig(k=1)), graph, table)).cell
     assert torch.allclose(khop, explicit, atol=1e-5, rtol=0)
     assert not torch.allclose(local, explicit, atol=1e-3)  # 1 hop really is a smaller graph
 
@@ -66,8 +65,8 @@ def test_an_unperturbed_copy_is_the_wild_type(graph):
     enc = encoder(graph, seed=2)
     table = strains(graph, [[], [3]])
     with torch.no_grad():
-        explicit = enc(batch_of(ExplicitSubgraphOp(), graph, table))
-        lazy = enc(batch_of(LazyMaskOp(), graph, table))
+        explicit = enc(batch_of(ExplicitSubgraphOp(graph), graph, table))
+        lazy = enc(batch_of(LazyMaskOp(graph), graph, table))
     assert torch.allclose(explicit.cell[0], torch.zeros(enc.dim), atol=1e-5)  # F(G) - F(G) = 0
     assert torch.allclose(lazy.cell[0], torch.zeros(enc.dim), atol=1e-6)
     assert lazy.cell[1].abs().max() > 1e-3
@@ -77,7 +76,7 @@ def test_dead_nodes_carry_nothing(graph):
     """A deleted gene's own embedding cannot reach its strain's vector, but does reach the wild type's."""
     enc = encoder(graph, seed=3).train()
     table = strains(graph, [[5], [6]])
-    state = enc(batch_of(LazyMaskOp(), graph, table))
+    state = enc(batch_of(LazyMaskOp(graph), graph, table))
     weight = enc.embed["gene"].weight
     strain0, = torch.autograd.grad(state.aux["strains"][0].sum(), weight, retain_graph=True)
     wild, = torch.autograd.grad(state.aux["wildtype"].sum(), weight)
@@ -90,7 +89,7 @@ def test_wild_type_runs_once_per_step_and_is_reused_in_eval(graph, table, monkey
     calls = []
     original = enc.shared_cells
     monkeypatch.setattr(enc, "shared_cells", lambda num, batch: calls.append(num) or original(num, batch))
-    batch = batch_of(LazyMaskOp(), graph, table)
+    batch = batch_of(LazyMaskOp(graph), graph, table)
     enc(batch)
     assert calls == [len(table), 1]  # one pass for all strains, one for the wild type
     enc.eval()
@@ -108,7 +107,7 @@ def test_difference_head_reads_the_difference_and_rejects_wild_type_encoders(gra
     enc = encoder(graph, seed=5)
     head = DifferenceHead(DifferenceHeadConfig(hidden=8), Context(graph=graph, label_names=("a", "b"), encoder=enc))
     cell = torch.randn(3, enc.dim)
-    pred = head(CellState(cell=cell), {})
+    pred = head(CellState(cell=cell), {}).values
     assert torch.equal(pred, head.mlp(cell)) and pred.shape == (3, 2)
     with pytest.raises(ValueError, match="per-strain encoder"):
         DifferenceHead(DifferenceHeadConfig(), Context(graph=graph, label_names=("a",), encoder=torch.nn.Linear(1, 1)))
@@ -147,10 +146,10 @@ def test_khop_compares_a_neighbourhood_with_itself_intact(metabolism):
     sparse = random_graph(seed=5, n=120, with_metabolism=metabolism, density=0.15)
     table = strains(sparse, random_sets(4, sparse.num_genes, 20, max_size=2) + [[]])
     enc = encoder(sparse, seed=3, layers=1, pool="sum")
-    op = KHopOp(KHopConfig(k=3 if metabolism else 2))
+    op = KHopOp(sparse, KHopConfig(k=3 if metabolism else 2))
     with torch.no_grad():
         khop = enc(batch_of(op, sparse, table)).cell
-        lazy = enc(batch_of(LazyMaskOp(), sparse, table)).cell
+        lazy = enc(batch_of(LazyMaskOp(sparse), sparse, table)).cell
     hood, _ = sub_strain_size(batch_of(op, sparse, table), op.types, [], REF)
     assert (hood < sum(node_counts(sparse).values())).all()  # every neighbourhood is smaller than the graph
     assert torch.allclose(khop, lazy, atol=1e-4, rtol=0)

@@ -44,13 +44,13 @@ def test_supcr_is_invariant_to_a_common_shift_of_labels_and_masks_nan():
     emb = torch.randn(16, 8)
     target = torch.randn(16, 2)
     loss = SupCRLoss(SupCRConfig(label="interaction"), CTX)
-    state = CellState(aux={"strain_embedding": emb})
+    state = CellState(strain_embedding=emb)
     base = loss(None, target, state)
     assert loss(None, target + 5.0, state).item() == pytest.approx(base.item(), rel=1e-6)
     target[3, 1] = NAN
     keep = [i for i in range(16) if i != 3]
     assert loss(None, target, state).item() == pytest.approx(supcr(emb[keep], target[keep, 1], 2.0).item(), rel=1e-6)
-    with pytest.raises(ValueError, match="the head must put them in state.aux\\['strain_embedding'\\]"):
+    with pytest.raises(ValueError, match="the head must return them in Prediction.strain_embedding"):
         loss(None, target, CellState())
 
 
@@ -119,7 +119,7 @@ def test_gradients_stay_finite(term, case):
     if case == "label_all_missing":
         target[:, 1] = NAN
     emb = torch.ones(8, 4, requires_grad=True) if case == "equal_predictions" else torch.randn(8, 4, requires_grad=True)
-    value = term(pred, target, CellState(aux={"strain_embedding": emb}), None)
+    value = term(pred, target, CellState(strain_embedding=emb), None)
     value.backward()
     assert math.isfinite(value.item())
     for grad in (pred.grad, emb.grad):

@@ -92,8 +92,7 @@ def test_shared_adjacency_forward_and_backward_stay_float32_under_autocast():
 def test_hetero_cell_lazy_mask_under_bf16_autocast_matches_float32(pool):
     graph = random_graph(seed=11, n=40, with_metabolism=True, features=3)
     table = strains(graph, random_sets(12, graph.num_genes, 24) + [[0, 1, 2, 3, 4, 5, 6, 7]])
-    op = LazyMaskOp()
-    op.prepare(graph)
+    op = LazyMaskOp(graph)
     batch = op.collate(table, np.arange(table.num_strains))
     torch.manual_seed(0)
     enc = HeteroCellEncoder(HeteroCellConfig(dim=12, layers=3, init_std=0.5, pool=pool), Context(graph=graph)).eval()

@@ -27,11 +27,11 @@ def test_two_processes_train_write_once_and_evaluate_the_whole_split(tiny_config
     split = rd.read_split()
 
     # Reference: score the same test strains with the same weights in this single process.
-    from cellreg.training.pipeline import load_data
+    from cellreg.training.pipeline import Pipeline
     from cellreg.config import load_config
     from cellreg.plugin_api.registry import default_registry
 
-    data = load_data(load_config(rd.config), default_registry(), tiny_config.parent, split=split)
+    data = Pipeline(load_config(rd.config), default_registry(), tiny_config.parent, split=split).data
     test = data.table.select(split.test)
     table = tmp_path / "test.tsv"
     table.write_text("genes\n" + "".join("+".join(data.graph.genes[g] for g in test.strain(i)[0]) + "\n"
@@ -63,13 +63,14 @@ def test_num_processes_flag_matches_torchrun_and_one_process_validation(tiny_con
     from cellreg.training.checkpoint import load_weights
     from cellreg.config import load_config
     from cellreg.plugin_api.registry import default_registry
+    from cellreg.training.pipeline import Pipeline
     from cellreg.training.trainer import Trainer
 
     rd = RunDir(tmp_path / "flag")
     assert len(rd.read_split().val) % 2 == 1
     logged = json.loads(rd.history.read_text().splitlines()[-1])["val"]
-    trainer = Trainer(load_config(rd.config), rd, default_registry(), tiny_config.parent, str(rd.config),
-                      split=rd.read_split())
+    trainer = Trainer(Pipeline(load_config(rd.config), default_registry(), tiny_config.parent, str(rd.config),
+                      split=rd.read_split()), rd)
     load_weights(trainer.acc.unwrap_model(trainer.model), rd.last)
     single, _, _ = trainer.evaluate(trainer.val_loader)
     # Not bit-equal: a loss over NaN-masked labels is averaged per batch, and two shards are two batches.

@@ -16,9 +16,6 @@ from cellreg_ops.lazy_op import LazyMaskOp
 from random_graphs import random_graph, random_sets, strains
 
 
-def prepared(op, graph):
-    op.prepare(graph)
-    return op
 
 
 def sub_nodes(batch, t, b) -> set[int]:
@@ -60,8 +57,8 @@ def table(graph):
 
 def test_lazy_dead_lists_are_exactly_what_the_explicit_copy_removes(graph, table):
     rows = np.arange(table.num_strains)
-    lazy = prepared(LazyMaskOp(), graph).collate(table, rows)
-    explicit = prepared(ExplicitSubgraphOp(), graph).collate(table, rows)
+    lazy = LazyMaskOp(graph).collate(table, rows)
+    explicit = ExplicitSubgraphOp(graph).collate(table, rows)
     counts = node_counts(graph)
     reactions_killed = 0
     for b in rows:
@@ -92,7 +89,7 @@ def test_lazy_cost_per_strain_does_not_grow_with_the_number_of_edges():
     rows = np.arange(table.num_strains)
     touched, dead_pairs = [], []
     for g in (base, dense):
-        op = prepared(LazyMaskOp(), g)
+        op = LazyMaskOp(g)
         out = op.collate(table, rows)
         touched.append(op.touched)
         dead_pairs.append({(spec.name, b, tuple(spec.edge_index[:, p].tolist()))
@@ -106,8 +103,8 @@ def test_lazy_cost_per_strain_does_not_grow_with_the_number_of_edges():
 
 def test_khop_with_k_at_least_the_diameter_is_the_explicit_subgraph(graph, table):
     rows = np.arange(table.num_strains - 2)  # strains that delete something (an empty one gets an empty graph)
-    explicit = prepared(ExplicitSubgraphOp(), graph).collate(table, rows)
-    khop = prepared(KHopOp(KHopConfig(k=graph.num_genes)), graph).collate(table, rows)
+    explicit = ExplicitSubgraphOp(graph).collate(table, rows)
+    khop = KHopOp(graph, KHopConfig(k=graph.num_genes)).collate(table, rows)
     assert torch.equal(khop["genes"], explicit["genes"])
     for t in node_counts(graph):
         for key in sub_node_keys(t):  # same rows in the same order
@@ -125,7 +122,7 @@ def reference_khop(graph, deleted, k):
     dst = [s.edge_index[1] + offset[s.dst] for s in edge_specs(graph)]
     union = torch.stack([torch.cat(src + dst), torch.cat(dst + src)])
     subset, *_ = k_hop_subgraph(torch.as_tensor(deleted, dtype=torch.long), k, union, num_nodes=sum(counts.values()))
-    alive_reactions = prepared(ExplicitSubgraphOp(), graph).alive_reactions(np.asarray(deleted, dtype=np.int64))
+    alive_reactions = ExplicitSubgraphOp(graph).alive_reactions(np.asarray(deleted, dtype=np.int64))
     nodes = {}
     for t, n in counts.items():
         mine = subset[(subset >= offset[t]) & (subset < offset[t] + n)] - offset[t]
@@ -143,7 +140,7 @@ def test_khop_nodes_features_and_edges_line_up(k):
     graph = random_graph(seed=6, n=80, with_metabolism=True, features=4, density=0.2)
     table = strains(graph, random_sets(7, graph.num_genes, 12, max_size=2))
     rows = np.arange(table.num_strains)
-    out = prepared(KHopOp(KHopConfig(k=k)), graph).collate(table, rows)
+    out = KHopOp(graph, KHopConfig(k=k)).collate(table, rows)
     x = graph.gene_features[out["sub.gene.id"]]  # what a model reads for each batch row
     sizes = []
     for b in rows:
@@ -207,9 +204,9 @@ def test_gene_rules_and_or_semantics_in_every_op():
     subsets = [[g for g in range(4) if m >> g & 1] for m in range(16)]
     table = strains(graph, subsets)
     rows = np.arange(len(subsets))
-    lazy = prepared(LazyMaskOp(), graph).collate(table, rows)
-    explicit = prepared(ExplicitSubgraphOp(), graph).collate(table, rows)
-    khop = prepared(KHopOp(KHopConfig(k=10)), graph).collate(table, rows)
+    lazy = LazyMaskOp(graph).collate(table, rows)
+    explicit = ExplicitSubgraphOp(graph).collate(table, rows)
+    khop = KHopOp(graph, KHopConfig(k=10)).collate(table, rows)
     for b, deleted in enumerate(subsets):
         live = {"abcd"[g] for g in range(4) if g not in deleted}
         expected_dead = {r for r, (_, rule) in RULES.items() if not rule(live)}
@@ -227,17 +224,17 @@ def test_only_deletions_remove_genes():
     table = strains(graph, [[1, 2], [1, 2]], kinds=[[Perturbation.DELETION, Perturbation.KNOCKDOWN],
                                                     [Perturbation.OVEREXPRESSION, Perturbation.ADDITION]])
     with pytest.warns(UserWarning, match="a strain without deletions gets the wild type's prediction"):
-        out = prepared(LazyMaskOp(), graph).collate(table, np.arange(2))
+        out = LazyMaskOp(graph).collate(table, np.arange(2))
     assert dead(out, GENE, 0) == {1} and dead(out, GENE, 1) == set()
     assert out["kinds"].tolist() == [[0, 1], [2, 3]]  # the head still sees every entry
     with pytest.warns(UserWarning, match="graph ops remove only deleted genes"):
-        explicit = prepared(ExplicitSubgraphOp(), graph).collate(table, np.arange(2))
+        explicit = ExplicitSubgraphOp(graph).collate(table, np.arange(2))
     assert sub_nodes(explicit, GENE, 1) == set(range(20))
 
 
-@pytest.mark.parametrize("op", [LazyMaskOp(), ExplicitSubgraphOp(), KHopOp(KHopConfig(k=2))])
-def test_ops_pickle_for_dataloader_workers(op, graph, table):
-    op.prepare(graph)
+@pytest.mark.parametrize("make", [LazyMaskOp, ExplicitSubgraphOp, lambda g: KHopOp(g, KHopConfig(k=2))])
+def test_ops_pickle_for_dataloader_workers(make, graph, table):
+    op = make(graph)
     rows = np.arange(5, 15)
     clone = pickle.loads(pickle.dumps(op))
     a, b = op.collate(table, rows), clone.collate(table, rows)
@@ -246,7 +243,7 @@ def test_ops_pickle_for_dataloader_workers(op, graph, table):
 
 
 def test_ops_are_registered_with_their_configs():
-    registry = load_registry(allow="")
+    registry = load_registry(allow="cellreg")
     for name in ("index", "explicit", "lazy_mask", "khop"):
         assert registry.get("perturbation", name).name == name
     assert registry.get("perturbation", "khop").config is KHopConfig
@@ -256,8 +253,8 @@ def test_ops_are_registered_with_their_configs():
 
 def test_strain_sizes_count_what_each_op_hands_the_encoder(graph, table):
     rows = np.arange(table.num_strains - 2)
-    lazy_op, explicit_op = prepared(LazyMaskOp(), graph), prepared(ExplicitSubgraphOp(), graph)
-    khop_op = prepared(KHopOp(KHopConfig(k=graph.num_genes)), graph)
+    lazy_op, explicit_op = LazyMaskOp(graph), ExplicitSubgraphOp(graph)
+    khop_op = KHopOp(graph, KHopConfig(k=graph.num_genes))
     lazy, explicit = lazy_op.collate(table, rows), explicit_op.collate(table, rows)
     total_nodes = sum(node_counts(graph).values())
     total_edges = sum(s.num_edges for s in edge_specs(graph))

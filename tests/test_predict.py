@@ -41,13 +41,13 @@ def read(path):
 
 def test_predictions_reproduce_the_runs_test_metrics(runs, tmp_path):
     """Score the run's own test strains from a file: the metrics must be the ones training reported."""
-    from cellreg.training.pipeline import load_data
+    from cellreg.training.pipeline import Pipeline
     from cellreg.config import load_config
     from cellreg.plugin_api.registry import default_registry
 
     rd = RunDir(runs / "baseline")
     split = rd.read_split()
-    data = load_data(load_config(rd.config), default_registry(), runs, split=split)
+    data = Pipeline(load_config(rd.config), default_registry(), runs, split=split).data
     test = data.table.select(split.test)
     names = [ "+".join(data.graph.genes[g] for g in test.strain(i)[0]) for i in range(len(test))]
     write_table(tmp_path / "test.tsv", names)

@@ -176,7 +176,7 @@ def test_gene_held_out_overshoot_warns():
 
 
 def test_a_relative_split_cache_lives_beside_the_config(tiny_config, tmp_path, monkeypatch):
-    from cellreg.training.pipeline import load_data
+    from cellreg.training.pipeline import Pipeline
     from cellreg.config import load_config
     from cellreg.plugin_api.registry import default_registry
 
@@ -184,6 +184,6 @@ def test_a_relative_split_cache_lives_beside_the_config(tiny_config, tmp_path, m
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)
     config = load_config(tiny_config, ['split.cache_dir="splits"'])
-    load_data(config, default_registry(), tiny_config.parent)
+    Pipeline(config, default_registry(), tiny_config.parent).data
     assert len(list((tiny_config.parent / "splits").glob("split-*.npz"))) == 1
     assert not (elsewhere / "splits").exists()

@@ -40,10 +40,10 @@ def test_reported_metrics_are_in_raw_units(tiny_config, tmp_path):
     info = json.loads((out / "run.json").read_text())
     split = RunDir(out).read_split()
     from cellreg.config import load_config
-    from cellreg.training.pipeline import load_data
+    from cellreg.training.pipeline import Pipeline
     from cellreg.plugin_api.registry import default_registry
 
-    data = load_data(load_config(out / "config.toml"), default_registry(), tiny_config.parent, split=split)
+    data = Pipeline(load_config(out / "config.toml"), default_registry(), tiny_config.parent, split=split).data
     train_mean = np.nanmean(data.table.labels[split.train], 0)
     assert info["scaler"]["mean"] == pytest.approx(train_mean, rel=1e-4)
     test = data.table.labels[split.test]

@@ -10,6 +10,7 @@ from cellreg_transformer.config import CrossAttentionHeadConfig, GraphHead, Tran
 from cellreg_transformer.encoder import TransformerEncoder
 from cellreg_transformer.graph_prior import GraphPrior
 from cellreg_transformer.head import UNPERTURBED, CrossAttentionHead
+from cellreg_transformer.records import GraphKL
 
 
 def random_graph(n=300, edges=3000, seed=0, relations=("r",)):
@@ -89,7 +90,7 @@ def test_head_equals_the_naive_formula_with_a_dense_perturbation_matrix():
     encoder, head = tiny_model(graph)
     batch = batch_of([[3, 7], [1, 2, 40], [5]], kinds=[[0, 2], [0, 0, 1], [0]], n=50)
     state = encoder(batch)
-    fast = head(state, batch)
+    fast = head(state, batch).values
     # Reference: build M(S) for every gene explicitly and sum β_i φ(h_i, m_i) over all N genes.
     h = state.genes
     for b in range(3):
@@ -107,10 +108,10 @@ def test_head_is_order_free_and_batch_mixing_changes_nothing():
     graph = random_graph(n=60, edges=300)
     encoder, head = tiny_model(graph)
     sets = [[1, 2], [4, 9, 30], [7], [11, 12, 13]]
-    together = head(encoder(batch_of(sets, n=60)), batch_of(sets, n=60))
+    together = head(encoder(batch_of(sets, n=60)), batch_of(sets, n=60)).values
     for i, s in enumerate(sets):
-        alone = head(encoder(batch_of([s], n=60)), batch_of([s], n=60))
-        reversed_ = head(encoder(batch_of([s[::-1]], n=60)), batch_of([s[::-1]], n=60))
+        alone = head(encoder(batch_of([s], n=60)), batch_of([s], n=60)).values
+        reversed_ = head(encoder(batch_of([s[::-1]], n=60)), batch_of([s[::-1]], n=60)).values
         torch.testing.assert_close(together[i], alone[0], atol=1e-6, rtol=1e-5)
         torch.testing.assert_close(reversed_[0], alone[0], atol=1e-6, rtol=1e-5)
 
@@ -119,12 +120,12 @@ def test_graph_loss_comes_from_training_forward_only_and_uses_tied_heads():
     graph = random_graph(n=80, edges=400, relations=("a", "b"))
     encoder, _ = tiny_model(graph, graph_heads=[GraphHead("b", layer=1, head=1, weight=0.5)])
     state = encoder.train()(batch_of([[1]], n=80))
-    assert set(state.aux["graph_kl"]) == {"b"} and state.aux["graph_kl_weights"] == {"b": 0.5}
-    state.aux["graph_kl"]["b"].backward()
+    assert set(state.extra(GraphKL).terms) == {"b"} and state.extra(GraphKL).weights == {"b": 0.5}
+    state.extra(GraphKL).terms["b"].backward()
     block0, block1 = encoder.blocks
     assert block0.qkv.weight.grad.abs().sum() > 0  # layer 0 shapes layer 1's input
     assert block1.out.weight.grad is None  # the KL never reaches the output projection of layer 1
-    assert encoder.eval()(batch_of([[1]], n=80)).aux["graph_kl"] == {}
+    assert encoder.eval()(batch_of([[1]], n=80)).extra(GraphKL).terms == {}
 
 
 def test_a_relation_may_tie_several_heads_each_with_its_own_kl_and_weight():
@@ -133,9 +134,9 @@ def test_a_relation_may_tie_several_heads_each_with_its_own_kl_and_weight():
             GraphHead("a", layer=1, head=0, weight=0.2)]
     encoder, _ = tiny_model(graph, graph_heads=ties)
     state = encoder.train()(batch_of([[1]], n=80))
-    assert state.aux["graph_kl_weights"] == {"b@layer0.head0": 1.0, "b@layer1.head1": 0.5, "a": 0.2}
-    kl = state.aux["graph_kl"]
-    assert set(kl) == set(state.aux["graph_kl_weights"]) and kl["b@layer0.head0"] != kl["b@layer1.head1"]
+    assert state.extra(GraphKL).weights == {"b@layer0.head0": 1.0, "b@layer1.head1": 0.5, "a": 0.2}
+    kl = state.extra(GraphKL).terms
+    assert set(kl) == set(state.extra(GraphKL).weights) and kl["b@layer0.head0"] != kl["b@layer1.head1"]
     assert set(encoder.epoch_diagnostics()["graph_heads"]) == set(kl)
 
 
@@ -154,12 +155,12 @@ def test_default_ties_one_head_per_relation_and_bad_ties_are_explained():
 def test_added_genes_are_tokens_outside_the_graph_loss():
     graph = random_graph(n=60, edges=300)
     encoder, head = tiny_model(graph)
-    before = head(encoder(batch_of([[3, 4]], n=60)), batch_of([[3, 4]], n=60))
+    before = head(encoder(batch_of([[3, 4]], n=60)), batch_of([[3, 4]], n=60)).values
     encoder.add_genes(2)
     state = encoder(batch_of([[3, 4]], n=62))
     assert state.genes.shape[0] == 62
     with_new = batch_of([[3, 60]], kinds=[[0, 3]], n=62)
-    assert torch.isfinite(head(encoder(with_new), with_new)).all()
-    after = head(state, batch_of([[3, 4]], n=62))
+    assert torch.isfinite(head(encoder(with_new), with_new).values).all()
+    after = head(state, batch_of([[3, 4]], n=62)).values
     assert not torch.allclose(before, after)  # the new tokens take part in attention
     assert all(int(p.valid_rows.max()) < 60 for p in encoder.priors.values())

@@ -1,7 +1,8 @@
 """``cellreg bench``: training throughput of every model family and operator, one machine, one process.
 
-One synthetic organism (yeast scale by default: 6,607 genes, 9 relations, ~2.4 M edges) and one
-set of strains for every method of the suite. Each method runs in a fresh worker process (so its
+One organism and one set of strains for every method of the suite; the suite file's ``[bench]``
+table names them, and the reference method the ratios are to (the bundled suite: the synthetic
+organism, yeast scale by default: 6,607 genes, 9 relations, ~2.4 M edges; DANGO). Each method runs in a fresh worker process (so its
 memory is its own): set up once, time training steps at the common batch, find the largest batch
 that fits the memory budget and keeps a step under ``max_step_s`` (``largest_batch``), and time
 steps at that batch. Warm-up steps are excluded; each figure is the median over
@@ -26,7 +27,7 @@ import tomli
 from cellreg.config import ConfigError
 
 SUITE = "bench_suite.toml"
-STRAINS = 40_000  # doubles and triples, half each: the pool every batch is drawn from
+SETTINGS = "bench"  # the suite file's table of settings; every other table is a method
 
 
 # -- worker (one method, in its own process) -----------------------------------------------------
@@ -62,10 +63,11 @@ def _current_mb() -> float:
 
 
 def _strain_size(op, batch: dict) -> tuple[float, float]:
-    """Mean nodes and edges in one strain's encoder input, from the op's ``strain_size`` if it has one."""
-    if not hasattr(op, "strain_size"):
+    """Mean nodes and edges in one strain's encoder input, where the op reports them."""
+    sizes = op.strain_size(batch)
+    if sizes is None:
         return math.nan, math.nan
-    nodes, edges = op.strain_size(batch)
+    nodes, edges = sizes
     return float(nodes.float().mean()), float(edges.float().mean())
 
 
@@ -91,38 +93,39 @@ def largest_batch(probe, batch: int, base_mb: float, peak_mb: float, step_s: flo
     return best
 
 
-def worker(method: dict, genes: int, batch: int, budget_mb: float, max_step_s: float, window_s: float,
-           windows: int, max_batch: int, seed: int = 0) -> dict:
+def organism(settings: dict, genes: int) -> dict:
+    """The run-config tables of the suite's organism at ``genes`` genes."""
+    graph = dict(settings["graph"])
+    graph.update(settings.get("sizes", {}).get(str(genes), {settings["size_option"]: genes}))
+    return {"graph": graph, "phenotypes": dict(settings["phenotypes"])}
+
+
+def worker(method: dict, settings: dict, genes: int, batch: int, budget_mb: float, max_step_s: float,
+           window_s: float, windows: int, max_batch: int, seed: int = 0) -> dict:
     import torch
 
-    from cellreg.training.pipeline import build, build_model, build_op, load_graph
     from cellreg.config import parse_config
-    from cellreg.plugin_api.contracts import Context
     from cellreg.plugin_api.registry import default_registry
-    from cellreg.data.standardize import LabelScaler
+    from cellreg.training.pipeline import Pipeline
 
     torch.manual_seed(seed)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     registry = default_registry()
-    organism = {"preset": "yeast"} if genes >= 6607 else {"genes": genes}
-    raw = {"seed": seed, "graph": {"name": "synthetic", **organism},
-           "phenotypes": {"name": "synthetic", "singles": False, "doubles": STRAINS // 2, "triples": STRAINS // 2},
-           **method}
-    config = parse_config(raw, source="bench", registry=registry)
-    graph = load_graph(config, registry, Path("."))
-    table = build(registry, "phenotypes", config.phenotypes, Context(seed=seed)).load(graph)
-    model = build_model(config, registry, graph, table.label_names, Path(".")).to(device)
-    op = build_op(config, registry, graph, Path("."))
+    config = parse_config({"seed": seed, **organism(settings, genes), **method}, source="bench", registry=registry)
+    pipe = Pipeline(config, registry)
+    table = pipe.data.table
+    if batch > len(table):
+        raise ValueError(f"--batch {batch}: the suite's phenotypes have only {len(table):,} strains to draw a batch from")
+    model = pipe.model.to(device)
+    op, collate = pipe.op, pipe.collate
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
-    targets = LabelScaler.fit(table.labels).transform(table.labels).astype(np.float32)
     rng = np.random.default_rng(seed)
     sizes = {}
 
     def step(b: int) -> float:
         rows = rng.choice(len(table), size=b, replace=False)
         start = time.perf_counter()  # the op's collate is part of a training step's cost
-        data = op.collate(table, rows)
-        data["row"], data["target"] = torch.from_numpy(rows), torch.from_numpy(targets[rows])
+        data = collate(rows)
         if b not in sizes:  # once per size, and not timed
             counted = time.perf_counter()
             sizes[b] = _strain_size(op, data)
@@ -170,7 +173,7 @@ def worker(method: dict, genes: int, batch: int, budget_mb: float, max_step_s: f
 
 # -- driver ------------------------------------------------------------------------------------------
 
-def load_suite(path: str | None) -> dict[str, dict]:
+def _read_suite(path: str | None) -> dict[str, dict]:
     text = Path(path).read_text() if path else resources.files("cellreg.commands").joinpath(SUITE).read_text()
     try:
         return tomli.loads(text)
@@ -178,12 +181,31 @@ def load_suite(path: str | None) -> dict[str, dict]:
         raise ConfigError(path or SUITE, [f"TOML syntax error: {exc}"]) from None
 
 
+def load_suite(path: str | None) -> dict[str, dict]:
+    """The methods of a suite file, by name (every table but ``[bench]``)."""
+    return {k: v for k, v in _read_suite(path).items() if k != SETTINGS}
+
+
+def suite_settings(path: str | None) -> dict:
+    """The suite's ``[bench]`` table: organism, strains and reference method; what a suite file leaves
+    out comes from the bundled suite."""
+    settings = {**_read_suite(None)[SETTINGS], **_read_suite(path).get(SETTINGS, {})} if path else \
+        _read_suite(None)[SETTINGS]
+    missing = [k for k in ("graph", "phenotypes", "size_option", "reference") if k not in settings]
+    if missing:
+        raise ConfigError(path or SUITE, [f"[bench]: missing {', '.join(missing)}"])
+    return settings
+
+
 def missing_plugins(method: dict) -> list[str]:
     from cellreg.plugin_api.registry import PluginError, default_registry
 
     registry, missing = default_registry(), []
-    wanted = [("perturbation", method.get("perturbation", {}).get("name", "index")),
-              ("encoder", method["model"]["encoder"]["name"]), ("head", method["model"]["head"]["name"])]
+    wanted = [("encoder", method["model"]["encoder"]["name"]), ("head", method["model"]["head"]["name"])]
+    if "perturbation" in method:
+        wanted.append(("perturbation", method["perturbation"]["name"]))
+    elif registry.default("perturbation") is None:
+        missing.append("perturbation (no default op installed)")
     wanted += [("loss", t["name"]) for t in method.get("loss", [])]
     for kind, name in wanted:
         try:
@@ -196,11 +218,11 @@ def missing_plugins(method: dict) -> list[str]:
 def run_bench(suite: str | None = None, genes: int = 6607, batch: int = 8, budget_gb: float = 8.0,
               max_step_s: float = 10.0, window_s: float = 2.0, windows: int = 3, max_batch: int = 8192,
               methods: list[str] | None = None, timeout_s: float = 300.0) -> dict:
-    specs = load_suite(suite)
+    specs, settings = load_suite(suite), suite_settings(suite)
     chosen = methods or list(specs)
     problems = [f"unknown method {m!r}; the suite has: {', '.join(specs)}" for m in chosen if m not in specs]
-    if not 1 <= batch <= STRAINS:
-        problems.append(f"--batch {batch}: expected 1 to {STRAINS:,} (the strains a batch is drawn from)")
+    if batch < 1:
+        problems.append(f"--batch {batch}: expected at least 1")
     if problems:
         raise ConfigError("bench", problems)
     results = {}
@@ -209,7 +231,7 @@ def run_bench(suite: str | None = None, genes: int = 6607, batch: int = 8, budge
         if missing:
             results[name] = {"skipped": f"not installed: {', '.join(missing)}"}
             continue
-        args = json.dumps({"method": specs[name], "genes": genes, "batch": batch, "budget_mb": budget_gb * 1024,
+        args = json.dumps({"method": specs[name], "settings": settings, "genes": genes, "batch": batch, "budget_mb": budget_gb * 1024,
                            "max_step_s": max_step_s, "window_s": window_s, "windows": windows,
                            "max_batch": max_batch})
         start = time.perf_counter()
@@ -224,24 +246,27 @@ def run_bench(suite: str | None = None, genes: int = 6607, batch: int = 8, budge
             continue
         results[name] = json.loads(proc.stdout.strip().splitlines()[-1])
         results[name]["wall_s"] = round(time.perf_counter() - start, 1)
-    reference = results.get("dango", {}).get("strains_per_s")
+    reference = settings["reference"]
+    base = results.get(reference, {})
     for r in results.values():
-        if "strains_per_s" in r and reference:
-            r["vs_dango"] = r["strains_per_s"] / reference
-            r["max_batch_vs_dango"] = r["max_batch_strains_per_s"] / results["dango"]["max_batch_strains_per_s"]
-    return {"genes": genes, "common_batch": batch, "memory_budget_gb": budget_gb, "methods": results}
+        if "strains_per_s" in r and base.get("strains_per_s"):
+            r["vs_reference"] = r["strains_per_s"] / base["strains_per_s"]
+            r["max_batch_vs_reference"] = r["max_batch_strains_per_s"] / base["max_batch_strains_per_s"]
+    return {"genes": genes, "common_batch": batch, "memory_budget_gb": budget_gb, "reference": reference,
+            "methods": results}
 
 
 def ratio(value: float | None) -> str:
-    """Three significant digits: the slowest methods are thousands of times slower than DANGO."""
+    """Three significant digits: the slowest methods are thousands of times slower than the reference."""
     return "n/a" if value is None else f"{value:.3g}"
 
 
 def markdown(report: dict) -> str:
+    ref = report["reference"]
     lines = [f"Organism: {report['genes']:,} genes; common batch {report['common_batch']}; memory budget "
-             f"{report['memory_budget_gb']} GB. Ratios are to DANGO at the same batch setting.", "",
+             f"{report['memory_budget_gb']} GB. Ratios are to {ref} at the same batch setting.", "",
              "| method | strains/s (common batch) | steps/s | peak MB | max batch | strains/s (max batch) | peak MB (max) "
-             "| nodes/strain | edges/strain | × DANGO (common) | × DANGO (max) |",
+             f"| nodes/strain | edges/strain | × {ref} (common) | × {ref} (max) |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
     for name, r in report["methods"].items():
         if "skipped" in r:
@@ -251,7 +276,7 @@ def markdown(report: dict) -> str:
         lines.append(f"| {name} | {f(r['strains_per_s'])} | {f(r['steps_per_s'], 2)} | {f(r['peak_mb'], 0)} | "
                      f"{r['max_batch']} | {f(r['max_batch_strains_per_s'])} | {f(r['max_batch_peak_mb'], 0)} | "
                      f"{f(r['nodes_per_strain'], 0)} | {f(r['edges_per_strain'], 0)} | "
-                     f"{ratio(r.get('vs_dango'))} | {ratio(r.get('max_batch_vs_dango'))} |")
+                     f"{ratio(r.get('vs_reference'))} | {ratio(r.get('max_batch_vs_reference'))} |")
     return "\n".join(lines)
 
 

@@ -86,7 +86,7 @@ def _cmd_plugins(args) -> int:
     registry = default_registry()
     rows = [{"kind": r.plugin.kind, "name": r.plugin.name, "distribution": r.source.distribution,
              "version": r.source.version, "entry_point": r.source.entry_point,
-             "description": r.plugin.description} for r in registry.entries()]
+             "description": r.plugin.description, "default": r.plugin.default} for r in registry.entries()]
     broken = [{"entry_point": b.source.entry_point, "distribution": b.source.distribution, "error": b.error}
               for b in registry.broken]
     if args.json:

@@ -14,16 +14,18 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+import attrs  # noqa: E402
+
 from cellreg.config import ConfigError  # noqa: E402
+from cellreg.plugin_api.registry import Registry, default_registry  # noqa: E402
+from cellreg.training.rundir import RunDir  # noqa: E402
 
 
 def load_run(path: Path) -> dict:
-    info_path, metrics_path = path / "run.json", path / "metrics.json"
-    if not info_path.exists():
-        raise ConfigError(str(path), ["not a run directory (no run.json)"])
-    if not metrics_path.exists():
+    rd = RunDir(path).require()
+    if not rd.metrics.exists():
         raise ConfigError(str(path), ["has no metrics.json: the run has not finished (cellreg run --resume)"])
-    return {"path": path, "info": json.loads(info_path.read_text()), "metrics": json.loads(metrics_path.read_text())}
+    return {"path": path, "info": attrs.asdict(rd.read_info()), "metrics": json.loads(rd.metrics.read_text())}
 
 
 def check_comparable(runs: list[dict]) -> None:
@@ -48,12 +50,13 @@ def _fmt(m: dict, metric: str) -> str:
     return f"{value:.3f}"
 
 
-def markdown(runs: list[dict]) -> str:
+def markdown(runs: list[dict], default_op: str | None = None) -> str:
+    """One row per run and label; the op is named where it is not the default one."""
     lines = ["| run | model | split | label | n | Pearson [95% CI] | Spearman [95% CI] | RMSE | R² | train s | strains/s |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
     for run in runs:
         info, metrics = run["info"], run["metrics"]
-        model = f"{info['encoder']} + {info['head']}" + (f" ({info['perturbation']})" if info["perturbation"] != "index" else "")
+        model = f"{info['encoder']} + {info['head']}" + (f" ({info['perturbation']})" if info["perturbation"] != default_op else "")
         for label in info["labels"]:
             m = metrics["test"][label]
             lines.append(f"| {info['name'] or run['path'].name} | {model} | {info['split']} | {label} | {m['n']} | "
@@ -82,10 +85,11 @@ def chart(runs: list[dict], path: Path) -> None:
     plt.close(fig)
 
 
-def compare(run_dirs: list[str | Path], out: str | Path | None = None) -> str:
+def compare(run_dirs: list[str | Path], out: str | Path | None = None, registry: Registry | None = None) -> str:
     runs = [load_run(Path(p)) for p in run_dirs]
     check_comparable(runs)
-    table = markdown(runs)
+    default_op = (registry or default_registry()).default("perturbation")
+    table = markdown(runs, default_op.name if default_op else None)
     if out is not None:
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)

@@ -1,28 +1,26 @@
 """Score a perturbation table with a trained run, in raw label units: ``cellreg predict``.
 
-Works for any model family. The table is read by the ``table`` phenotype plugin (found through
-the registry, like everything else), with ``unknown_genes = "add"``: a gene the organism never had
-must be marked ``addition`` and becomes an appended token for encoders that support it
-(``add_genes``); other encoders refuse it with a clear error.
+Works for any model family. The table is read by the run's own phenotype source
+(``PhenotypeSource.read_strains``: the core's strain-table reader unless the source reads its own
+way): a gene the organism never had must be marked ``addition`` and becomes an appended token for
+encoders that can add genes (``Encoder.can_add_genes``); other encoders refuse it with a clear error.
 """
 
 from __future__ import annotations
 
 import csv
-import json
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from cellreg.training.pipeline import build, build_model, build_op, load_graph
-from cellreg.training.checkpoint import load_weights
-from cellreg.config import ConfigError, PluginChoice, load_config, structure
+from cellreg.config import ConfigError
 from cellreg.data.phenotypes import Perturbation, PhenotypeTable
-from cellreg.plugin_api.contracts import Context
-from cellreg.plugin_api.registry import Registry, default_registry
-from cellreg.data.standardize import LabelScaler
-from cellreg.training.trainer import RunDir
+from cellreg.plugin_api.contracts import StrainColumns
+from cellreg.plugin_api.registry import Registry
+from cellreg.training.checkpoint import load_weights
+from cellreg.training.pipeline import Pipeline
+from cellreg.training.rundir import RunDir
 
 
 def read_added_features(path: Path, names: tuple[str, ...]) -> torch.Tensor:
@@ -43,29 +41,6 @@ def read_added_features(path: Path, names: tuple[str, ...]) -> torch.Tensor:
     return torch.tensor([rows[g] for g in names], dtype=torch.float32)
 
 
-def _read_table(path: Path, options: dict, registry: Registry, graph) -> PhenotypeTable:
-    plugin = registry.get("phenotypes", "table")
-    errors: list[str] = []
-    config = structure({"path": str(path), "labels": [], "unknown_genes": "add", **options}, plugin.config,
-                       "predict", errors)
-    if errors:
-        raise ConfigError(str(path), errors)
-    return build(registry, "phenotypes", PluginChoice(plugin.name, config), Context()).load(graph)
-
-
-READING_OPTIONS = ("strip_suffix", "drop_genes", "delimiter", "comment")
-"""How the training table's gene names and lines were read; new strains are read the same way."""
-
-
-def _reading_options(config) -> dict:
-    """The run's ``[phenotypes]`` reading options when it was trained on a ``table``: new strains in
-    the same format (e.g. Costanzo's ``YAL001C_dma1`` with ``strip_suffix = "_"``) then read alike."""
-    if config.phenotypes.name != "table" or config.phenotypes.config is None:
-        return {}
-    return {k: getattr(config.phenotypes.config, k) for k in READING_OPTIONS
-            if getattr(config.phenotypes.config, k, None) is not None}
-
-
 def _format_top(names: tuple[str, ...], idx: torch.Tensor, weight: torch.Tensor) -> list[str]:
     return [";".join(f"{names[i]}:{w:.4g}" for i, w in zip(row_i.tolist(), row_w.tolist()))
             for row_i, row_w in zip(idx, weight)]
@@ -78,47 +53,33 @@ def predict(run_dir: str | Path, table_path: str | Path, out: str | Path | None 
             weights: str = "best", batch_size: int = 1024, registry: Registry | None = None) -> Path:
     """Write one row per strain: its genes and kinds, ``pred_<label>`` and, with ``explain``, the
     genes each attention mechanism of the model weighs most. Returns the output path."""
-    registry = registry or default_registry()
     rd = RunDir(Path(run_dir))
-    if not rd.info.exists():
-        raise ConfigError(str(rd.root), ["not a run directory (no run.json)"])
-    info = json.loads(rd.info.read_text())
-    config = load_config(rd.config, registry=registry)
-    base_dir = Path(info["base_dir"])
-    graph = load_graph(config, registry, base_dir)
-    if graph.fingerprint() != info["graph_fingerprint"]:
-        raise ConfigError(str(rd.root), ["the graph this config builds differs from the one the run was trained on"])
-    options = {**_reading_options(config), "genes": genes_column, "gene_separator": separator}
-    if kinds_column:
-        options["kinds"] = kinds_column
-    table = _read_table(Path(table_path).resolve(), options, registry, graph)
-    labels = tuple(info["labels"])
-    model = build_model(config, registry, graph, labels, base_dir)
+    pipe = Pipeline.from_run(rd, registry)
+    table = pipe.read_strains(Path(table_path).resolve(), StrainColumns(genes_column, separator, kinds_column))
+    model, config = pipe.model, pipe.config
     load_weights(model, rd.best if weights == "best" else rd.last)
     model.eval()
-    added = table.gene_names[graph.num_genes:]
+    added = table.gene_names[pipe.graph.num_genes:]
     if added:
-        if not hasattr(model.encoder, "add_genes"):
+        if not model.encoder.can_add_genes:
             raise ConfigError(str(table_path), [f"genes {', '.join(added[:5])} are not in the organism and encoder "
                                                 f"{config.model.encoder.name!r} cannot add genes"])
         features = read_added_features(Path(added_features), added) if added_features else None
         model.encoder.add_genes(len(added), features)
-    op = build_op(config, registry, graph, base_dir)
-    scaler = LabelScaler.from_dict(info["scaler"])
-    explainers = [m for m in (model.encoder, model.head) if hasattr(m, "explain")]
+    collate, scaler = pipe.collate_for(table), pipe.scaler
+    explainers = [m for m in (model.encoder, model.head) if m.explains]
     if explain and not explainers:
         raise ConfigError(str(rd.root), [f"model {config.model.encoder.name}/{config.model.head.name} has no "
                                          "attention to explain"])
     preds, explained = [], {}
     for start in range(0, len(table), batch_size):
-        rows = np.arange(start, min(start + batch_size, len(table)))
-        batch = op.collate(table, rows)
-        batch["row"] = torch.from_numpy(rows)
+        batch = collate(np.arange(start, min(start + batch_size, len(table))))
         state = model.encoder(batch)
-        preds.append(scaler.inverse(model.head(state, batch).float().numpy()))
+        preds.append(scaler.inverse(model.head(state, batch).values.float().numpy()))
         for m in explainers if explain else []:
             for name, (idx, weight) in m.explain(state, batch, top).items():
                 explained.setdefault(name, []).extend(_format_top(table.gene_names, idx, weight))
+    labels = pipe.label_names
     pred = np.concatenate(preds) if preds else np.zeros((0, len(labels)))
     out = Path(out) if out else Path(table_path).with_suffix(".predictions.tsv")
     _write(out, table, separator, labels, pred, explained)

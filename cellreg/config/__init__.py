@@ -2,13 +2,13 @@
 
 from cellreg.config.errors import ConfigError
 from cellreg.config.schema import (
-    DEFAULT_LOSS, PLUGIN_SECTIONS, LossTerm, ModelConfig, PluginChoice, RunConfig, TrainConfig, apply_override,
+    PLUGIN_SECTIONS, LossTerm, ModelConfig, PluginChoice, RunConfig, TrainConfig, apply_override,
     load_config, make_converter, parse_config, read_toml, structure, to_toml,
 )
 from cellreg.config.split_config import SplitConfig
 
 __all__ = [
-    "DEFAULT_LOSS", "PLUGIN_SECTIONS", "ConfigError", "LossTerm", "ModelConfig", "PluginChoice", "RunConfig",
+    "PLUGIN_SECTIONS", "ConfigError", "LossTerm", "ModelConfig", "PluginChoice", "RunConfig",
     "SplitConfig", "TrainConfig", "apply_override", "load_config", "make_converter", "parse_config", "read_toml",
     "structure", "to_toml",
 ]

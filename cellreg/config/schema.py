@@ -86,23 +86,22 @@ class RunConfig:
     graph: PluginChoice
     phenotypes: PluginChoice
     model: ModelConfig
+    perturbation: PluginChoice  # filled in by parse_config from the registry's default op when absent
     split: SplitConfig = attrs.field(factory=SplitConfig)
-    perturbation: PluginChoice = attrs.field(factory=lambda: PluginChoice("index", None))
     loss: list[LossTerm] = attrs.field(factory=list)
     train: TrainConfig = attrs.field(factory=TrainConfig)
     seed: int = 0
     name: str = ""
 
 
-# Plugin tables: (dotted path, plugin kind, default table when absent)
+# Plugin tables: (dotted path, plugin kind). A kind with a declared default plugin may be left out.
 PLUGIN_SECTIONS = (
-    ("graph", "graph", None),
-    ("phenotypes", "phenotypes", None),
-    ("perturbation", "perturbation", {"name": "index"}),
-    ("model.encoder", "encoder", None),
-    ("model.head", "head", None),
+    ("graph", "graph"),
+    ("phenotypes", "phenotypes"),
+    ("perturbation", "perturbation"),
+    ("model.encoder", "encoder"),
+    ("model.head", "head"),
 )
-DEFAULT_LOSS = [{"name": "mse"}]
 
 
 def make_converter() -> cattrs.Converter:
@@ -198,25 +197,30 @@ def parse_config(raw: dict, source: str = "<config>", registry: Registry | None 
     registry = registry or default_registry()
     raw = copy.deepcopy(raw)
     errors: list[str] = []
-    for path, kind, default in PLUGIN_SECTIONS:
+    for path, kind in PLUGIN_SECTIONS:
         *parents, leaf = path.split(".")
         node = raw
         for p in parents:
             node = node.setdefault(p, {}) if isinstance(node.get(p, {}), dict) else {}
         if leaf not in node:
+            default = registry.default(kind)
             if default is None:
                 errors.append(f"{path}: missing table [{path}]; choose a {kind} plugin: "
                               f"{', '.join(registry.names(kind))}")
                 continue
-            node[leaf] = dict(default)
+            node[leaf] = {"name": default.name}
         node[leaf] = _pick_plugin(node[leaf], kind, path, registry, errors)
-    losses = raw.get("loss", DEFAULT_LOSS)
+    default_loss = registry.default("loss")
+    if "loss" not in raw and default_loss is None:
+        errors.append(f"loss: missing [[loss]]; no installed loss plugin is a default; choose one of: "
+                      f"{', '.join(registry.names('loss'))}")
+    losses = raw.get("loss", [{"name": default_loss.name}] if default_loss else [])
     if not isinstance(losses, list):
         errors.append("loss: expected an array of tables ([[loss]] name = ..., weight = ...)")
         losses = None
-    elif not losses:
-        errors.append("loss: empty array: give at least one [[loss]] term (or leave 'loss' out for the "
-                      "default, one mse term)")
+    elif not losses and "loss" in raw:
+        default = f"the default, one {default_loss.name} term" if default_loss else "a default, if a plugin declares one"
+        errors.append(f"loss: empty array: give at least one [[loss]] term (or leave 'loss' out for {default})")
     terms = []
     for i, table in enumerate(losses or []):
         path = f"loss[{i}]"

@@ -22,16 +22,18 @@ class Rows(Dataset):
 
 
 class Collate:
-    """rows -> op inputs + ``row`` [B] + ``target`` [B, L] (standardized, NaN = missing)."""
+    """rows -> op inputs + ``row`` [B] + ``target`` [B, L] (standardized, NaN = missing; only when
+    ``targets`` are given: new strains being scored have none)."""
 
-    def __init__(self, table: PhenotypeTable, op: PerturbationOp, targets: np.ndarray) -> None:
+    def __init__(self, table: PhenotypeTable, op: PerturbationOp, targets: np.ndarray | None = None) -> None:
         self.table, self.op, self.targets = table, op, targets
 
-    def __call__(self, rows: list[int]) -> dict[str, torch.Tensor]:
+    def __call__(self, rows: list[int] | np.ndarray) -> dict[str, torch.Tensor]:
         rows = np.asarray(rows, dtype=np.int64)
         batch = self.op.collate(self.table, rows)
         batch["row"] = torch.from_numpy(rows)
-        batch["target"] = torch.from_numpy(self.targets[rows])
+        if self.targets is not None:
+            batch["target"] = torch.from_numpy(self.targets[rows])
         return batch
 
 

@@ -1,10 +1,14 @@
-"""The extension points. Each plugin kind implements one of these; the registry builds it with
-``factory(config, context)`` where ``config`` is the plugin's own attrs config instance.
+"""The extension points: one base class per plugin kind, with every optional hook as a no-op default.
+
+The registry builds a plugin with ``factory(config, context)``, where ``config`` is the plugin's own
+attrs config instance, and checks that the object subclasses its kind's base class here and has what
+the kind requires (:func:`contract_problems`). The core calls the hooks below directly, never by
+looking for attributes.
 
 Shapes: N genes in the vocabulary, B strains in a batch, K = the largest perturbation set in the
 batch, L labels, d the encoder width.
 
-Two model forms fit the same protocols (design §2):
+Two model forms fit the same contracts (design §2):
 
 * wild-type encoders (``Encoder.per_strain = False``) compute F(G) once per training step,
   whatever B is; the head then reads the perturbation set from the batch: ``y = g(F(G), S)``;
@@ -13,45 +17,68 @@ Two model forms fit the same protocols (design §2):
   compute ``y = h(F(G) - F(G \\ S))``.
 
 A **batch** is a ``dict[str, Tensor]`` (so Accelerate moves and gathers it without pickling).
-The core always adds ``row`` [B] long (table rows) and ``target`` [B, L] float (standardized
-labels, NaN = missing). The index-only op adds ``genes`` [B, K] long (0-padded), ``kinds`` [B, K]
-long (:class:`~cellreg.data.phenotypes.Perturbation` codes) and ``mask`` [B, K] bool (True = real
-entry); other ops add their own keys and document them.
+The core always adds ``row`` [B] long (table rows) and, in training, ``target`` [B, L] float
+(standardized labels, NaN = missing). The index-only op adds ``genes`` [B, K] long (0-padded),
+``kinds`` [B, K] long (:class:`~cellreg.data.phenotypes.Perturbation` codes) and ``mask`` [B, K]
+bool (True = real entry); other ops add their own keys and document them.
 """
 
 from __future__ import annotations
 
+import abc
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, ClassVar, TypeVar
 
 import attrs
 import numpy as np
 import torch
+from torch import nn
 
 from cellreg.data.graph import CellGraph
 from cellreg.data.phenotypes import PhenotypeTable
 
 Batch = dict[str, torch.Tensor]
+R = TypeVar("R")
 
 
 @attrs.define
 class CellState:
-    """What an encoder hands the head.
+    """What an encoder hands the head, and what the loss terms see of the forward pass.
 
     ``genes``: [N, d] (wild-type encoders) or [B, N, d] (per-strain encoders), or None;
-    ``cell``: [d] or [B, d] whole-cell vector, or None; ``aux``: anything a loss term needs from
-    the same forward pass (attention rows, reconstructions, strain embeddings), so no second
-    forward is ever run.
+    ``cell``: [d] or [B, d] whole-cell vector, or None;
+    ``extras``: typed records the encoder hands on to a head or loss term of its own family (an
+    auxiliary loss's inputs, a training schedule's factors), found by class with :meth:`extra`,
+    so no second forward is ever run and no string key is shared;
+    ``strain_embedding``: [B, e] per-strain embedding, filled in by the core from the head's
+    :class:`Prediction` before the loss terms run (contrastive terms read it);
+    ``aux``: tensors kept for inspection (tests, notebooks); no other plugin or the core reads it.
     """
 
     genes: torch.Tensor | None = None
     cell: torch.Tensor | None = None
+    extras: tuple[Any, ...] = ()
+    strain_embedding: torch.Tensor | None = None
     aux: dict[str, Any] = attrs.field(factory=dict)
+
+    def extra(self, record: type[R]) -> R | None:
+        """The first record of class ``record`` in :attr:`extras`, or None."""
+        return next((r for r in self.extras if isinstance(r, record)), None)
+
+
+@attrs.frozen
+class Prediction:
+    """What a head returns: ``values`` [B, L] in standardized units, and optionally the
+    ``strain_embedding`` [B, e] the values were read out from."""
+
+    values: torch.Tensor
+    strain_embedding: torch.Tensor | None = None
 
 
 @attrs.define
 class Context:
-    """What a factory may need besides its own config. Fields fill in as the run is assembled."""
+    """What a factory may need besides its own config. Fields fill in as the run is assembled:
+    ``graph`` for ops and models, ``label_names`` for models, ``encoder`` for heads and loss terms."""
 
     seed: int = 0
     base_dir: Path = Path(".")  # relative paths in a config resolve against the config's folder
@@ -64,79 +91,153 @@ class Context:
         return p if p.is_absolute() else self.base_dir / p
 
 
-@runtime_checkable
-class GraphSource(Protocol):
+@attrs.frozen
+class StrainColumns:
+    """How a file of new strains (``cellreg predict``) names them: the column of genes joined by
+    ``separator``, and optionally a column of kinds joined the same way."""
+
+    genes: str = "genes"
+    separator: str = "+"
+    kinds: str | None = None
+
+
+class GraphSource(abc.ABC):
     """Builds the organism's wild-type CellGraph. Runs once per run, before anything else."""
 
+    @abc.abstractmethod
     def load(self) -> CellGraph: ...
 
 
-@runtime_checkable
-class PhenotypeSource(Protocol):
+class PhenotypeSource(abc.ABC):
     """Loads strains and labels against the graph's gene vocabulary. Runs once per run.
 
     Unknown gene names must be counted and reported with examples (error or drop, per config).
     """
 
+    @abc.abstractmethod
     def load(self, graph: CellGraph) -> PhenotypeTable: ...
 
+    def describe(self) -> str:
+        """Where the strains come from (a file as configured), for messages; "" when generated."""
+        return ""
 
-@runtime_checkable
-class PerturbationOp(Protocol):
-    """Turns a batch of strains into encoder inputs.
+    def read_strains(self, path: Path, graph: CellGraph, columns: StrainColumns) -> PhenotypeTable:
+        """New strains to score, without labels: the core's delimited strain table by default.
 
-    ``prepare`` runs once per run (e.g. build an incidence cache); ``collate`` runs per batch,
-    possibly in DataLoader workers (so the op must pickle), and returns the op's batch keys as CPU
-    tensors. It must never copy the wild-type graph unless explicit copies are its whole point.
+        A source whose training data names genes its own way (suffixes, dropped markers, another
+        delimiter) overrides this so new strains are read alike. Genes the graph lacks must be
+        marked ``addition``; they are appended to the vocabulary.
+        """
+        from cellreg.data.strain_table import TableConfig, read_strain_table
+
+        config = TableConfig(str(path), genes=columns.genes, gene_separator=columns.separator, kinds=columns.kinds,
+                             labels=[], unknown_genes="add")
+        return read_strain_table(path, graph, config)
+
+
+class PerturbationOp(abc.ABC):
+    """Turns a batch of strains into encoder inputs. Complete when constructed: its factory gets the
+    graph in ``context.graph`` and builds any cache (an incidence matrix, index maps) there.
+
+    ``collate`` runs per batch, possibly in DataLoader workers (so the op must pickle), and returns
+    the op's batch keys as CPU tensors. It must never copy the wild-type graph unless explicit
+    copies are its whole point.
     """
 
-    def prepare(self, graph: CellGraph) -> None: ...
-
+    @abc.abstractmethod
     def collate(self, table: PhenotypeTable, rows: np.ndarray) -> Batch: ...
 
-    # Optional: ``strain_size(batch) -> (nodes [B], edges [B])``, the size of each strain's encoder
-    # input, which ``cellreg bench`` reports.
+    def strain_size(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """(nodes [B], edges [B]) of each strain's encoder input, which ``cellreg bench`` reports;
+        None when the op builds no per-strain graph."""
+        return None
 
 
-@runtime_checkable
-class Encoder(Protocol):
-    """F: an ``nn.Module``; ``forward(batch) -> CellState``.
+class TrainingHooks:
+    """Hooks the trainer calls on the encoder, the head and every loss term."""
+
+    def on_epoch_start(self, epoch: int, epochs: int) -> None:
+        """Before each training epoch (0-based, also after a resume), e.g. to switch from
+        pretraining to joint training."""
+
+
+class Explains:
+    """Attention a model part can show per strain (``cellreg predict --explain``)."""
+
+    explains: ClassVar[bool] = False  # True where :meth:`explain` is implemented
+
+    def explain(self, state: CellState, batch: Batch, k: int) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+        """Per mechanism name: (gene indices [B, k], weights [B, k]) of the k genes weighed most."""
+        return {}
+
+
+class Encoder(TrainingHooks, Explains, nn.Module):
+    """F: ``forward(batch) -> CellState``.
 
     Graph tensors are buffers taken from ``context.graph`` at construction (built once, moved
-    with the module). ``dim`` is the width d of its states; ``per_strain`` says which form it is
-    (see the module docstring).
+    with the module). ``dim`` is the width d of its states (set it in ``__init__``);
+    ``per_strain`` says which form it is (see the module docstring).
     """
 
     dim: int
-    per_strain: bool
+    per_strain: ClassVar[bool] = False
+    provides: ClassVar[tuple[type, ...]] = ()  # record classes its states carry in CellState.extras
+    can_add_genes: ClassVar[bool] = False  # True where :meth:`add_genes` is implemented
 
-    def __call__(self, batch: Batch) -> CellState: ...
+    def forward(self, batch: Batch) -> CellState:
+        raise NotImplementedError
+
+    def epoch_diagnostics(self) -> dict[str, Any]:
+        """Called in eval mode after each epoch's validation; the entries join that epoch's line of
+        ``metrics.jsonl``."""
+        return {}
+
+    def add_genes(self, count: int, features: torch.Tensor | None = None) -> None:
+        """Append ``count`` genes the organism never had (``features`` [count, F] where the encoder
+        takes gene features), so new strains can include them."""
+        raise NotImplementedError(f"{type(self).__name__} cannot add genes")
 
 
-# Any module of the model (encoder, head, loss term, or their children) may define
-# ``on_epoch_start(epoch: int, epochs: int)``; the trainer calls it before each training epoch
-# (0-based, also after a resume), e.g. to switch from pretraining to joint training.
-# An encoder may define ``epoch_diagnostics() -> dict``: called in eval mode after each epoch's
-# validation; its entries are added to that epoch's line of ``metrics.jsonl``.
+class PerturbationHead(TrainingHooks, Explains, nn.Module):
+    """g: ``forward(state, batch) -> Prediction`` of [B, L] values in standardized units.
 
-
-@runtime_checkable
-class PerturbationHead(Protocol):
-    """g: an ``nn.Module``; ``forward(state, batch) -> [B, L]`` predictions in standardized units.
-
-    Vectorised over the batch: no Python loop over strains or genes, any mix of set sizes.
+    Vectorised over the batch: no Python loop over strains or genes, any mix of set sizes. A head
+    never changes the encoder's state; what it has for the loss terms goes in the Prediction.
     """
 
-    def __call__(self, state: CellState, batch: Batch) -> torch.Tensor: ...
+    def forward(self, state: CellState, batch: Batch) -> Prediction:
+        raise NotImplementedError
 
 
-@runtime_checkable
-class Loss(Protocol):
-    """One term of the objective: an ``nn.Module`` (it may own parameters, which get trained);
+class Loss(TrainingHooks, nn.Module):
+    """One term of the objective (it may own parameters, which get trained):
     ``forward(pred [B, L], target [B, L], state, batch) -> scalar``.
 
     Targets are standardized and NaN where unmeasured: a term must mask them per label and stay
     finite when a label column is entirely missing.
     """
 
-    def __call__(self, pred: torch.Tensor, target: torch.Tensor, state: CellState, batch: Batch) -> torch.Tensor: ...
+    def forward(self, pred: torch.Tensor, target: torch.Tensor, state: CellState, batch: Batch) -> torch.Tensor:
+        raise NotImplementedError
+
+
+CONTRACTS: dict[str, type] = {
+    "graph": GraphSource, "phenotypes": PhenotypeSource, "perturbation": PerturbationOp,
+    "encoder": Encoder, "head": PerturbationHead, "loss": Loss,
+}
+"""The base class each plugin kind's objects subclass."""
+
+_REQUIRED_METHODS = {"graph": ("load",), "phenotypes": ("load",), "perturbation": ("collate",),
+                     "encoder": ("forward",), "head": ("forward",), "loss": ("forward",)}
+
+
+def contract_problems(kind: str, obj: object) -> list[str]:
+    """What ``obj`` lacks to be a ``kind`` plugin object; empty when it satisfies the contract."""
+    base = CONTRACTS[kind]
+    if not isinstance(obj, base):
+        return [f"subclass cellreg.{base.__name__} (got {type(obj).__module__}.{type(obj).__qualname__})"]
+    problems = [f"implement {name}()" for name in _REQUIRED_METHODS[kind]
+                if getattr(type(obj), name) is getattr(base, name)]
+    if kind == "encoder" and not isinstance(getattr(obj, "dim", None), int):
+        problems.append("set dim, the int width of its states")
+    return problems

@@ -7,7 +7,10 @@ from typing import Any, Callable
 import attrs
 
 KINDS = ("graph", "phenotypes", "perturbation", "encoder", "head", "loss")
-"""Plugin kinds, one per protocol in :mod:`cellreg.plugin_api.contracts`."""
+"""Plugin kinds, one per base class in :mod:`cellreg.plugin_api.contracts`."""
+
+DEFAULTABLE = ("perturbation", "loss")
+"""Kinds a config may leave out; the installed plugin declared ``default=True`` fills them in."""
 
 
 @attrs.define
@@ -20,7 +23,8 @@ class Plugin:
     """One named capability.
 
     ``factory(config, context)`` builds the object; ``config`` is the attrs class its TOML table is
-    structured into (strictly: unknown keys and wrong types are errors).
+    structured into (strictly: unknown keys and wrong types are errors). ``default=True`` offers
+    it for configs that leave its kind out (only the kinds in :data:`DEFAULTABLE`).
     """
 
     kind: str = attrs.field(validator=attrs.validators.in_(KINDS))
@@ -28,6 +32,12 @@ class Plugin:
     factory: Callable[..., Any]
     config: type = EmptyConfig
     description: str = ""
+    default: bool = attrs.field(default=False, kw_only=True)
+
+    def __attrs_post_init__(self) -> None:
+        if self.default and self.kind not in DEFAULTABLE:
+            raise ValueError(f"{self.kind} plugin {self.name!r}: only {' and '.join(DEFAULTABLE)} plugins may be "
+                             "a default; a config always names its " + self.kind)
 
 
 @attrs.frozen

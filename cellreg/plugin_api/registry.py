@@ -2,7 +2,7 @@
 
 Bundled plugins come through the same group as third-party ones; the core never imports them.
 Set ``CELLREG_LOAD_PLUGINS`` to a comma-separated list of entry-point or distribution names to
-restrict which *external* plugins load (empty: none); the bundled ones always load.
+restrict which plugins load, bundled ones included (``cellreg`` names every bundled one; empty: none).
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from typing import Iterable
 import pluggy
 
 from cellreg.plugin_api import hookspecs
-from cellreg.plugin_api.plugin import KINDS, BrokenPlugin, Plugin, PluginSource, Registered
+from cellreg.plugin_api.contracts import Context, contract_problems
+from cellreg.plugin_api.plugin import DEFAULTABLE, KINDS, BrokenPlugin, Plugin, PluginSource, Registered
 
 ENTRY_POINT_GROUP = "cellreg"
 BUNDLED_DISTRIBUTION = "cellreg"
@@ -44,7 +45,7 @@ def _source(ep: md.EntryPoint) -> PluginSource:
 
 
 def _wanted(ep: md.EntryPoint, source: PluginSource, allow: str | None) -> bool:
-    if source.bundled or allow is None:
+    if allow is None:
         return True
     names = {normalize(n) for n in allow.split(",") if n.strip()}
     return normalize(ep.name) in names or normalize(source.distribution) in names
@@ -88,7 +89,29 @@ class Registry:
                 f"{first.distribution} ({first.entry_point}) and by "
                 f"{source.distribution} ({source.entry_point})"
             )
+        other = self.default(plugin.kind) if plugin.default else None
+        if other is not None:
+            raise PluginError(f"two default {plugin.kind} plugins: {other.name!r} and {plugin.name!r} "
+                              f"({source.distribution}, {source.entry_point})")
         self._entries[key] = Registered(plugin, source)
+
+    def default(self, kind: str) -> Plugin | None:
+        """The plugin of ``kind`` that declared itself the default, if one is installed."""
+        if kind not in DEFAULTABLE:
+            return None
+        return next((r.plugin for (k, _), r in self._entries.items() if k == kind and r.plugin.default), None)
+
+    def build(self, kind: str, name: str, config: object | None, context: Context):
+        """Build plugin ``name`` of ``kind`` (``config`` None: its defaults) and check the object
+        against its kind's contract; a violation names the plugin and what is missing."""
+        plugin = self.get(kind, name)
+        obj = plugin.factory(config if config is not None else plugin.config(), context)
+        problems = contract_problems(kind, obj)
+        if problems:
+            source = self._entries[(kind, normalize(name))].source
+            raise PluginError(f"{kind} plugin {plugin.name!r} ({source.distribution}, {source.entry_point}) does not "
+                              f"meet the {kind} contract: it must " + "; ".join(problems))
+        return obj
 
     def names(self, kind: str) -> list[str]:
         return sorted(r.plugin.name for (k, _), r in self._entries.items() if k == kind)

@@ -3,14 +3,15 @@ part and the auxiliary outputs (design trap §7.3: no second forward just for au
 
 from __future__ import annotations
 
+import attrs
 import torch
 from torch import nn
 
-from cellreg.plugin_api.contracts import Batch
+from cellreg.plugin_api.contracts import Batch, Encoder, Loss, PerturbationHead
 
 
 class CellModel(nn.Module):
-    def __init__(self, encoder: nn.Module, head: nn.Module, losses: dict[str, nn.Module],
+    def __init__(self, encoder: Encoder, head: PerturbationHead, losses: dict[str, Loss],
                  weights: dict[str, float]) -> None:
         super().__init__()
         self.encoder = encoder
@@ -18,12 +19,18 @@ class CellModel(nn.Module):
         self.losses = nn.ModuleDict(losses)
         self.weights = dict(weights)
 
+    def parts(self) -> list[Encoder | PerturbationHead | Loss]:
+        """The plugin objects whose training hooks the trainer calls: encoder, head, loss terms."""
+        return [self.encoder, self.head, *self.losses.values()]
+
     def forward(self, batch: Batch) -> dict[str, torch.Tensor]:
         """``pred`` [B, L]; with a ``target`` in the batch also ``loss`` and ``loss/<term>``."""
         state = self.encoder(batch)
-        pred = self.head(state, batch)
+        prediction = self.head(state, batch)
+        pred = prediction.values
         out = {"pred": pred}
         if "target" in batch:
+            state = attrs.evolve(state, strain_embedding=prediction.strain_embedding)  # the encoder's stays as it was
             total = pred.new_zeros(())
             for name, term in self.losses.items():
                 part = term(pred.float(), batch["target"], state, batch)

@@ -1,32 +1,32 @@
-"""From a RunConfig to the objects of a run: graph, table, split, scaler, op and model.
+"""One run's objects, built from its config exactly as training builds them: graph, table, split,
+scaler, op, model and collate. Every command (run, predict, bench, the benchmark scripts, and any
+later one) gets them from a :class:`Pipeline`, so none assembles a run by hand.
 
-Everything here goes through the registry; the core never imports a plugin.
+Each piece is built once, on first use; everything goes through the registry, so the core never
+imports a plugin.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 from pathlib import Path
 
 import attrs
 import numpy as np
 
-from cellreg.config import ConfigError, PluginChoice, RunConfig
+from cellreg.config import ConfigError, PluginChoice, RunConfig, load_config
+from cellreg.data.batches import Collate
 from cellreg.data.graph import CellGraph
-from cellreg.training.model import CellModel
 from cellreg.data.phenotypes import PhenotypeTable
-from cellreg.plugin_api.contracts import Context, PerturbationOp
-from cellreg.plugin_api.registry import Registry
 from cellreg.data.splits import Split, make_split
 from cellreg.data.standardize import LabelScaler
+from cellreg.plugin_api.contracts import Context, PerturbationOp, PhenotypeSource, StrainColumns
+from cellreg.plugin_api.registry import Registry, default_registry
+from cellreg.training.model import CellModel
+from cellreg.training.rundir import RunDir, RunInfo
 
 log = logging.getLogger("cellreg")
-
-
-def build(registry: Registry, kind: str, choice: PluginChoice, context: Context):
-    plugin = registry.get(kind, choice.name)
-    config = choice.config if choice.config is not None else plugin.config()
-    return plugin.factory(config, context)
 
 
 @attrs.define
@@ -52,10 +52,9 @@ def select_labels(table: PhenotypeTable, wanted: list[str], source: str) -> Phen
     return attrs.evolve(table, labels=table.labels[:, idx], label_names=tuple(wanted))
 
 
-def check_table(table: PhenotypeTable, config: RunConfig, source: str) -> None:
+def check_table(table: PhenotypeTable, config: RunConfig, source: str, origin: str) -> None:
     """Right after loading: a table without strains or without labels has nothing to train on."""
-    path = getattr(config.phenotypes.config, "path", None)
-    what = f"phenotypes ({config.phenotypes.name}{f', {path}' if path else ''})"
+    what = f"phenotypes ({config.phenotypes.name}{f', {origin}' if origin else ''})"
     if table.num_strains == 0:
         raise ConfigError(source, [f"{what}: no strains to train on (a table with only its header line, or every "
                                    "strain dropped?)"])
@@ -70,50 +69,118 @@ def check_select(config: RunConfig, label_names: tuple[str, ...], source: str) -
         raise ConfigError(source, [f"train.select: no label {parts[1]!r}; labels are: {', '.join(label_names)}"])
 
 
-def load_graph(config: RunConfig, registry: Registry, base_dir: Path) -> CellGraph:
-    graph = build(registry, "graph", config.graph, Context(seed=config.seed, base_dir=base_dir)).load()
-    log.info("%s", graph.summary())
-    return graph
+class Pipeline:
+    """The objects of one run, from one config.
 
+    ``source`` names the config in error messages; ``split`` replaces the configured split (a
+    resumed run's saved one); ``info`` is a trained run's record, whose labels and scaler then
+    stand in for the training table's, so scoring never loads the training data.
+    """
 
-def load_data(config: RunConfig, registry: Registry, base_dir: Path, source: str = "<config>",
-              split: Split | None = None, write_cache: bool = True) -> Data:
-    graph = load_graph(config, registry, base_dir)
-    table = build(registry, "phenotypes", config.phenotypes, Context(seed=config.seed, base_dir=base_dir)).load(graph)
-    if table.gene_names != graph.genes:
-        raise ValueError("the phenotype table's gene vocabulary differs from the graph's (genes the organism "
-                         "never had can be scored with `cellreg predict`, not trained on)")
-    check_table(table, config, source)
-    log.info("%s", table.summary())
-    if split is None:
-        try:
-            settings = config.split  # a relative cache folder belongs beside the config, like its data paths
-            if settings.cache_dir and not Path(settings.cache_dir).expanduser().is_absolute():
-                settings = attrs.evolve(settings, cache_dir=str(base_dir / settings.cache_dir))
-            split = make_split(table, settings, write_cache=write_cache)  # labels do not move strains
-        except ConfigError as exc:  # name the config file, not just [split]
-            raise ConfigError(source, exc.errors) from None
-    fingerprint = table.fingerprint()
-    table = select_labels(table, config.train.labels, source)
-    check_select(config, table.label_names, source)
-    scaler = LabelScaler.fit(table.labels[split.train])
-    return Data(graph, table, fingerprint, split, scaler, scaler.transform(table.labels).astype(np.float32))
+    def __init__(self, config: RunConfig, registry: Registry | None = None, base_dir: Path = Path("."),
+                 source: str = "<config>", split: Split | None = None, info: RunInfo | None = None,
+                 write_cache: bool = True) -> None:
+        self.config, self.registry = config, registry or default_registry()
+        self.base_dir, self.source, self.info = Path(base_dir), source, info
+        self._split, self._write_cache = split, write_cache
 
+    @classmethod
+    def from_file(cls, path: str | Path, overrides: list[str] = (), registry: Registry | None = None,
+                  **kwargs) -> "Pipeline":
+        """A config file: its relative data paths resolve against its folder."""
+        registry = registry or default_registry()
+        config = load_config(path, overrides, registry=registry)
+        return cls(config, registry, Path(path).resolve().parent, str(path), **kwargs)
 
-def build_op(config: RunConfig, registry: Registry, graph: CellGraph, base_dir: Path) -> PerturbationOp:
-    op = build(registry, "perturbation", config.perturbation, Context(config.seed, base_dir, graph))
-    op.prepare(graph)
-    return op
+    @classmethod
+    def from_run(cls, run_dir: str | Path | RunDir, registry: Registry | None = None, **kwargs) -> "Pipeline":
+        """A trained run: its saved config, data folder and record."""
+        rd = run_dir if isinstance(run_dir, RunDir) else RunDir(Path(run_dir))
+        info = rd.read_info()
+        registry = registry or default_registry()
+        config = load_config(rd.config, registry=registry)
+        return cls(config, registry, Path(info.base_dir), str(rd.config), info=info, **kwargs)
 
+    # -- building blocks ------------------------------------------------------------------------
+    def context(self, **fields) -> Context:
+        return Context(seed=self.config.seed, base_dir=self.base_dir, **fields)
 
-def build_model(config: RunConfig, registry: Registry, graph: CellGraph, label_names: tuple[str, ...],
-                base_dir: Path) -> CellModel:
-    ctx = Context(seed=config.seed, base_dir=base_dir, graph=graph, label_names=tuple(label_names))
-    encoder = build(registry, "encoder", config.model.encoder, ctx)
-    head = build(registry, "head", config.model.head, attrs.evolve(ctx, encoder=encoder))
-    losses, weights = {}, {}
-    for term in config.loss:
-        key = term.name if term.name not in losses else f"{term.name}_{len(losses)}"
-        losses[key] = build(registry, "loss", PluginChoice(term.name, term.config), attrs.evolve(ctx, encoder=encoder))
-        weights[key] = term.weight
-    return CellModel(encoder, head, losses, weights)
+    def build(self, kind: str, choice: PluginChoice, context: Context):
+        return self.registry.build(kind, choice.name, choice.config, context)
+
+    @functools.cached_property
+    def graph(self) -> CellGraph:
+        graph = self.build("graph", self.config.graph, self.context()).load()
+        log.info("%s", graph.summary())
+        if self.info is not None and graph.fingerprint() != self.info.graph_fingerprint:
+            raise ConfigError(self.source, ["the graph this config builds differs from the one the run was "
+                                            "trained on"])
+        return graph
+
+    @functools.cached_property
+    def phenotypes(self) -> PhenotypeSource:
+        return self.build("phenotypes", self.config.phenotypes, self.context())
+
+    @functools.cached_property
+    def data(self) -> Data:
+        """The training table, its split, the label scaler and standardized targets."""
+        config, source, graph = self.config, self.source, self.graph
+        table = self.phenotypes.load(graph)
+        if table.gene_names != graph.genes:
+            raise ValueError("the phenotype table's gene vocabulary differs from the graph's (genes the organism "
+                             "never had can be scored with `cellreg predict`, not trained on)")
+        check_table(table, config, source, self.phenotypes.describe())
+        log.info("%s", table.summary())
+        split = self._split
+        if split is None:
+            try:
+                settings = config.split  # a relative cache folder belongs beside the config, like its data paths
+                if settings.cache_dir and not Path(settings.cache_dir).expanduser().is_absolute():
+                    settings = attrs.evolve(settings, cache_dir=str(self.base_dir / settings.cache_dir))
+                split = make_split(table, settings, write_cache=self._write_cache)  # labels do not move strains
+            except ConfigError as exc:  # name the config file, not just [split]
+                raise ConfigError(source, exc.errors) from None
+        fingerprint = table.fingerprint()
+        table = select_labels(table, config.train.labels, source)
+        check_select(config, table.label_names, source)
+        scaler = LabelScaler.fit(table.labels[split.train])
+        return Data(graph, table, fingerprint, split, scaler, scaler.transform(table.labels).astype(np.float32))
+
+    @property
+    def label_names(self) -> tuple[str, ...]:
+        return tuple(self.info.labels) if self.info is not None else self.data.table.label_names
+
+    @property
+    def scaler(self) -> LabelScaler:
+        return LabelScaler.from_dict(self.info.scaler) if self.info is not None else self.data.scaler
+
+    @functools.cached_property
+    def op(self) -> PerturbationOp:
+        return self.build("perturbation", self.config.perturbation, self.context(graph=self.graph))
+
+    @functools.cached_property
+    def model(self) -> CellModel:
+        ctx = self.context(graph=self.graph, label_names=self.label_names)
+        model = self.config.model
+        encoder = self.build("encoder", model.encoder, ctx)
+        with_encoder = attrs.evolve(ctx, encoder=encoder)
+        head = self.build("head", model.head, with_encoder)
+        losses, weights = {}, {}
+        for term in self.config.loss:
+            key = term.name if term.name not in losses else f"{term.name}_{len(losses)}"
+            losses[key] = self.build("loss", PluginChoice(term.name, term.config), with_encoder)
+            weights[key] = term.weight
+        return CellModel(encoder, head, losses, weights)
+
+    @functools.cached_property
+    def collate(self) -> Collate:
+        """Training-table rows -> batches with standardized targets."""
+        return Collate(self.data.table, self.op, self.data.targets)
+
+    def collate_for(self, table: PhenotypeTable) -> Collate:
+        """Rows of another table (new strains, no targets) -> batches, made exactly like training's."""
+        return Collate(table, self.op)
+
+    def read_strains(self, path: Path, columns: StrainColumns) -> PhenotypeTable:
+        """New strains to score, read by the run's own phenotype source."""
+        return self.phenotypes.read_strains(Path(path), self.graph, columns)

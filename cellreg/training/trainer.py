@@ -20,39 +20,16 @@ from accelerate.utils import DistributedDataParallelKwargs, gather_object, send_
 from tqdm.auto import tqdm
 
 from cellreg import __version__
-from cellreg.training import plots
-from cellreg.training.pipeline import Data, build_model, build_op, load_data
-from cellreg.training.checkpoint import load_training_state, load_weights, publish_weights, save_training_state, write_json
-from cellreg.config import ConfigError, RunConfig, load_config, to_toml
-from cellreg.data.batches import Collate, loader
+from cellreg.config import ConfigError, RunConfig, to_toml
+from cellreg.data.batches import loader
+from cellreg.plugin_api.registry import Registry
+from cellreg.training.callbacks import Callback, Checkpoints, standard_callbacks
+from cellreg.training.checkpoint import load_weights
 from cellreg.training.metrics import HIGHER_IS_BETTER, bootstrap_intervals, json_safe, spread, table_metrics
-from cellreg.plugin_api.registry import Registry, default_registry
-from cellreg.data.splits import Split
+from cellreg.training.pipeline import Data, Pipeline
+from cellreg.training.rundir import RunDir, RunInfo
 
 log = logging.getLogger("cellreg")
-
-
-class RunDir:
-    """The files of one run; see docs/config.md for what each holds."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = Path(root)
-        self.config = self.root / "config.toml"
-        self.info = self.root / "run.json"
-        self.split = self.root / "split.npz"
-        self.history = self.root / "metrics.jsonl"
-        self.metrics = self.root / "metrics.json"
-        self.best = self.root / "weights" / "best.safetensors"
-        self.last = self.root / "weights" / "last.safetensors"
-        self.checkpoint = self.root / "checkpoint"
-        self.plots = self.root / "plots"
-
-    def read_split(self) -> Split:
-        with np.load(self.split, allow_pickle=False) as z:
-            return Split(z["train"], z["val"], z["test"], str(z["key"]))
-
-    def write_split(self, split: Split) -> None:
-        np.savez(self.split, train=split.train, val=split.val, test=split.test, key=np.array(split.key))
 
 
 def _lr_lambda(kind: str, total: int, warmup: int):
@@ -99,11 +76,15 @@ def _better(value: float, best: float | None, metric: str) -> bool:
 
 
 class Trainer:
-    def __init__(self, config: RunConfig, run_dir: RunDir, registry: Registry, base_dir: Path,
-                 source: str, split: Split | None = None, fresh: bool = False) -> None:
-        self.config, self.dir, self.registry = config, run_dir, registry
+    """The loop: epochs of training, validation and model selection, then one test evaluation.
+    What it writes, the ``callbacks`` write (main process only)."""
+
+    def __init__(self, pipeline: Pipeline, run_dir: RunDir, fresh: bool = False,
+                 callbacks: list[Callback] | None = None) -> None:
+        config = pipeline.config
+        self.config, self.dir, self.pipeline = config, run_dir, pipeline
         self.acc = _fresh_accelerator(config)
-        if fresh and run_dir.info.exists():
+        if fresh and run_dir.is_run():
             raise ConfigError(str(run_dir.root), ["already holds a run; continue it with --resume, or choose "
                                                   "another --out (nothing was overwritten)"])
         self.acc.wait_for_everyone()  # every rank has looked before the main one writes
@@ -111,29 +92,32 @@ class Trainer:
         # difference grows over epochs (0.003 in test Pearson after 20 epochs of the baseline).
         torch.use_deterministic_algorithms(config.train.deterministic, warn_only=True)
         set_seed(config.seed)
-        self.data: Data = load_data(config, registry, base_dir, source, split,
-                                    write_cache=self.acc.is_main_process)
-        self.op = build_op(config, registry, self.data.graph, base_dir)
-        self.model = build_model(config, registry, self.data.graph, self.data.table.label_names, base_dir)
-        self.base_dir = base_dir
+        pipeline._write_cache = self.acc.is_main_process
+        self.data: Data = pipeline.data  # graph, table, split: before the op and the model, as ever
+        self.op = pipeline.op
+        self.model = pipeline.model
+        self.history, default_callbacks = standard_callbacks(run_dir)
+        self.callbacks = default_callbacks if callbacks is None else callbacks
         tc = config.train
         params = [p for p in self.model.parameters() if p.requires_grad]
-        self.optimizer = torch.optim.AdamW(params, lr=tc.lr, weight_decay=tc.weight_decay)
-        collate = self.collate = Collate(self.data.table, self.op, self.data.targets)
+        optimizer = torch.optim.AdamW(params, lr=tc.lr, weight_decay=tc.weight_decay)
+        collate = self.collate = pipeline.collate
         split = self.data.split
         eval_rows = np.random.default_rng([config.seed, 7]).permutation(split.train)[: tc.train_eval_rows]
         train = loader(split.train, collate, tc.batch_size, tc.num_workers, shuffle_seed=config.seed)
-        self.model, self.optimizer, self.train_loader = self.acc.prepare(self.model, self.optimizer, train)
+        self.model, self.optimizer, self.train_loader = self.acc.prepare(self.model, optimizer, train)
+        steps = tc.epochs * math.ceil(len(self.train_loader) / tc.grad_accum)  # this process's share
+        # torch's LambdaLR with closed-form factors, on the unwrapped optimizer; chaining LinearLR and
+        # CosineAnnealingLR computes the same schedule recursively, which changes its last bits.
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
+            optimizer, _lr_lambda(tc.scheduler, steps, int(tc.warmup_fraction * steps)))
         # Evaluation: each process scores its own disjoint share of the rows, gathered once at the end
-        # (Accelerate's sharding would pad the last batch with repeats, which the loss would count).
+        # (Accelerate's sharding, and so gather_for_metrics, would pad the last batch with repeats, which
+        # the loss would count: tests/test_multiprocess.py).
         rank, world = self.acc.process_index, self.acc.num_processes
         self.train_eval_loader, self.val_loader, self.test_loader = (
             loader(rows[rank::world], collate, tc.eval_batch_size, tc.num_workers)
             for rows in (np.sort(eval_rows), split.val, split.test))
-        steps = tc.epochs * math.ceil(len(self.train_loader) / tc.grad_accum)
-        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
-            self.optimizer.optimizer if hasattr(self.optimizer, "optimizer") else self.optimizer,
-            _lr_lambda(tc.scheduler, steps, int(tc.warmup_fraction * steps)))
         self.state = {"epoch": 0, "best_value": None, "best_epoch": None, "train_seconds": 0.0,
                       "strains_trained": 0}
 
@@ -143,52 +127,36 @@ class Trainer:
         return self.acc.is_main_process
 
     def write_start(self) -> None:
+        """A fresh run: its resolved config, split and record, before the first epoch."""
         if not self.main:
             return
         self.dir.root.mkdir(parents=True, exist_ok=True)
         self.dir.config.write_text(to_toml(self.config))
         self.dir.write_split(self.data.split)
-        write_json(self.dir.info, {
-            "name": self.config.name,
-            "encoder": self.config.model.encoder.name,
-            "head": self.config.model.head.name,
-            "perturbation": self.config.perturbation.name,
-            "graph_fingerprint": self.data.graph.fingerprint(),
-            "data_fingerprint": self.data.fingerprint,
-            "split_key": self.data.split.key,
-            "split": self.config.split.kind,
-            "split_sizes": self.data.split.sizes(),
-            "labels": list(self.data.table.label_names),
-            "scaler": self.data.scaler.to_dict(),
-            "base_dir": str(self.base_dir),
-            "num_processes": self.acc.num_processes,
-            "cellreg_version": __version__,
-        })
-        self.dir.history.write_text("")
+        config, data = self.config, self.data
+        self.dir.write_info(RunInfo(
+            name=config.name, encoder=config.model.encoder.name, head=config.model.head.name,
+            perturbation=config.perturbation.name, graph_fingerprint=data.graph.fingerprint(),
+            data_fingerprint=data.fingerprint, split_key=data.split.key, split=config.split.kind,
+            split_sizes=data.split.sizes(), labels=list(data.table.label_names), scaler=data.scaler.to_dict(),
+            base_dir=str(self.pipeline.base_dir), num_processes=self.acc.num_processes, cellreg_version=__version__,
+        ))
 
     def resume(self) -> None:
-        info = json.loads(self.dir.info.read_text())
-        if info["data_fingerprint"] != self.data.fingerprint:
+        """Continue from the last checkpoint, on the data the run was trained on."""
+        info = self.dir.read_info()
+        if info.data_fingerprint != self.data.fingerprint:
             raise ConfigError(str(self.dir.root), ["the data no longer matches this run (data fingerprint "
-                                                   f"{info['data_fingerprint']} != {self.data.fingerprint})"])
-        if (self.dir.checkpoint / "state.json").exists():  # else crashed before it: start from epoch 0
-            self.state = load_training_state(self.dir.checkpoint, self.acc.unwrap_model(self.model),
-                                             self.optimizer, self.scheduler)
-        if self.main:  # drop history written after the checkpoint (a torn last line too); re-publish its weights
-            kept = [ln for ln in self.dir.history.read_text().splitlines()
-                    if _parses(ln) and json.loads(ln)["epoch"] <= self.state["epoch"]]
-            self.dir.history.write_text("".join(ln + "\n" for ln in kept))
-            if self.state["epoch"]:
-                publish_weights(self.dir.checkpoint, self.dir.best, self.dir.last)
+                                                   f"{info.data_fingerprint} != {self.data.fingerprint})"])
+        Checkpoints.load(self)
         self.acc.wait_for_everyone()
 
     # -- loops ---------------------------------------------------------------------------------
     def train_epoch(self, epoch: int) -> dict:
         tc = self.config.train
         self.model.train()
-        for module in self.acc.unwrap_model(self.model).modules():  # schedules (e.g. pretrain, then joint)
-            if hasattr(module, "on_epoch_start"):
-                module.on_epoch_start(epoch, tc.epochs)
+        for part in self.acc.unwrap_model(self.model).parts():  # schedules (e.g. pretrain, then joint)
+            part.on_epoch_start(epoch, tc.epochs)
         self.train_loader.set_epoch(epoch)  # Accelerate re-sets the sampler epoch from this
         set_seed(self.config.seed * 100_003 + epoch, device_specific=True)
         total = torch.zeros((), device=self.acc.device)
@@ -260,13 +228,19 @@ class Trainer:
             state = encoder(batch)
             emb = {"genes": state.genes, "cell": state.cell if state.cell is not None and state.cell.dim() > 1 else None}
             out["spread"] = {k: round(spread(v), 4) for k, v in emb.items() if v is not None and v.shape[-1] > 0}
-        if hasattr(encoder, "epoch_diagnostics"):
-            out.update(encoder.epoch_diagnostics())
+        out.update(encoder.epoch_diagnostics())
         return out
 
-    def fit(self, stop_after_epoch: int | None = None) -> dict | None:
+    def _call(self, hook: str, *args) -> None:
+        if self.main:
+            for callback in self.callbacks:
+                getattr(callback, hook)(self, *args)
+
+    def fit(self, stop_after_epoch: int | None = None, resumed: bool = False) -> dict | None:
         tc = self.config.train
         metric = self.config.train.select.split(".")[-1]
+        self._call("on_fit_start", resumed)
+        self.acc.wait_for_everyone()
         for epoch in range(self.state["epoch"], tc.epochs):
             entry = {"epoch": epoch + 1, **self.train_epoch(epoch)}
             entry["train"], _, _ = self.evaluate(self.train_eval_loader)
@@ -278,12 +252,8 @@ class Trainer:
             if improved:
                 self.state["best_value"], self.state["best_epoch"] = value, epoch + 1
             self.state["epoch"] = epoch + 1
+            self._call("on_epoch_end", entry, improved)
             if self.main:
-                with open(self.dir.history, "a") as f:
-                    f.write(json.dumps(json_safe(entry)) + "\n")
-                save_training_state(self.dir.checkpoint, self.acc.unwrap_model(self.model), self.optimizer,
-                                    self.scheduler, json_safe(self.state), improved)
-                publish_weights(self.dir.checkpoint, self.dir.best, self.dir.last)
                 log.info(_epoch_line(entry, tc.epochs, self.config.train.select, value, improved))
             self.acc.wait_for_everyone()
             if stop_after_epoch is not None and epoch + 1 >= stop_after_epoch and epoch + 1 < tc.epochs:
@@ -291,14 +261,13 @@ class Trainer:
         return self.finish()
 
     def finish(self) -> dict:
-        """Evaluate the test split once, with the selected weights, and write the final report."""
+        """Evaluate the test split once, with the selected weights, and hand the report to the callbacks."""
         self.acc.wait_for_everyone()
         load_weights(self.acc.unwrap_model(self.model), self.dir.best)
         test, pred, obs = self.evaluate(self.test_loader)
         for j, label in enumerate(self.data.table.label_names):
             test[label]["ci95"] = bootstrap_intervals(pred[:, j], obs[:, j], seed=self.config.seed)
-        history = [json.loads(ln) for ln in self.dir.history.read_text().splitlines() if ln]
-        best = next(h for h in history if h["epoch"] == self.state["best_epoch"])
+        best = next(h for h in self.history.read() if h["epoch"] == self.state["best_epoch"])
         seconds = self.state["train_seconds"]
         report = json_safe({
             "test": test, "val": best["val"], "train": best["train"],
@@ -307,23 +276,9 @@ class Trainer:
             "strains_per_second": round(self.state["strains_trained"] / seconds, 1) if seconds else None,
             "split_sizes": self.data.split.sizes(), "num_processes": self.acc.num_processes,
         })
-        if self.main:
-            write_json(self.dir.metrics, report)
-            self.dir.plots.mkdir(exist_ok=True)
-            plots.learning_curves(history, self.config.train.select, self.dir.plots / "learning_curves.png")
-            plots.predicted_vs_observed(pred, obs, self.data.table.label_names, report["test"],
-                                        self.dir.plots / "test_predicted_vs_observed.png")
-            write_json(self.dir.checkpoint / "progress.json", {"finished": True})
+        self._call("on_fit_end", report, pred, obs)
         self.acc.wait_for_everyone()
         return report
-
-
-def _parses(line: str) -> bool:
-    try:
-        json.loads(line)
-        return True
-    except json.JSONDecodeError:
-        return False
 
 
 def _epoch_line(entry: dict, epochs: int, select: str, value: float, improved: bool) -> str:
@@ -335,20 +290,14 @@ def _epoch_line(entry: dict, epochs: int, select: str, value: float, improved: b
 def run(config_path: str | Path | None, out: str | Path, overrides: list[str] = (), resume: bool = False,
         registry: Registry | None = None, stop_after_epoch: int | None = None) -> dict | None:
     """Train (or resume) one run; returns the final report, or None if stopped early on purpose."""
-    registry = registry or default_registry()
     run_dir = RunDir(Path(out))
     if resume:
-        if not run_dir.info.exists():
-            raise ConfigError(str(run_dir.root), ["not a run directory (no run.json); nothing to resume"])
-        info = json.loads(run_dir.info.read_text())
-        config = load_config(run_dir.config, registry=registry)
-        trainer = Trainer(config, run_dir, registry, Path(info["base_dir"]), str(run_dir.config),
-                          split=run_dir.read_split())
+        run_dir.require("nothing to resume")
+        trainer = Trainer(Pipeline.from_run(run_dir, registry, split=run_dir.read_split()), run_dir)
         trainer.resume()
-        if (run_dir.checkpoint / "progress.json").exists():
+        if run_dir.finished():
             return json.loads(run_dir.metrics.read_text())
-        return trainer.fit(stop_after_epoch)
-    config = load_config(config_path, overrides, registry=registry)
-    trainer = Trainer(config, run_dir, registry, Path(config_path).resolve().parent, str(config_path), fresh=True)
+        return trainer.fit(stop_after_epoch, resumed=True)
+    trainer = Trainer(Pipeline.from_file(config_path, overrides, registry), run_dir, fresh=True)
     trainer.write_start()
     return trainer.fit(stop_after_epoch)

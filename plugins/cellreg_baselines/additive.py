@@ -11,7 +11,7 @@ import torch
 from torch import nn
 from torch_geometric.nn import MLP
 
-from cellreg import Batch, CellState, Context, Perturbation
+from cellreg import Batch, CellState, Context, Encoder, Perturbation, PerturbationHead, Prediction
 
 
 @attrs.frozen
@@ -19,7 +19,7 @@ class GeneEmbeddingConfig:
     dim: int = attrs.field(default=64, validator=attrs.validators.ge(1))
 
 
-class GeneEmbeddingEncoder(nn.Module):
+class GeneEmbeddingEncoder(Encoder):
     """F(G) = a free embedding table: the wild-type state, computed once per step."""
 
     per_strain = False
@@ -42,7 +42,7 @@ class SumMLPConfig:
         attrs.validators.ge(0.0), attrs.validators.lt(1.0)))
 
 
-class SumMLPHead(nn.Module):
+class SumMLPHead(PerturbationHead):
     """g(H, S) = MLP(sum over the set of h_gene + e_type): order-free, any mix of set sizes."""
 
     def __init__(self, config: SumMLPConfig, context: Context) -> None:
@@ -53,8 +53,7 @@ class SumMLPHead(nn.Module):
         channels = [dim] + [config.hidden] * (config.layers - 1) + [len(context.label_names)]
         self.mlp = MLP(channels, dropout=config.dropout, norm=None)
 
-    def forward(self, state: CellState, batch: Batch) -> torch.Tensor:
+    def forward(self, state: CellState, batch: Batch) -> Prediction:
         genes = state.genes[batch["genes"]] + self.kind(batch["kinds"])  # [B, K, d]
         pooled = (genes * batch["mask"].unsqueeze(-1)).sum(1)
-        state.aux["strain_embedding"] = pooled  # for contrastive terms such as supcr
-        return self.mlp(pooled)
+        return Prediction(self.mlp(pooled), strain_embedding=pooled)  # the embedding: for terms such as supcr

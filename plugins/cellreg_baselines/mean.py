@@ -5,10 +5,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from cellreg import Batch, CellState, Context
+from cellreg import Batch, CellState, Context, Encoder, PerturbationHead, Prediction
 
 
-class NoEncoder(nn.Module):
+class NoEncoder(Encoder):
     """An encoder that computes nothing, for heads that need no cell state."""
 
     per_strain = False
@@ -21,12 +21,12 @@ class NoEncoder(nn.Module):
         return CellState()
 
 
-class MeanHead(nn.Module):
+class MeanHead(PerturbationHead):
     """Predicts one learned constant per label; with MSE it converges to the training mean."""
 
     def __init__(self, config, context: Context) -> None:
         super().__init__()
         self.bias = nn.Parameter(torch.zeros(len(context.label_names)))
 
-    def forward(self, state: CellState, batch: Batch) -> torch.Tensor:
-        return self.bias.expand(batch["row"].shape[0], -1)
+    def forward(self, state: CellState, batch: Batch) -> Prediction:
+        return Prediction(self.bias.expand(batch["row"].shape[0], -1))

@@ -3,8 +3,8 @@ head per network, and the meta-embedding that mixes the networks per gene.
 
 It is a wild-type encoder: every gene's embedding is computed once per step and the head gathers
 the perturbed genes by index. In training mode the same forward also scores the reconstruction
-of ``recon_rows`` sampled adjacency rows per network and leaves it in ``state.aux`` for the
-``dango_reconstruction`` loss, so one forward serves both objectives.
+of ``recon_rows`` sampled adjacency rows per network and hands it on as a :class:`Reconstruction`
+record for the ``dango_reconstruction`` loss, so one forward serves both objectives.
 """
 
 from __future__ import annotations
@@ -15,12 +15,13 @@ import attrs
 import torch
 from torch import nn
 
-from cellreg import Batch, CellState, Context
+from cellreg import Batch, CellState, Context, Encoder
 from cellreg_dango.aggregation import MeanAdjacency
 from cellreg_dango.graphsage import NetworkEncoder, RowDecoder
 from cellreg_dango.meta_embedding import MetaEmbedding
 from cellreg_dango.networks import choose_networks
 from cellreg_dango.reconstruction import ReconstructionTargets
+from cellreg_dango.records import JointSchedule, Reconstruction
 from cellreg_dango.schedule import Schedule
 
 log = logging.getLogger("cellreg")
@@ -46,9 +47,9 @@ class DangoConfig:
     joint_recon_weight: float = attrs.field(default=0.001, validator=_ge0)
 
 
-class DangoEncoder(nn.Module):
+class DangoEncoder(Encoder):
     per_strain = False
-    provides_reconstruction = True  # the dango_reconstruction loss checks for this
+    provides = (JointSchedule, Reconstruction)
 
     def __init__(self, config: DangoConfig, context: Context) -> None:
         super().__init__()
@@ -78,13 +79,12 @@ class DangoEncoder(nn.Module):
         x = self.embedding.weight
         per_network = torch.stack([enc(x, adj) for enc, adj in zip(self.encoders, self.adjacency)], dim=1)  # [N, R, d]
         genes, weights = self.meta(per_network)
-        aux = {"network_embeddings": per_network, "network_weights": weights, "main_factor": self.main_factor}
+        extras = [JointSchedule(self.main_factor)]
         if self.training and self.recon_factor > 0:
             rows = self.sample_rows(x.device)
-            aux["reconstruction"] = self.reconstruction_error(per_network, rows)
-            aux["reconstruction_rows"] = rows
-            aux["recon_factor"] = self.recon_factor
-        return CellState(genes=genes, aux=aux)
+            extras.append(Reconstruction(self.reconstruction_error(per_network, rows), rows, self.recon_factor))
+        return CellState(genes=genes, extras=tuple(extras),
+                         aux={"network_embeddings": per_network, "network_weights": weights})
 
     @torch.no_grad()
     def epoch_diagnostics(self) -> dict:

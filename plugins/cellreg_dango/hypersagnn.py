@@ -17,7 +17,8 @@ import attrs
 import torch
 from torch import nn
 
-from cellreg import Batch, CellState, Context, Perturbation
+from cellreg import Batch, CellState, Context, Perturbation, PerturbationHead, Prediction
+from cellreg_dango.records import JointSchedule
 from cellreg_dango.set_attention import SetAttention
 
 
@@ -33,7 +34,7 @@ class HyperSAGNNConfig:
     dropout_output: float = attrs.field(default=0.25, validator=_rate)
 
 
-class HyperSAGNNHead(nn.Module):
+class HyperSAGNNHead(PerturbationHead):
     def __init__(self, config: HyperSAGNNConfig, context: Context) -> None:
         super().__init__()
         dim = context.encoder.dim
@@ -46,19 +47,19 @@ class HyperSAGNNHead(nn.Module):
         self.dropout = nn.Dropout(config.dropout_output)
         self.out = nn.Linear(dim, len(context.label_names))  # one read-out per label
 
-    def forward(self, state: CellState, batch: Batch) -> torch.Tensor:
-        """[B, L]. In training, ``state.aux["main_factor"]`` (DANGO's schedule; 1 if absent) gates the
+    def forward(self, state: CellState, batch: Batch) -> Prediction:
+        """[B, L]. In training, the :class:`JointSchedule`'s factor (1 if absent) gates the
         gradient: 0 runs the head without autograd (pretraining: prediction losses train nothing),
         f in (0, 1) passes f times the gradient while the value stays the same. (Multi-process
         training copes with the unused head: the trainer sets DDP's ``find_unused_parameters``.)"""
-        factor = float(state.aux.get("main_factor", 1.0))
+        schedule = state.extra(JointSchedule)
+        factor = schedule.main_factor if schedule is not None else 1.0
         if self.training and factor == 0.0:
             with torch.no_grad():
                 out, pooled = self.score(state.genes, batch)
         else:
             out, pooled = (_gate(t, factor) if self.training else t for t in self.score(state.genes, batch))
-        state.aux["strain_embedding"] = pooled  # for contrastive terms such as supcr
-        return out
+        return Prediction(out, strain_embedding=pooled)  # the embedding: for terms such as supcr
 
     def score(self, genes: torch.Tensor, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
         """(predictions [B, L], the set's mean squared-difference features [B, d])."""

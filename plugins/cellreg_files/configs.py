@@ -1,4 +1,5 @@
-"""Config tables of the file plugins.
+"""Config tables of the file plugins (``TableConfig`` is the core's strain-table format, see
+:mod:`cellreg.data.strain_table`).
 
 A column is an index (``source = 0``) or a header name (``source = "protein1"``); the core's strict
 union hook accepts exactly those types (``3.7`` is not a column, ``true`` is not an index).
@@ -10,34 +11,18 @@ from typing import Literal, Union
 
 import attrs
 
-from cellreg.data.phenotypes import Perturbation
+from cellreg.data.strain_table import TableConfig
+from cellreg.toolkit.text_tables import delimiter_field, not_empty
 
 Column = Union[int, str]
 """A 0-based column index, or a header name."""
 
 UnknownGenes = Literal["error", "drop"]
-TableUnknownGenes = Literal["error", "drop", "add"]  # add: genes marked `addition` extend the vocabulary
-KindName = Literal["deletion", "knockdown", "overexpression", "addition"]
-
-
-def _check_delimiter(_inst, attribute, value: str) -> None:
-    if value != "auto" and len(value) != 1:
-        raise ValueError(f"'{attribute.name}' must be \"auto\" or one character (\"\\t\", \",\", \" \", \";\"), "
-                         f"got {value!r}")
 
 
 def _non_negative(_inst, attribute, value) -> None:
     if isinstance(value, int) and value < 0:
         raise ValueError(f"'{attribute.name}' must be a column index >= 0 (counting from 0), got {value}")
-
-
-def _not_empty(_inst, attribute, value) -> None:
-    if not value:
-        raise ValueError(f"'{attribute.name}' must not be empty")
-
-
-def _delimiter():
-    return attrs.field(default="auto", validator=_check_delimiter)
 
 
 @attrs.frozen
@@ -55,7 +40,7 @@ class EdgeFile:
     path: str
     relation: str | None = None
     relation_column: Column | None = attrs.field(default=None, validator=_non_negative)
-    delimiter: str = _delimiter()
+    delimiter: str = delimiter_field()
     header: Literal["auto"] | bool = "auto"
     source: Column = attrs.field(default=0, validator=_non_negative)
     target: Column = attrs.field(default=1, validator=_non_negative)
@@ -88,41 +73,9 @@ class EdgeFile:
 class EdgeListConfig:
     """``[graph] name = "edge_list"``: a gene vocabulary plus one or more edge files."""
 
-    files: list[EdgeFile] = attrs.field(validator=_not_empty)
+    files: list[EdgeFile] = attrs.field(validator=not_empty)
     genes: str | None = None
     unknown_genes: UnknownGenes = "error"
 
 
-@attrs.frozen
-class TableConfig:
-    """``[phenotypes] name = "table"``: one strain per row, genes in one or more columns."""
-
-    path: str
-    genes: str | None = None
-    gene_columns: list[str] | None = None
-    gene_separator: str = attrs.field(default="+", validator=_not_empty)
-    kinds: str | None = None
-    default_kind: KindName = "deletion"
-    labels: list[str] | None = None  # [] = no labels (a table to score with `cellreg predict`)
-    delimiter: str = _delimiter()
-    comment: str = "#"
-    unknown_genes: TableUnknownGenes = "error"
-    strip_suffix: str | None = None
-    drop_genes: list[str] = attrs.field(factory=list)
-
-    def __attrs_post_init__(self) -> None:
-        if (self.genes is None) == (self.gene_columns is None):
-            raise ValueError("give exactly one of genes (one column, genes joined by gene_separator) "
-                             "or gene_columns (a list of columns)")
-        if self.gene_columns is not None and not self.gene_columns:
-            raise ValueError("'gene_columns' must not be empty")
-        if self.strip_suffix == "":
-            raise ValueError("'strip_suffix' must not be empty (leave it out instead)")
-
-    @property
-    def gene_column_names(self) -> list[str]:
-        return [self.genes] if self.genes is not None else list(self.gene_columns)
-
-    @property
-    def default_code(self) -> int:
-        return int(Perturbation.parse(self.default_kind))
+__all__ = ["Column", "EdgeFile", "EdgeListConfig", "RowFilter", "TableConfig"]

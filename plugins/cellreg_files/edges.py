@@ -13,10 +13,11 @@ from pathlib import Path
 import attrs
 import numpy as np
 
+from cellreg import GraphSource
 from cellreg.data.graph import CellGraph
 from cellreg.plugin_api.contracts import Context
 from cellreg_files.configs import EdgeFile, EdgeListConfig
-from cellreg_files.tabular import TextTable, column_index, is_number, parse_floats, read_table, short_row, \
+from cellreg.toolkit.text_tables import TextTable, column_index, is_number, parse_floats, read_table, short_row, \
     unknown_genes_message
 
 
@@ -178,7 +179,7 @@ class _Merged:
     first: Path
 
 
-class EdgeListSource:
+class EdgeListSource(GraphSource):
     """Reads every configured file, then maps names to the vocabulary and merges relations."""
 
     def __init__(self, config: EdgeListConfig, context: Context):

@@ -25,7 +25,7 @@ from torch import nn
 from torch_geometric.nn import GraphConv, HeteroConv
 from torch_geometric.utils import to_dense_batch
 
-from cellreg import Batch, CellState, Context
+from cellreg import Batch, CellState, Context, Encoder
 from cellreg_heterocell.adjacency import SharedAdjacency
 from cellreg_heterocell.message_types import MessageType, message_types
 from cellreg_heterocell.pooling import MaskedPool, PoolKind
@@ -69,7 +69,7 @@ def _chosen_specs(config: HeteroCellConfig, graph) -> list:
     return chosen
 
 
-class HeteroCellEncoder(nn.Module):
+class HeteroCellEncoder(Encoder):
     per_strain = True
 
     def __init__(self, config: HeteroCellConfig, context: Context) -> None:

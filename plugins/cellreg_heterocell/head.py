@@ -7,7 +7,7 @@ import torch
 from torch import nn
 from torch_geometric.nn import MLP
 
-from cellreg import Batch, CellState, Context
+from cellreg import Batch, CellState, Context, Encoder, PerturbationHead, Prediction
 
 
 @attrs.frozen
@@ -18,15 +18,15 @@ class DifferenceHeadConfig:
         attrs.validators.ge(0.0), attrs.validators.lt(1.0)))
 
 
-class DifferenceHead(nn.Module):
+class DifferenceHead(PerturbationHead):
     def __init__(self, config: DifferenceHeadConfig, context: Context) -> None:
         super().__init__()
         encoder = context.encoder
-        if not getattr(encoder, "per_strain", False):
+        if not (isinstance(encoder, Encoder) and encoder.per_strain):
             raise ValueError("head 'difference' reads a per-strain encoder's F(G) − F(G∖S); "
                              f"encoder {type(encoder).__name__} is a wild-type encoder (use e.g. 'hetero_cell')")
         channels = [encoder.dim] + [config.hidden] * (config.layers - 1) + [len(context.label_names)]
         self.mlp = MLP(channels, dropout=config.dropout, norm=None)
 
-    def forward(self, state: CellState, batch: Batch) -> torch.Tensor:
-        return self.mlp(state.cell)
+    def forward(self, state: CellState, batch: Batch) -> Prediction:
+        return Prediction(self.mlp(state.cell))

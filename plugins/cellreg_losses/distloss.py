@@ -14,6 +14,7 @@ from typing import Literal
 import attrs
 import torch
 from torch import nn
+from cellreg import Loss
 
 _positive = attrs.validators.gt(0)
 
@@ -43,7 +44,7 @@ def kde_quantiles(samples: torch.Tensor, n: int, bins: int, bandwidth: float) ->
     return grid[idx - 1] + t * (grid[idx] - grid[idx - 1])
 
 
-class DistLoss(nn.Module):
+class DistLoss(Loss):
     def __init__(self, config: DistLossConfig = DistLossConfig(), context=None) -> None:
         super().__init__()
         self.config = config

@@ -9,6 +9,7 @@ import torch
 from torch import nn
 from torch.nn.functional import softplus
 
+from cellreg import Loss
 from cellreg_losses.masked import masked_mean, residual
 
 
@@ -18,7 +19,7 @@ def log_cosh(x: torch.Tensor) -> torch.Tensor:
     return x + softplus(-2.0 * x) - math.log(2.0)
 
 
-class LogCoshLoss(nn.Module):
+class LogCoshLoss(Loss):
     """Mean log-cosh of the residual per label over measured entries, averaged over labels."""
 
     def __init__(self, config=None, context=None) -> None:

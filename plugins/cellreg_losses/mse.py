@@ -3,10 +3,11 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from cellreg import Loss
 from cellreg_losses.masked import masked_mean, residual
 
 
-class MSELoss(nn.Module):
+class MSELoss(Loss):
     """Mean squared error per label over measured entries, averaged over labels."""
 
     def __init__(self, config=None, context=None) -> None:

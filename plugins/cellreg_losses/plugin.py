@@ -9,7 +9,7 @@ from cellreg_losses.uncertainty import UncertaintyConfig, UncertaintyWeighting
 @hookimpl
 def cellreg_plugins():
     return [
-        Plugin(kind="loss", name="mse", factory=MSELoss,
+        Plugin(kind="loss", name="mse", factory=MSELoss, default=True,
                description="Mean squared error per label, NaN targets masked."),
         Plugin(kind="loss", name="logcosh", factory=LogCoshLoss,
                description="Log-cosh of the residual per label (robust to outliers), NaN targets masked."),

@@ -9,7 +9,7 @@ farther away. Only label *differences* enter, so a common shift of labels change
 Anchors are processed ``chunk`` at a time (memory O(chunk · B)); the denominators come from one
 sort and one cumulative log-sum-exp per anchor, ties in distance included.
 
-The embeddings are ``state.aux["strain_embedding"]`` [B, e], which heads provide.
+The embeddings are ``state.strain_embedding`` [B, e], from the head's ``Prediction``.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import attrs
 import torch
 import torch.nn.functional as F
 from torch import nn
+from cellreg import Loss
 
 
 @attrs.frozen
@@ -28,7 +29,7 @@ class SupCRConfig:
     max_strains: int = attrs.field(default=1024, validator=attrs.validators.ge(2))  # subsample larger batches
 
 
-class SupCRLoss(nn.Module):
+class SupCRLoss(Loss):
     def __init__(self, config: SupCRConfig = SupCRConfig(), context=None) -> None:
         super().__init__()
         self.config = config
@@ -38,10 +39,10 @@ class SupCRLoss(nn.Module):
         self.label = names.index(config.label) if config.label else 0
 
     def forward(self, pred: torch.Tensor, target: torch.Tensor, state, batch=None) -> torch.Tensor:
-        emb = state.aux.get("strain_embedding") if state is not None else None
+        emb = state.strain_embedding if state is not None else None
         if emb is None:
-            raise ValueError("loss supcr needs strain embeddings: the head must put them in "
-                             "state.aux['strain_embedding']")
+            raise ValueError("loss supcr needs strain embeddings: the head must return them in "
+                             "Prediction.strain_embedding")
         y = target[:, self.label]
         keep = torch.nonzero(~torch.isnan(y)).flatten()[: self.config.max_strains]
         if len(keep) < 2:

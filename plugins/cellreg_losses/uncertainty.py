@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from cellreg import Loss
 from cellreg_losses.masked import residual
 
 
@@ -31,7 +32,7 @@ def per_label(per_entry: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tens
     return torch.where(measured, per_entry, 0.0).sum(0) / count.clamp(min=1), count > 0
 
 
-class UncertaintyWeighting(nn.Module):
+class UncertaintyWeighting(Loss):
     def __init__(self, config: UncertaintyConfig = UncertaintyConfig(), context=None) -> None:
         super().__init__()
         self.config = config

@@ -14,7 +14,7 @@ from itertools import combinations
 import attrs
 import numpy as np
 
-from cellreg import CellGraph, Context, PhenotypeTable
+from cellreg import CellGraph, Context, PhenotypeSource, PhenotypeTable
 from cellreg_metabolism.reader import read_model
 from cellreg.toolkit.layout import rule_circuit
 from cellreg.toolkit.gene_rules import RuleEvaluator
@@ -109,7 +109,7 @@ def simulate(graph: CellGraph, model, config: FBAPhenotypesConfig, seed: int) ->
                           labels.astype(np.float32), LABELS, graph.genes)
 
 
-class FBAPhenotypes:
+class FBAPhenotypes(PhenotypeSource):
     """PhenotypeSource: FBA growth of single, double and triple deletions on the graph's model."""
 
     def __init__(self, config: FBAPhenotypesConfig, context: Context) -> None:

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch_geometric.data import HeteroData
 
-from cellreg import CellGraph, Context
+from cellreg import CellGraph, Context, GraphSource
 from cellreg_metabolism.gpr import dnf
 from cellreg_metabolism.reader import read_model
 from cellreg.toolkit.layout import CLAUSE, CLAUSE_OF_REACTION, GENE_IN_CLAUSE, METABOLITE, REACTION, RULE, STOICH
@@ -75,7 +75,7 @@ def graph_from_model(model, gene_relations=("shared_reaction",), max_clauses: in
     return CellGraph.from_edges(genes, relations, extra=extra)
 
 
-class MetabolismGraph:
+class MetabolismGraph(GraphSource):
     """GraphSource for a COBRA model (SBML, JSON, MAT, YAML, or one bundled with COBRApy)."""
 
     def __init__(self, config: MetabolismGraphConfig, context: Context) -> None:

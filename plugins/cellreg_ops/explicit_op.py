@@ -24,7 +24,7 @@ import torch
 from torch_geometric.data import Batch as PyGBatch
 from torch_geometric.data import HeteroData
 
-from cellreg import Batch, CellGraph, PhenotypeTable
+from cellreg import Batch, CellGraph, PerturbationOp, PhenotypeTable
 from cellreg.toolkit.incidence import deletions
 from cellreg_ops.index_op import pad_sets
 from cellreg.toolkit.layout import (GENE, REACTION, edge_specs, node_counts, rule_circuit, sub_edge_keys, sub_node_keys,
@@ -59,11 +59,8 @@ def flatten(batch: PyGBatch, keys_of: dict[tuple[str, str, str], str]) -> Batch:
     return out
 
 
-class ExplicitSubgraphOp:
-    def __init__(self, config=None, context=None) -> None:
-        pass
-
-    def prepare(self, graph: CellGraph) -> None:
+class ExplicitSubgraphOp(PerturbationOp):
+    def __init__(self, graph: CellGraph) -> None:
         self.data = message_graph(graph)
         self.keys_of = {(s.src, s.name, s.dst): s.key for s in edge_specs(graph)}
         self.num_genes = graph.num_genes

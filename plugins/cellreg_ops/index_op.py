@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from cellreg import Batch, CellGraph, PhenotypeTable
+from cellreg import Batch, PerturbationOp, PhenotypeTable
 
 
 def pad_sets(table: PhenotypeTable, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -27,15 +27,10 @@ def pad_sets(table: PhenotypeTable, rows: np.ndarray) -> tuple[np.ndarray, np.nd
     return genes, kinds, mask
 
 
-class IndexOp:
-    def __init__(self, config=None, context=None) -> None:
-        pass
+class IndexOp(PerturbationOp):
+    """Nothing to precompute: the wild-type graph is the encoder's business."""
 
-    def prepare(self, graph: CellGraph) -> None:
-        """Nothing to precompute: the wild-type graph is the encoder's business."""
-
-    @staticmethod
-    def strain_size(batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
+    def strain_size(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
         """Nodes and edges of each strain's encoder input: the set's genes, no edges."""
         nodes = batch["mask"].sum(1)
         return nodes, torch.zeros_like(nodes)

@@ -24,7 +24,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from cellreg import Batch, CellGraph, PhenotypeTable
+from cellreg import Batch, CellGraph, PerturbationOp, PhenotypeTable
 from cellreg.toolkit.incidence import Incidence, deletions, gather_ranges, unique_pairs
 from cellreg_ops.index_op import pad_sets
 from cellreg.toolkit.layout import (GENE, REACTION, REF, SUB, edge_specs, node_counts, rule_circuit, sub_edge_keys,
@@ -37,11 +37,9 @@ class KHopConfig:
     k: int = attrs.field(default=1, validator=attrs.validators.ge(1))
 
 
-class KHopOp:
-    def __init__(self, config: KHopConfig | None = None, context=None) -> None:
+class KHopOp(PerturbationOp):
+    def __init__(self, graph: CellGraph, config: KHopConfig | None = None) -> None:
         self.k = (config or KHopConfig()).k
-
-    def prepare(self, graph: CellGraph) -> None:
         counts = node_counts(graph)
         self.types = list(counts)
         self.sizes = counts

@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from cellreg import Batch, CellGraph, PhenotypeTable
+from cellreg import Batch, CellGraph, PerturbationOp, PhenotypeTable
 from cellreg.toolkit.incidence import Incidence, deletions, unique_pairs
 from cellreg_ops.index_op import pad_sets
 from cellreg.toolkit.layout import GENE, REACTION, dead_keys, edge_specs, node_counts, rule_circuit
@@ -34,11 +34,9 @@ from cellreg.toolkit.gene_rules import RuleEvaluator
 MORTAL = (GENE, REACTION)  # node types a deletion can kill
 
 
-class LazyMaskOp:
-    def __init__(self, config=None, context=None) -> None:
+class LazyMaskOp(PerturbationOp):
+    def __init__(self, graph: CellGraph) -> None:
         self.touched = 0  # incidence positions read so far (a cost counter, not used for results)
-
-    def prepare(self, graph: CellGraph) -> None:
         self.num_genes = graph.num_genes
         circuit = rule_circuit(graph)
         self.rules = RuleEvaluator(circuit, graph.num_genes) if circuit is not None else None

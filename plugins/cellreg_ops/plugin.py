@@ -1,19 +1,35 @@
-from cellreg import Plugin, hookimpl
+from cellreg import Context, Plugin, hookimpl
 from cellreg_ops.explicit_op import ExplicitSubgraphOp
 from cellreg_ops.index_op import IndexOp
 from cellreg_ops.khop_op import KHopConfig, KHopOp
 from cellreg_ops.lazy_op import LazyMaskOp
 
 
+def index(config, context: Context) -> IndexOp:
+    return IndexOp()
+
+
+def explicit(config, context: Context) -> ExplicitSubgraphOp:
+    return ExplicitSubgraphOp(context.graph)
+
+
+def lazy_mask(config, context: Context) -> LazyMaskOp:
+    return LazyMaskOp(context.graph)
+
+
+def khop(config: KHopConfig, context: Context) -> KHopOp:
+    return KHopOp(context.graph, config)
+
+
 @hookimpl
 def cellreg_plugins():
     return [
-        Plugin(kind="perturbation", name="index", factory=IndexOp,
+        Plugin(kind="perturbation", name="index", factory=index, default=True,
                description="Padded gene indices, type codes and a mask per strain; O(|S|), no graph copy."),
-        Plugin(kind="perturbation", name="explicit", factory=ExplicitSubgraphOp,
+        Plugin(kind="perturbation", name="explicit", factory=explicit,
                description="A relabelled copy of the graph per strain (PyG subgraph); the slow correctness oracle."),
-        Plugin(kind="perturbation", name="lazy_mask", factory=LazyMaskOp,
+        Plugin(kind="perturbation", name="lazy_mask", factory=lazy_mask,
                description="Dead nodes and edge positions per strain from an incidence cache; O(Σ deg), no copy."),
-        Plugin(kind="perturbation", name="khop", factory=KHopOp, config=KHopConfig,
+        Plugin(kind="perturbation", name="khop", factory=khop, config=KHopConfig,
                description="The union of the perturbed genes' k-hop neighbourhoods, relabelled, minus the deletions."),
     ]

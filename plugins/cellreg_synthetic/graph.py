@@ -12,7 +12,7 @@ from __future__ import annotations
 import attrs
 import numpy as np
 
-from cellreg import CellGraph, Context
+from cellreg import CellGraph, Context, GraphSource
 from cellreg.data.graph import canonical_edges
 
 DEFAULT_RELATIONS = {"physical": 6.0, "regulatory": 3.0, "coexpression": 12.0}
@@ -118,7 +118,7 @@ def build_graph(config: SyntheticGraphConfig, seed: int) -> CellGraph:
     return CellGraph.from_edges(genes, edges)
 
 
-class SyntheticGraph:
+class SyntheticGraph(GraphSource):
     """GraphSource for the synthetic organism; deterministic for a seed."""
 
     def __init__(self, config: SyntheticGraphConfig, context: Context) -> None:

@@ -21,7 +21,7 @@ import attrs
 import numpy as np
 import scipy.sparse as sp
 
-from cellreg import CellGraph, Context, PhenotypeTable
+from cellreg import CellGraph, Context, PhenotypeSource, PhenotypeTable
 
 LABELS = ("fitness", "interaction")
 
@@ -140,7 +140,7 @@ def simulate(graph: CellGraph, config: SyntheticPhenotypesConfig, seed: int) -> 
                           LABELS, graph.genes)
 
 
-class SyntheticPhenotypes:
+class SyntheticPhenotypes(PhenotypeSource):
     """PhenotypeSource for the planted mechanism; works on any CellGraph, synthetic or real."""
 
     def __init__(self, config: SyntheticPhenotypesConfig, context: Context) -> None:

@@ -14,9 +14,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cellreg import CellState, Context
+from cellreg import CellState, Context, Encoder
 from cellreg_transformer.config import GraphHead, TransformerConfig
 from cellreg_transformer.graph_prior import GraphPrior
+from cellreg_transformer.records import GraphKL
 
 LayerHook = Callable[[int, torch.Tensor, torch.Tensor], None]  # (layer, q, k) with q, k: [H, T, d_h]
 
@@ -55,8 +56,10 @@ def default_graph_heads(relations: list[str], layers: int, heads: int) -> list[G
     return [GraphHead(name, layer=i // heads, head=i % heads) for i, name in enumerate(relations)]
 
 
-class TransformerEncoder(nn.Module):
+class TransformerEncoder(Encoder):
     per_strain = False
+    provides = (GraphKL,)
+    can_add_genes = True
 
     def __init__(self, config: TransformerConfig, context: Context) -> None:
         super().__init__()
@@ -132,7 +135,7 @@ class TransformerEncoder(nn.Module):
 
         x = self.run(prior_hook if self.training and self.ties else None)
         weights = {name: gh.weight for name, gh in zip(self.tie_names, self.ties)}
-        return CellState(genes=x[1:], cell=x[0], aux={"graph_kl": kl, "graph_kl_weights": weights})
+        return CellState(genes=x[1:], cell=x[0], extras=(GraphKL(kl, weights),))
 
     # -- interpretation ------------------------------------------------------------------------------
     @torch.no_grad()
@@ -163,6 +166,8 @@ class TransformerEncoder(nn.Module):
             precision, random = self.priors[gh.relation].precision_at_k(logits[name], rows[gh.relation], k)
             report[name] = {f"precision@{k}": round(precision, 4), f"random@{k}": round(random, 4)}
         return {"graph_heads": report}
+
+    explains = True
 
     @torch.no_grad()
     def explain(self, state: CellState, batch, k: int) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:

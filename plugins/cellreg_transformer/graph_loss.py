@@ -5,15 +5,19 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from cellreg import CellState, Loss
+from cellreg_transformer.records import GraphKL
 
-class GraphKLLoss(nn.Module):
+
+class GraphKLLoss(Loss):
     def __init__(self, config=None, context=None) -> None:
         super().__init__()
 
-    def forward(self, pred: torch.Tensor, target: torch.Tensor, state, batch) -> torch.Tensor:
-        kl = state.aux.get("graph_kl", {})
-        weights = state.aux.get("graph_kl_weights", {})
+    def forward(self, pred: torch.Tensor, target: torch.Tensor, state: CellState, batch) -> torch.Tensor:
+        record = state.extra(GraphKL)
         total = pred.new_zeros(())
-        for name, value in kl.items():  # empty in eval mode: the prior only shapes training
-            total = total + weights.get(name, 1.0) * value
+        if record is None:  # another encoder: nothing tied to a graph
+            return total
+        for name, value in record.terms.items():  # empty in eval mode: the prior only shapes training
+            total = total + record.weights.get(name, 1.0) * value
         return total

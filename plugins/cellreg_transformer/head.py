@@ -16,13 +16,13 @@ import torch
 from torch import nn
 from torch_geometric.nn import MLP
 
-from cellreg import CellState, Context, Perturbation
+from cellreg import CellState, Context, Perturbation, PerturbationHead, Prediction
 from cellreg_transformer.config import CrossAttentionHeadConfig
 
 UNPERTURBED = len(Perturbation)  # the type code of a gene the strain leaves alone
 
 
-class CrossAttentionHead(nn.Module):
+class CrossAttentionHead(PerturbationHead):
     def __init__(self, config: CrossAttentionHeadConfig, context: Context) -> None:
         super().__init__()
         d = context.encoder.dim
@@ -56,7 +56,7 @@ class CrossAttentionHead(nn.Module):
         beta = torch.softmax(self.score(q) @ state.genes.T, dim=1)
         return q, beta, members
 
-    def forward(self, state: CellState, batch) -> torch.Tensor:
+    def forward(self, state: CellState, batch) -> Prediction:
         h, genes, mask = state.genes, batch["genes"], batch["mask"]
         q, beta, members = self.attention(state, batch)
         phi0 = self.phi(h + self.kind.weight[UNPERTURBED])  # [N', d], once per step
@@ -64,8 +64,10 @@ class CrossAttentionHead(nn.Module):
         correction = self.phi(members) - phi0[genes]  # [B, K, d]
         z = z + ((beta.gather(1, genes) * mask).unsqueeze(-1) * correction).sum(1)
         parts = [state.cell.expand(len(z), -1), z] + ([q] if self.config.use_query else [])
-        state.aux["strain_embedding"] = torch.cat(parts[1:], dim=1)  # per strain (h_CLS is shared)
-        return self.mlp(torch.cat(parts, dim=1))
+        embedding = torch.cat(parts[1:], dim=1)  # per strain (h_CLS is shared)
+        return Prediction(self.mlp(torch.cat(parts, dim=1)), strain_embedding=embedding)
+
+    explains = True
 
     @torch.no_grad()
     def explain(self, state: CellState, batch, k: int) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 from torch_geometric.utils import scatter
 
-from cellreg import CellState, Context, Plugin, hookimpl
+from cellreg import CellState, Context, Encoder, Plugin, hookimpl
 
 
 @attrs.frozen
@@ -17,7 +17,7 @@ class NeighbourMeanConfig:
     dim: int = attrs.field(default=64, validator=attrs.validators.ge(1))
 
 
-class NeighbourMeanEncoder(nn.Module):
+class NeighbourMeanEncoder(Encoder):
     per_strain = False  # F(G) on the wild type: once per step
 
     def __init__(self, config: NeighbourMeanConfig, context: Context) -> None:

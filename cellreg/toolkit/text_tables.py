@@ -186,3 +186,19 @@ def unknown_genes_message(path: Path, names: Sequence[str], lines: Sequence[int]
     n, m = len(first), len(set(lines))
     return (f"{path}: {n} unknown gene name{'s' * (n != 1)} on {m} line{'s' * (m != 1)} "
             f"(not in {vocabulary}), e.g. {examples}")
+
+
+def _check_delimiter(_inst, attribute, value: str) -> None:
+    if value != "auto" and len(value) != 1:
+        raise ValueError(f"'{attribute.name}' must be \"auto\" or one character (\"\\t\", \",\", \" \", \";\"), "
+                         f"got {value!r}")
+
+
+def delimiter_field():
+    """An attrs field for a delimiter option: \"auto\" (sniffed) or one character."""
+    return attrs.field(default="auto", validator=_check_delimiter)
+
+
+def not_empty(_inst, attribute, value) -> None:
+    if not value:
+        raise ValueError(f"'{attribute.name}' must not be empty")

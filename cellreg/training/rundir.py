@@ -1,0 +1,95 @@
+"""The run directory: every file a run writes, the ``run.json`` schema, and the one "is this a run" check.
+
+A run directory holds ``config.toml`` (the resolved config), ``run.json`` (:class:`RunInfo`),
+``split.npz``, ``metrics.jsonl`` (one line per epoch), ``metrics.json`` (the final report),
+``weights/best|last.safetensors``, ``checkpoint/`` (what ``--resume`` needs) and ``plots/``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import attrs
+import cattrs
+import numpy as np
+
+from cellreg.config.errors import ConfigError
+from cellreg.data.splits import Split
+from cellreg.training.checkpoint import write_json
+
+SCHEMA_VERSION = 1
+"""Of ``run.json``; files written before the field existed are version 1."""
+
+_converter = cattrs.Converter(forbid_extra_keys=True)
+
+
+@attrs.frozen
+class RunInfo:
+    """What a trained run needs to be scored, compared or resumed without its training data."""
+
+    name: str
+    encoder: str
+    head: str
+    perturbation: str
+    graph_fingerprint: str
+    data_fingerprint: str
+    split_key: str
+    split: str
+    split_sizes: dict[str, int]
+    labels: list[str]
+    scaler: dict[str, list[float]]
+    base_dir: str  # relative data paths of the config resolve against this folder
+    num_processes: int
+    cellreg_version: str
+    schema_version: int = SCHEMA_VERSION
+
+
+class RunDir:
+    """The files of one run; see docs/config.md for what each holds."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.config = self.root / "config.toml"
+        self.info = self.root / "run.json"
+        self.split = self.root / "split.npz"
+        self.history = self.root / "metrics.jsonl"
+        self.metrics = self.root / "metrics.json"
+        self.best = self.root / "weights" / "best.safetensors"
+        self.last = self.root / "weights" / "last.safetensors"
+        self.checkpoint = self.root / "checkpoint"
+        self.progress = self.checkpoint / "progress.json"
+        self.plots = self.root / "plots"
+
+    def is_run(self) -> bool:
+        return self.info.exists()
+
+    def require(self, doing: str = "") -> "RunDir":
+        """Self, or a ConfigError naming the folder when it holds no run."""
+        if not self.is_run():
+            raise ConfigError(str(self.root), [f"not a run directory (no run.json){'; ' + doing if doing else ''}"])
+        return self
+
+    def read_info(self) -> RunInfo:
+        raw = json.loads(self.require().info.read_text())
+        version = raw.get("schema_version", 1)
+        if version > SCHEMA_VERSION:
+            raise ConfigError(str(self.info), [f"run.json schema version {version} is newer than this cellreg "
+                                               f"understands ({SCHEMA_VERSION}); upgrade cellreg"])
+        try:
+            return _converter.structure(raw, RunInfo)
+        except Exception as exc:  # noqa: BLE001 - a damaged or foreign file
+            raise ConfigError(str(self.info), [f"not a valid run.json: {exc}"]) from None
+
+    def write_info(self, info: RunInfo) -> None:
+        write_json(self.info, _converter.unstructure(info))
+
+    def finished(self) -> bool:
+        return self.progress.exists()
+
+    def read_split(self) -> Split:
+        with np.load(self.split, allow_pickle=False) as z:
+            return Split(z["train"], z["val"], z["test"], str(z["key"]))
+
+    def write_split(self, split: Split) -> None:
+        np.savez(self.split, train=split.train, val=split.val, test=split.test, key=np.array(split.key))
