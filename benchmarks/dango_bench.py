@@ -17,15 +17,13 @@ import argparse
 import platform
 import statistics
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
 
-from cellreg.training.pipeline import build_model, build_op, load_data
 from cellreg.config import parse_config
-from cellreg.data.batches import Collate
 from cellreg.plugin_api.registry import default_registry
+from cellreg.training.pipeline import Pipeline
 
 
 def run_config(args) -> dict:
@@ -74,14 +72,13 @@ def main() -> None:
     registry = default_registry()
     config = parse_config(run_config(args), "dango_bench", registry)
     t0 = time.perf_counter()
-    data = load_data(config, registry, Path("."))
-    op = build_op(config, registry, data.graph, Path("."))
-    model = build_model(config, registry, data.graph, data.table.label_names, Path(".")).to(args.device)
+    pipe = Pipeline(config, registry)
+    data, model = pipe.data, pipe.model.to(args.device)
     encoder = model.encoder
     encoder.on_epoch_start(1, 2)  # joint training: both objectives, every parameter trained
     model.train()
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
-    collate = Collate(data.table, op, data.targets)
+    collate = pipe.collate
     rows = data.split.train
     rng = np.random.default_rng(0)
     edges = {n: data.graph.relations[n].num_edges for n in encoder.network_names}

@@ -17,13 +17,9 @@ import time
 import numpy as np
 import torch
 
-from cellreg.training.pipeline import build_model
 from cellreg.config import parse_config
 from cellreg.plugin_api.registry import default_registry
-from cellreg.data.standardize import LabelScaler
-from cellreg_ops.index_op import IndexOp
-from cellreg_synthetic.graph import SyntheticGraphConfig, build_graph
-from cellreg_synthetic.phenotypes import SyntheticPhenotypesConfig, simulate
+from cellreg.training.pipeline import Pipeline
 
 
 def rss_mb() -> float:
@@ -40,23 +36,20 @@ def main() -> None:
     ap.add_argument("--layers", type=int, default=2)
     args = ap.parse_args()
     torch.manual_seed(0)
-    graph = build_graph(SyntheticGraphConfig(preset="yeast"), seed=0)
-    table = simulate(graph, SyntheticPhenotypesConfig(doubles=20_000, triples=20_000, singles=False), seed=0)
-    raw = {"graph": {"name": "synthetic"}, "phenotypes": {"name": "synthetic"},
+    raw = {"graph": {"name": "synthetic", "preset": "yeast"},
+           "phenotypes": {"name": "synthetic", "doubles": 20_000, "triples": 20_000, "singles": False},
            "model": {"encoder": {"name": "transformer", "dim": args.dim, "layers": args.layers, "heads": args.heads},
                      "head": {"name": "cross_attention"}},
            "loss": [{"name": "mse"}, {"name": "graph_kl", "weight": 0.1}]}
     registry = default_registry()
     config = parse_config(raw, registry=registry)
-    model = build_model(config, registry, graph, table.label_names, base_dir=".")
+    pipe = Pipeline(config, registry)
+    graph, table, model, collate = pipe.graph, pipe.data.table, pipe.model, pipe.collate
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
-    targets = LabelScaler.fit(table.labels).transform(table.labels).astype(np.float32)
-    op, rng = IndexOp(), np.random.default_rng(0)
+    rng = np.random.default_rng(0)
 
     def step() -> float:
-        rows = rng.choice(len(table), args.batch, replace=False)
-        batch = op.collate(table, rows)
-        batch["row"], batch["target"] = torch.from_numpy(rows), torch.from_numpy(targets[rows])
+        batch = collate(rng.choice(len(table), args.batch, replace=False))
         start = time.perf_counter()
         out = model(batch)
         out["loss"].backward()

@@ -23,9 +23,46 @@ def test_core_sources_import_no_plugin_package():
 
 
 def test_importing_every_core_module_loads_no_plugin():
-    modules = [f"cellreg.{p.stem}" for p in CORE.glob("*.py") if p.stem != "__init__"]
+    modules = [".".join(("cellreg",) + p.relative_to(CORE).with_suffix("").parts) for p in CORE.rglob("*.py")
+               if p.stem != "__init__"]
     code = ("import sys, importlib\n"
             f"for m in {modules!r}: importlib.import_module(m)\n"
             "print(sorted(m for m in sys.modules if m.startswith('cellreg_')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+# Core strings that are a bundled plugin's name by coincidence, each in the one module that means it so.
+GENERIC_WORDS = {
+    ("config/schema.py", "mse"): "a metric a run may select on",
+    ("training/metrics.py", "mse"): "a metric",
+    ("training/trainer.py", "mean"): "Accelerate's reduction",
+    ("data/standardize.py", "mean"): "the scaler's field",
+    ("training/checkpoint.py", "files"): "the checkpoint's file list",
+}
+
+
+def _string_constants(tree: ast.AST):
+    """Every string literal that is not a docstring."""
+    docstrings = {id(n.body[0].value) for n in ast.walk(tree)
+                  if isinstance(n, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+                  and n.body and isinstance(n.body[0], ast.Expr) and isinstance(n.body[0].value, ast.Constant)}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
+            yield node.value
+
+
+def test_no_core_module_names_a_bundled_plugin():
+    from cellreg.plugin_api.registry import load_registry, normalize
+
+    bundled = {normalize(r.plugin.name) for r in load_registry(allow="cellreg").entries()}
+    bundled |= {p.removeprefix("cellreg_") for p in PLUGIN_PACKAGES - {"plugins"}}  # entry points: short names
+    assert {"index", "mse", "table", "synthetic", "dango"} <= bundled
+    offenders = []
+    for path in CORE.rglob("*.py"):
+        rel = path.relative_to(CORE).as_posix()
+        for text in _string_constants(ast.parse(path.read_text())):
+            word = normalize(text)  # a plugin is named by a string of its own: "index", {"name": "mse"}
+            if word in bundled and (rel, word) not in GENERIC_WORDS:
+                offenders.append(f"{rel}: {text!r}")
+    assert offenders == []

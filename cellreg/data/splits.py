@@ -22,7 +22,6 @@ from __future__ import annotations
 import json
 import warnings
 from pathlib import Path
-from typing import Literal
 
 import attrs
 import numpy as np

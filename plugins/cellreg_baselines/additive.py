@@ -7,7 +7,6 @@ every graph-using model must beat it there to claim the graph helps.
 from __future__ import annotations
 
 import attrs
-import torch
 from torch import nn
 from torch_geometric.nn import MLP
 

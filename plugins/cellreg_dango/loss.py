@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import torch
-from torch import nn
 
 from cellreg import CellState, Context, Loss
 from cellreg_dango.records import Reconstruction

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import attrs
-import torch
-from torch import nn
 from torch_geometric.nn import MLP
 
 from cellreg import Batch, CellState, Context, Encoder, PerturbationHead, Prediction

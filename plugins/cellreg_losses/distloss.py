@@ -13,7 +13,6 @@ from typing import Literal
 
 import attrs
 import torch
-from torch import nn
 from cellreg import Loss
 
 _positive = attrs.validators.gt(0)

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import torch
-from torch import nn
 
 from cellreg import Loss
 from cellreg_losses.masked import masked_mean, residual

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import torch
-from torch import nn
 
 from cellreg import CellState, Loss
 from cellreg_transformer.records import GraphKL
