@@ -82,7 +82,7 @@ class Pipeline:
                  write_cache: bool = True) -> None:
         self.config, self.registry = config, registry or default_registry()
         self.base_dir, self.source, self.info = Path(base_dir), source, info
-        self._split, self._write_cache = split, write_cache
+        self._split, self.write_cache = split, write_cache  # False on all but the main process
 
     @classmethod
     def from_file(cls, path: str | Path, overrides: list[str] = (), registry: Registry | None = None,
@@ -137,7 +137,7 @@ class Pipeline:
                 settings = config.split  # a relative cache folder belongs beside the config, like its data paths
                 if settings.cache_dir and not Path(settings.cache_dir).expanduser().is_absolute():
                     settings = attrs.evolve(settings, cache_dir=str(self.base_dir / settings.cache_dir))
-                split = make_split(table, settings, write_cache=self._write_cache)  # labels do not move strains
+                split = make_split(table, settings, write_cache=self.write_cache)  # labels do not move strains
             except ConfigError as exc:  # name the config file, not just [split]
                 raise ConfigError(source, exc.errors) from None
         fingerprint = table.fingerprint()

@@ -92,7 +92,7 @@ class Trainer:
         # difference grows over epochs (0.003 in test Pearson after 20 epochs of the baseline).
         torch.use_deterministic_algorithms(config.train.deterministic, warn_only=True)
         set_seed(config.seed)
-        pipeline._write_cache = self.acc.is_main_process
+        pipeline.write_cache = self.acc.is_main_process
         self.data: Data = pipeline.data  # graph, table, split: before the op and the model, as ever
         self.op = pipeline.op
         self.model = pipeline.model
