@@ -21,6 +21,7 @@ from cellreg.plugin_api.registry import Registry
 from cellreg.training.checkpoint import load_weights
 from cellreg.training.pipeline import Pipeline
 from cellreg.training.rundir import RunDir
+from cellreg.training.trainer import apply_threads
 
 
 def read_added_features(path: Path, names: tuple[str, ...]) -> torch.Tensor:
@@ -55,6 +56,7 @@ def predict(run_dir: str | Path, table_path: str | Path, out: str | Path | None 
     genes each attention mechanism of the model weighs most. Returns the output path."""
     rd = RunDir(Path(run_dir))
     pipe = Pipeline.from_run(rd, registry)
+    apply_threads(pipe.config.train.threads)
     table = pipe.read_strains(Path(table_path).resolve(), StrainColumns(genes_column, separator, kinds_column))
     model, config = pipe.model, pipe.config
     load_weights(model, rd.best if weights == "best" else rd.last)

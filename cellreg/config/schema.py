@@ -67,6 +67,9 @@ class TrainConfig:
     labels: list[str] = attrs.field(factory=list)  # labels to train on; empty = all
     train_eval_rows: int = attrs.field(default=20_000, validator=attrs.validators.ge(0))
     num_workers: int = attrs.field(default=0, validator=attrs.validators.ge(0))
+    # torch's CPU threads per process: 1 gives the same numbers on every machine and is fastest where other
+    # processes share the cores; 0 = torch's default (one per core)
+    threads: int = attrs.field(default=1, validator=attrs.validators.ge(0))
     cpu: bool = False  # force CPU even when a GPU is present
     deterministic: bool = True  # torch deterministic kernels: a rerun (or a resume) repeats the numbers
     progress: bool = True

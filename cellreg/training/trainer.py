@@ -46,6 +46,12 @@ def _lr_lambda(kind: str, total: int, warmup: int):
     return factor
 
 
+def apply_threads(threads: int) -> None:
+    """``train.threads``: torch's intra-op CPU threads for this process (0 leaves torch's default)."""
+    if threads:
+        torch.set_num_threads(threads)
+
+
 def _fresh_accelerator(config: RunConfig) -> Accelerator:
     # AcceleratorState is a process-wide singleton; a second run in one process must not inherit it.
     AcceleratorState._reset_state()
@@ -91,6 +97,7 @@ class Trainer:
         # Without this, CPU index-add backward varies in the last bit between processes and the
         # difference grows over epochs (0.003 in test Pearson after 20 epochs of the baseline).
         torch.use_deterministic_algorithms(config.train.deterministic, warn_only=True)
+        apply_threads(config.train.threads)
         set_seed(config.seed)
         pipeline.write_cache = self.acc.is_main_process
         self.data: Data = pipeline.data  # graph, table, split: before the op and the model, as ever
