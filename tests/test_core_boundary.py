@@ -66,3 +66,19 @@ def test_no_core_module_names_a_bundled_plugin():
             if word in bundled and (rel, word) not in GENERIC_WORDS:
                 offenders.append(f"{rel}: {text!r}")
     assert offenders == []
+
+
+def test_listing_plugins_and_checking_configs_import_no_torch():
+    """What keeps `cellreg --help`, `plugins` and `validate` starting fast: plugin records and their
+    config classes are torch-free; models and ops are imported when first built."""
+    examples = CORE.parent / "examples"
+    code = ("import sys\n"
+            "from cellreg.commands.cli import main\n"
+            "from cellreg.config import load_config\n"
+            "from cellreg.plugin_api.registry import default_registry\n"
+            "assert not default_registry().broken, default_registry().broken\n"
+            f"for name in {sorted(p.name for p in examples.glob('*.toml'))!r}:\n"
+            f"    load_config({str(examples)!r} + '/' + name)\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'torch_geometric', 'cobra')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -30,12 +30,12 @@ def make(cls, table: dict):
 
 def load_graph(tmp_path, table: dict) -> CellGraph:
     plugin = load_registry().get("graph", "edge_list")
-    return plugin.factory(make(EdgeListConfig, table), Context(base_dir=tmp_path)).load()
+    return plugin.load_factory()(make(EdgeListConfig, table), Context(base_dir=tmp_path)).load()
 
 
 def load_table(tmp_path, graph: CellGraph, table: dict):
     plugin = load_registry().get("phenotypes", "table")
-    return plugin.factory(make(TableConfig, table), Context(base_dir=tmp_path)).load(graph)
+    return plugin.load_factory()(make(TableConfig, table), Context(base_dir=tmp_path)).load(graph)
 
 
 def edges(graph: CellGraph, relation: str) -> set[tuple[str, str]]:
@@ -384,7 +384,7 @@ def test_parse_config_through_registry(tmp_path):
         assert config.graph.name == "edge_list" and config.phenotypes.name == "table"
         graph_config = config.graph.config
     assert isinstance(graph_config, EdgeListConfig) and graph_config.files[0].source == "a"
-    g = registry.get("graph", "edge_list").factory(graph_config, Context(base_dir=tmp_path)).load()
+    g = registry.get("graph", "edge_list").load_factory()(graph_config, Context(base_dir=tmp_path)).load()
     assert edges(g, "r") == {("A", "B")}
 
 

@@ -48,4 +48,4 @@ def test_logcosh_with_an_all_missing_label_stays_finite():
 
 def test_logcosh_is_a_registered_loss_term():
     plugin = default_registry().get("loss", "LogCosh")
-    assert plugin.name == "logcosh" and plugin.factory is LogCoshLoss
+    assert plugin.name == "logcosh" and plugin.load_factory() is LogCoshLoss

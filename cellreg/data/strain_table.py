@@ -11,15 +11,17 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import attrs
 import numpy as np
 
-from cellreg.data.graph import CellGraph
 from cellreg.data.phenotypes import Perturbation, PhenotypeTable
 from cellreg.toolkit.text_tables import TextTable, check_header, column_index, parse_floats, read_table, short_row, \
     unknown_genes_message, delimiter_field, not_empty
+
+if TYPE_CHECKING:
+    from cellreg.data.graph import CellGraph
 
 TableUnknownGenes = Literal["error", "drop", "add"]  # add: genes marked `addition` extend the vocabulary
 KindName = Literal["deletion", "knockdown", "overexpression", "addition"]

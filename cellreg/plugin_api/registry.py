@@ -15,7 +15,7 @@ from typing import Iterable
 import pluggy
 
 from cellreg.plugin_api import hookspecs
-from cellreg.plugin_api.contracts import Context, contract_problems
+from cellreg.plugin_api.sources import Context
 from cellreg.plugin_api.plugin import DEFAULTABLE, KINDS, BrokenPlugin, Plugin, PluginSource, Registered
 
 ENTRY_POINT_GROUP = "cellreg"
@@ -104,8 +104,10 @@ class Registry:
     def build(self, kind: str, name: str, config: object | None, context: Context):
         """Build plugin ``name`` of ``kind`` (``config`` None: its defaults) and check the object
         against its kind's contract; a violation names the plugin and what is missing."""
+        from cellreg.plugin_api.contracts import contract_problems  # imports torch: only when building
+
         plugin = self.get(kind, name)
-        obj = plugin.factory(config if config is not None else plugin.config(), context)
+        obj = plugin.load_factory()(config if config is not None else plugin.config(), context)
         problems = contract_problems(kind, obj)
         if problems:
             source = self._entries[(kind, normalize(name))].source

@@ -6,16 +6,11 @@ every graph-using model must beat it there to claim the graph helps.
 
 from __future__ import annotations
 
-import attrs
 from torch import nn
 from torch_geometric.nn import MLP
 
 from cellreg import Batch, CellState, Context, Encoder, Perturbation, PerturbationHead, Prediction
-
-
-@attrs.frozen
-class GeneEmbeddingConfig:
-    dim: int = attrs.field(default=64, validator=attrs.validators.ge(1))
+from cellreg_baselines.configs import GeneEmbeddingConfig, SumMLPConfig
 
 
 class GeneEmbeddingEncoder(Encoder):
@@ -31,14 +26,6 @@ class GeneEmbeddingEncoder(Encoder):
 
     def forward(self, batch: Batch) -> CellState:
         return CellState(genes=self.embedding.weight)
-
-
-@attrs.frozen
-class SumMLPConfig:
-    hidden: int = attrs.field(default=128, validator=attrs.validators.ge(1))
-    layers: int = attrs.field(default=2, validator=attrs.validators.ge(1))
-    dropout: float = attrs.field(default=0.0, validator=attrs.validators.and_(
-        attrs.validators.ge(0.0), attrs.validators.lt(1.0)))
 
 
 class SumMLPHead(PerturbationHead):

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 
-import attrs
 import torch
 from torch import nn
 
@@ -23,28 +22,9 @@ from cellreg_dango.networks import choose_networks
 from cellreg_dango.reconstruction import ReconstructionTargets
 from cellreg_dango.records import JointSchedule, Reconstruction
 from cellreg_dango.schedule import Schedule
+from cellreg_dango.configs import DangoConfig
 
 log = logging.getLogger("cellreg")
-
-_ge0 = attrs.validators.ge(0)
-
-
-def _weights_non_negative(_, attribute, value):
-    bad = {k: v for k, v in value.items() if not v >= 0}
-    if bad:
-        raise ValueError(f"'{attribute.name}' values must be >= 0: {bad}")
-
-
-@attrs.frozen
-class DangoConfig:
-    dim: int = attrs.field(default=64, validator=attrs.validators.ge(1))
-    relations: list[str] = attrs.field(factory=list)  # empty: every string_* relation, else all
-    zero_weight: dict[str, float] = attrs.field(factory=dict, validator=_weights_non_negative)  # λ overrides
-    recon_rows: int = attrs.field(default=960, validator=attrs.validators.ge(1))  # sampled rows per step
-    meta_hidden: int = attrs.field(default=32, validator=_ge0)  # 0: a single linear scorer
-    pretrain_epochs: int = attrs.field(default=5, validator=_ge0)
-    transition_epochs: int = attrs.field(default=0, validator=_ge0)
-    joint_recon_weight: float = attrs.field(default=0.001, validator=_ge0)
 
 
 class DangoEncoder(Encoder):

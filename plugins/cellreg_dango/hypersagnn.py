@@ -13,25 +13,13 @@ scores exactly ``b``: no partner, no interaction.
 
 from __future__ import annotations
 
-import attrs
 import torch
 from torch import nn
 
 from cellreg import Batch, CellState, Context, Perturbation, PerturbationHead, Prediction
 from cellreg_dango.records import JointSchedule
 from cellreg_dango.set_attention import SetAttention
-
-
-_rate = attrs.validators.and_(attrs.validators.ge(0.0), attrs.validators.lt(1.0))
-
-
-@attrs.frozen
-class HyperSAGNNConfig:
-    heads: int = attrs.field(default=8, validator=attrs.validators.ge(1))
-    head_dim: int = attrs.field(default=0, validator=attrs.validators.ge(0))  # 0: the encoder's dim
-    dropout_attention: float = attrs.field(default=0.3, validator=_rate)
-    dropout_feedforward: float = attrs.field(default=0.4, validator=_rate)
-    dropout_output: float = attrs.field(default=0.25, validator=_rate)
+from cellreg_dango.configs import HyperSAGNNConfig
 
 
 class HyperSAGNNHead(PerturbationHead):

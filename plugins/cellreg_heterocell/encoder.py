@@ -19,7 +19,6 @@ op hands over intact as well (``aux["reference"]`` [B, d]).
 
 from __future__ import annotations
 
-import attrs
 import torch
 from torch import nn
 from torch_geometric.nn import GraphConv, HeteroConv
@@ -28,24 +27,11 @@ from torch_geometric.utils import to_dense_batch
 from cellreg import Batch, CellState, Context, Encoder
 from cellreg_heterocell.adjacency import SharedAdjacency
 from cellreg_heterocell.message_types import MessageType, message_types
-from cellreg_heterocell.pooling import MaskedPool, PoolKind
+from cellreg_heterocell.pooling import MaskedPool
 from cellreg.toolkit.layout import GENE, REF, SUB, dead_keys, edge_specs, node_counts, sub_edge_keys, sub_node_keys
+from cellreg_heterocell.configs import HeteroCellConfig
 
 OPS = '"lazy_mask", "explicit" or "khop"'
-
-
-@attrs.frozen
-class HeteroCellConfig:
-    dim: int = attrs.field(default=64, validator=attrs.validators.ge(1))
-    layers: int = attrs.field(default=2, validator=attrs.validators.ge(1))
-    relations: list[str] = attrs.field(factory=list)  # gene–gene relations to use; empty = all
-    metabolism: bool = True  # reactions and metabolites too, when the graph has them
-    pool: PoolKind = "sum"  # sum: F(G) − F(G∖S) does not shrink as 1/N (see docs/heterocell.md)
-    norm: bool = True  # LayerNorm in each layer's update
-    dropout: float = attrs.field(default=0.0, validator=attrs.validators.and_(
-        attrs.validators.ge(0.0), attrs.validators.lt(1.0)))
-    features: bool = True  # add a projection of the graph's gene features, when it has them
-    init_std: float = attrs.field(default=0.0, validator=attrs.validators.ge(0.0))  # 0: untrained genes are neutral
 
 
 def _safe(key: str) -> str:

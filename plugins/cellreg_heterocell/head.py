@@ -2,18 +2,10 @@
 
 from __future__ import annotations
 
-import attrs
 from torch_geometric.nn import MLP
 
 from cellreg import Batch, CellState, Context, Encoder, PerturbationHead, Prediction
-
-
-@attrs.frozen
-class DifferenceHeadConfig:
-    hidden: int = attrs.field(default=128, validator=attrs.validators.ge(1))
-    layers: int = attrs.field(default=2, validator=attrs.validators.ge(1))
-    dropout: float = attrs.field(default=0.0, validator=attrs.validators.and_(
-        attrs.validators.ge(0.0), attrs.validators.lt(1.0)))
+from cellreg_heterocell.configs import DifferenceHeadConfig
 
 
 class DifferenceHead(PerturbationHead):

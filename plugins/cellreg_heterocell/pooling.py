@@ -7,12 +7,10 @@ both and dead nodes count for nothing: not in a mean's denominator, not in a sof
 
 from __future__ import annotations
 
-from typing import Literal
-
 import torch
 from torch import nn
 
-PoolKind = Literal["mean", "sum", "attention"]
+from cellreg_heterocell.configs import PoolKind
 
 
 class MaskedPool(nn.Module):

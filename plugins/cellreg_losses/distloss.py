@@ -9,21 +9,13 @@ that squeezes rare, large interactions — and is usually added to a pointwise t
 
 from __future__ import annotations
 
-from typing import Literal
 
 import attrs
 import torch
 from cellreg import Loss
+from cellreg_losses.configs import DistLossConfig
 
 _positive = attrs.validators.gt(0)
-
-
-@attrs.frozen
-class DistLossConfig:
-    bins: int = attrs.field(default=512, validator=attrs.validators.ge(2))
-    bandwidth: float = attrs.field(default=0.0, validator=attrs.validators.ge(0.0))  # 0: Silverman's rule
-    buffer_size: int = attrs.field(default=0, validator=attrs.validators.ge(0))  # 0: the batch's labels
-    distance: Literal["l2", "l1"] = "l2"
 
 
 def kde_quantiles(samples: torch.Tensor, n: int, bins: int, bandwidth: float) -> torch.Tensor:

@@ -14,18 +14,10 @@ The embeddings are ``state.strain_embedding`` [B, e], from the head's ``Predicti
 
 from __future__ import annotations
 
-import attrs
 import torch
 import torch.nn.functional as F
 from cellreg import Loss
-
-
-@attrs.frozen
-class SupCRConfig:
-    temperature: float = attrs.field(default=2.0, validator=attrs.validators.gt(0.0))
-    label: str = ""  # which label orders the strains; "" = the first
-    chunk: int = attrs.field(default=256, validator=attrs.validators.ge(1))
-    max_strains: int = attrs.field(default=1024, validator=attrs.validators.ge(2))  # subsample larger batches
+from cellreg_losses.configs import SupCRConfig
 
 
 class SupCRLoss(Loss):

@@ -9,20 +9,13 @@ no gradient), and a single label is just a learned rescaling: nothing can divide
 
 from __future__ import annotations
 
-from typing import Literal
-
-import attrs
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from cellreg import Loss
 from cellreg_losses.masked import residual
-
-
-@attrs.frozen
-class UncertaintyConfig:
-    base: Literal["mse", "logcosh"] = "mse"  # the per-label term being weighted
+from cellreg_losses.configs import UncertaintyConfig
 
 
 def per_label(per_entry: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -11,25 +11,15 @@ from __future__ import annotations
 
 from itertools import combinations
 
-import attrs
 import numpy as np
 
 from cellreg import CellGraph, Context, PhenotypeSource, PhenotypeTable
 from cellreg_metabolism.reader import read_model
 from cellreg.toolkit.layout import rule_circuit
 from cellreg.toolkit.gene_rules import RuleEvaluator
+from cellreg_metabolism.configs import FBAPhenotypesConfig
 
 LABELS = ("fitness", "interaction")
-
-
-@attrs.frozen
-class FBAPhenotypesConfig:
-    model: str = "textbook"  # the same model as the graph's
-    singles: bool = True  # every gene once
-    doubles: int = attrs.field(default=20_000, validator=attrs.validators.ge(0))  # all pairs when fewer exist
-    triples: int = attrs.field(default=5_000, validator=attrs.validators.ge(0))
-    noise: float = attrs.field(default=0.0, validator=attrs.validators.ge(0.0))  # Gaussian, on both labels
-    seed: int | None = None  # default: the run's seed
 
 
 def _draw(n: int, size: int, count: int, rng: np.random.Generator) -> np.ndarray:

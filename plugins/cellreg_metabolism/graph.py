@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import ast
 from itertools import combinations
-from typing import Literal
 
-import attrs
 import numpy as np
 import torch
 from torch_geometric.data import HeteroData
@@ -23,15 +21,7 @@ from cellreg import CellGraph, Context, GraphSource
 from cellreg_metabolism.gpr import dnf
 from cellreg_metabolism.reader import read_model
 from cellreg.toolkit.layout import CLAUSE, CLAUSE_OF_REACTION, GENE_IN_CLAUSE, METABOLITE, REACTION, RULE, STOICH
-
-GeneRelation = Literal["shared_reaction"]
-
-
-@attrs.frozen
-class MetabolismGraphConfig:
-    model: str = "textbook"  # a COBRApy-bundled model name, or a path to .xml/.xml.gz/.sbml/.json/.mat/.yml
-    gene_relations: list[GeneRelation] = attrs.field(factory=lambda: ["shared_reaction"])
-    max_clauses: int = attrs.field(default=4096, validator=attrs.validators.ge(1))
+from cellreg_metabolism.configs import MetabolismGraphConfig
 
 
 def _edges(pairs: list[tuple[int, int]]) -> torch.Tensor:

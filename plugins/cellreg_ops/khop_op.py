@@ -19,7 +19,6 @@ Batch keys: those of the ``explicit`` op (``genes``, ``kinds``, ``mask``, ``sub.
 
 from __future__ import annotations
 
-import attrs
 import numpy as np
 import scipy.sparse as sp
 import torch
@@ -30,11 +29,7 @@ from cellreg_ops.index_op import pad_sets
 from cellreg.toolkit.layout import (GENE, REACTION, REF, SUB, edge_specs, node_counts, rule_circuit, sub_edge_keys,
                             sub_node_keys, sub_strain_size)
 from cellreg.toolkit.gene_rules import RuleEvaluator
-
-
-@attrs.frozen
-class KHopConfig:
-    k: int = attrs.field(default=1, validator=attrs.validators.ge(1))
+from cellreg_ops.configs import KHopConfig
 
 
 class KHopOp(PerturbationOp):

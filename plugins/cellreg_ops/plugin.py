@@ -1,23 +1,30 @@
 from cellreg import Context, Plugin, hookimpl
-from cellreg_ops.explicit_op import ExplicitSubgraphOp
-from cellreg_ops.index_op import IndexOp
-from cellreg_ops.khop_op import KHopConfig, KHopOp
-from cellreg_ops.lazy_op import LazyMaskOp
+from cellreg_ops.configs import KHopConfig
+
+# Each op is built from the run's graph; its module (and torch) is imported only then.
 
 
-def index(config, context: Context) -> IndexOp:
+def index(config, context: Context):
+    from cellreg_ops.index_op import IndexOp
+
     return IndexOp()
 
 
-def explicit(config, context: Context) -> ExplicitSubgraphOp:
+def explicit(config, context: Context):
+    from cellreg_ops.explicit_op import ExplicitSubgraphOp
+
     return ExplicitSubgraphOp(context.graph)
 
 
-def lazy_mask(config, context: Context) -> LazyMaskOp:
+def lazy_mask(config, context: Context):
+    from cellreg_ops.lazy_op import LazyMaskOp
+
     return LazyMaskOp(context.graph)
 
 
-def khop(config: KHopConfig, context: Context) -> KHopOp:
+def khop(config: KHopConfig, context: Context):
+    from cellreg_ops.khop_op import KHopOp
+
     return KHopOp(context.graph, config)
 
 

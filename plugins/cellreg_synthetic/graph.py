@@ -9,53 +9,14 @@ vectorised, so yeast scale (6,607 genes, 9 relations, ~2.4 M edges) builds in se
 
 from __future__ import annotations
 
-import attrs
 import numpy as np
 
 from cellreg import CellGraph, Context, GraphSource
 from cellreg.data.graph import canonical_edges
+from cellreg_synthetic.configs import SyntheticGraphConfig
 
-DEFAULT_RELATIONS = {"physical": 6.0, "regulatory": 3.0, "coexpression": 12.0}
 
 # Mean degrees that reproduce the yeast networks' edge counts on 6,607 genes (design §6).
-YEAST_RELATIONS = {
-    "physical": 42.1, "regulatory": 6.1, "tflink": 30.4, "string_neighborhood": 44.5,
-    "string_fusion": 3.6, "string_cooccurence": 3.3, "string_coexpression": 301.5,
-    "string_experimental": 248.8, "string_database": 22.1,
-}
-YEAST_DIRECTED = ["regulatory", "tflink"]
-YEAST_GENES = 6607
-
-
-def _positive(_, attribute, value):
-    bad = {k: v for k, v in value.items() if not v > 0}
-    if bad:
-        raise ValueError(f"'{attribute.name}' mean degrees must be > 0: {bad}")
-
-
-@attrs.frozen
-class SyntheticGraphConfig:
-    genes: int = attrs.field(default=1000, validator=attrs.validators.ge(10))
-    relations: dict[str, float] = attrs.field(factory=lambda: dict(DEFAULT_RELATIONS), validator=_positive)
-    directed: list[str] = attrs.field(factory=lambda: ["regulatory"])
-    module_size: int = attrs.field(default=25, validator=attrs.validators.ge(2))
-    within_module: float = attrs.field(default=0.7, validator=attrs.validators.and_(
-        attrs.validators.ge(0.0), attrs.validators.le(1.0)))
-    degree_exponent: float = attrs.field(default=2.3, validator=attrs.validators.gt(1.0))
-    preset: str = attrs.field(default="", validator=attrs.validators.in_(["", "yeast"]))
-    seed: int | None = None  # default: the run's seed
-
-    def __attrs_post_init__(self) -> None:
-        unknown = sorted(set(self.directed) - set(self.relations))
-        if unknown and not self.preset:
-            raise ValueError(f"'directed' names relations that do not exist: {unknown}")
-
-    def resolved(self) -> "SyntheticGraphConfig":
-        """The yeast preset overrides gene count and relations."""
-        if self.preset == "yeast":
-            return attrs.evolve(self, preset="", genes=YEAST_GENES, relations=dict(YEAST_RELATIONS),
-                                directed=list(YEAST_DIRECTED))
-        return self
 
 
 def modules_of(n: int, module_size: int, rng: np.random.Generator) -> np.ndarray:

@@ -17,29 +17,13 @@ learns a free vector per gene cannot, which is what a gene-held-out split measur
 
 from __future__ import annotations
 
-import attrs
 import numpy as np
 import scipy.sparse as sp
 
 from cellreg import CellGraph, Context, PhenotypeSource, PhenotypeTable
+from cellreg_synthetic.configs import SyntheticPhenotypesConfig
 
 LABELS = ("fitness", "interaction")
-
-
-@attrs.frozen
-class SyntheticPhenotypesConfig:
-    singles: bool = True  # every gene once as a single mutant
-    doubles: int = attrs.field(default=20_000, validator=attrs.validators.ge(0))
-    triples: int = attrs.field(default=5_000, validator=attrs.validators.ge(0))
-    local_fraction: float = attrs.field(default=0.5, validator=attrs.validators.and_(
-        attrs.validators.ge(0.0), attrs.validators.le(1.0)))  # sets drawn along edges, not uniformly
-    latent_dim: int = attrs.field(default=16, validator=attrs.validators.ge(2))
-    hops: int = attrs.field(default=3, validator=attrs.validators.ge(0))
-    threshold: float = attrs.field(default=0.3, validator=attrs.validators.and_(
-        attrs.validators.ge(-1.0), attrs.validators.lt(1.0)))
-    interaction_scale: float = 0.25
-    noise: float = attrs.field(default=0.02, validator=attrs.validators.ge(0.0))
-    seed: int | None = None  # default: the run's seed
 
 
 def union_adjacency(graph: CellGraph) -> sp.csr_matrix:

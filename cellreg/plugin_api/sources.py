@@ -1,0 +1,75 @@
+"""The data-source contracts and the build context, apart from the model parts: they import no
+torch, so listing plugins and checking configs stay fast."""
+
+from __future__ import annotations
+
+import abc
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import attrs
+
+if TYPE_CHECKING:
+    from cellreg.data.graph import CellGraph
+    from cellreg.data.phenotypes import PhenotypeTable
+    from cellreg.plugin_api.contracts import Encoder
+
+
+@attrs.define
+class Context:
+    """What a factory may need besides its own config. Fields fill in as the run is assembled:
+    ``graph`` for ops and models, ``label_names`` for models, ``encoder`` for heads and loss terms."""
+
+    seed: int = 0
+    base_dir: Path = Path(".")  # relative paths in a config resolve against the config's folder
+    graph: CellGraph | None = None
+    label_names: tuple[str, ...] = ()
+    encoder: "Encoder | None" = None
+
+    def resolve(self, path: str | Path) -> Path:
+        p = Path(path).expanduser()
+        return p if p.is_absolute() else self.base_dir / p
+
+
+@attrs.frozen
+class StrainColumns:
+    """How a file of new strains (``cellreg predict``) names them: the column of genes joined by
+    ``separator``, and optionally a column of kinds joined the same way."""
+
+    genes: str = "genes"
+    separator: str = "+"
+    kinds: str | None = None
+
+
+class GraphSource(abc.ABC):
+    """Builds the organism's wild-type CellGraph. Runs once per run, before anything else."""
+
+    @abc.abstractmethod
+    def load(self) -> CellGraph: ...
+
+
+class PhenotypeSource(abc.ABC):
+    """Loads strains and labels against the graph's gene vocabulary. Runs once per run.
+
+    Unknown gene names must be counted and reported with examples (error or drop, per config).
+    """
+
+    @abc.abstractmethod
+    def load(self, graph: CellGraph) -> PhenotypeTable: ...
+
+    def describe(self) -> str:
+        """Where the strains come from (a file as configured), for messages; "" when generated."""
+        return ""
+
+    def read_strains(self, path: Path, graph: CellGraph, columns: StrainColumns) -> PhenotypeTable:
+        """New strains to score, without labels: the core's delimited strain table by default.
+
+        A source whose training data names genes its own way (suffixes, dropped markers, another
+        delimiter) overrides this so new strains are read alike. Genes the graph lacks must be
+        marked ``addition``; they are appended to the vocabulary.
+        """
+        from cellreg.data.strain_table import TableConfig, read_strain_table  # numpy only; graph-free
+
+        config = TableConfig(str(path), genes=columns.genes, gene_separator=columns.separator, kinds=columns.kinds,
+                             labels=[], unknown_genes="add")
+        return read_strain_table(path, graph, config)

@@ -1,0 +1,63 @@
+"""Config tables of this plugin, apart from the code they configure: listing plugins and
+checking configs import no torch."""
+
+from __future__ import annotations
+
+import attrs
+
+
+DEFAULT_RELATIONS = {"physical": 6.0, "regulatory": 3.0, "coexpression": 12.0}
+YEAST_RELATIONS = {
+    "physical": 42.1, "regulatory": 6.1, "tflink": 30.4, "string_neighborhood": 44.5,
+    "string_fusion": 3.6, "string_cooccurence": 3.3, "string_coexpression": 301.5,
+    "string_experimental": 248.8, "string_database": 22.1,
+}
+YEAST_DIRECTED = ["regulatory", "tflink"]
+YEAST_GENES = 6607
+
+
+def _positive(_, attribute, value):
+    bad = {k: v for k, v in value.items() if not v > 0}
+    if bad:
+        raise ValueError(f"'{attribute.name}' mean degrees must be > 0: {bad}")
+
+
+@attrs.frozen
+class SyntheticGraphConfig:
+    genes: int = attrs.field(default=1000, validator=attrs.validators.ge(10))
+    relations: dict[str, float] = attrs.field(factory=lambda: dict(DEFAULT_RELATIONS), validator=_positive)
+    directed: list[str] = attrs.field(factory=lambda: ["regulatory"])
+    module_size: int = attrs.field(default=25, validator=attrs.validators.ge(2))
+    within_module: float = attrs.field(default=0.7, validator=attrs.validators.and_(
+        attrs.validators.ge(0.0), attrs.validators.le(1.0)))
+    degree_exponent: float = attrs.field(default=2.3, validator=attrs.validators.gt(1.0))
+    preset: str = attrs.field(default="", validator=attrs.validators.in_(["", "yeast"]))
+    seed: int | None = None  # default: the run's seed
+
+    def __attrs_post_init__(self) -> None:
+        unknown = sorted(set(self.directed) - set(self.relations))
+        if unknown and not self.preset:
+            raise ValueError(f"'directed' names relations that do not exist: {unknown}")
+
+    def resolved(self) -> "SyntheticGraphConfig":
+        """The yeast preset overrides gene count and relations."""
+        if self.preset == "yeast":
+            return attrs.evolve(self, preset="", genes=YEAST_GENES, relations=dict(YEAST_RELATIONS),
+                                directed=list(YEAST_DIRECTED))
+        return self
+
+
+@attrs.frozen
+class SyntheticPhenotypesConfig:
+    singles: bool = True  # every gene once as a single mutant
+    doubles: int = attrs.field(default=20_000, validator=attrs.validators.ge(0))
+    triples: int = attrs.field(default=5_000, validator=attrs.validators.ge(0))
+    local_fraction: float = attrs.field(default=0.5, validator=attrs.validators.and_(
+        attrs.validators.ge(0.0), attrs.validators.le(1.0)))  # sets drawn along edges, not uniformly
+    latent_dim: int = attrs.field(default=16, validator=attrs.validators.ge(2))
+    hops: int = attrs.field(default=3, validator=attrs.validators.ge(0))
+    threshold: float = attrs.field(default=0.3, validator=attrs.validators.and_(
+        attrs.validators.ge(-1.0), attrs.validators.lt(1.0)))
+    interaction_scale: float = 0.25
+    noise: float = attrs.field(default=0.02, validator=attrs.validators.ge(0.0))
+    seed: int | None = None  # default: the run's seed
