@@ -61,7 +61,8 @@ def test_unknown_plugin_name_lists_choices():
     errors = errors_of(with_("model.head.name", '"sum-mpl"'))
     choices = default_registry().names("head")
     assert {"mean", "sum_mlp"} <= set(choices)
-    assert errors == [f"model.head.name: unknown head plugin 'sum-mpl'; choose one of: {', '.join(choices)}"]
+    assert errors == [f"model.head.name: unknown head plugin 'sum-mpl' (did you mean 'sum_mlp'?); choose one of: "
+                      f"{', '.join(choices)}"]
 
 
 def test_missing_section_and_every_error_reported_at_once():

@@ -50,8 +50,8 @@ def test_defaults_come_from_the_plugins_that_declare_them():
     with pytest.raises(ValueError, match="only perturbation and loss plugins may be a default"):
         Plugin(kind="encoder", name="e", factory=object, default=True)
     twice = [Plugin(kind="loss", name=n, factory=object, default=True) for n in ("a", "b")]
-    with pytest.raises(PluginError, match="two default loss plugins: 'a' and 'b'"):
-        _registry_with(*twice)
+    with pytest.raises(PluginError, match="two default loss plugins: 'a' .* and 'b' .*; name the loss in the config"):
+        _registry_with(*twice).default("loss")
 
 
 def test_run_json_is_versioned_and_checked(tmp_path):

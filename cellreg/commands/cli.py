@@ -13,7 +13,7 @@ from pathlib import Path
 from tqdm.contrib.logging import logging_redirect_tqdm
 
 from cellreg.config import ConfigError, load_config, to_toml
-from cellreg.plugin_api.registry import PluginError, default_registry
+from cellreg.plugin_api.registry import LOAD_ENV, PluginError, default_registry
 
 
 def _relaunch(n: int, argv: list[str]) -> int:
@@ -89,14 +89,20 @@ def _cmd_plugins(args) -> int:
              "description": r.plugin.description, "default": r.plugin.default} for r in registry.entries()]
     broken = [{"entry_point": b.source.entry_point, "distribution": b.source.distribution, "error": b.error}
               for b in registry.broken]
+    clashes = [{"kind": kind, "name": regs[0].plugin.name,
+                "providers": [f"{r.source.distribution} ({r.source.entry_point})" for r in regs]}
+               for (kind, _), regs in registry.clashes.items()]
     if args.json:
-        print(json.dumps({"plugins": rows, "broken": broken}, indent=2))
+        print(json.dumps({"plugins": rows, "broken": broken, "clashes": clashes}, indent=2))
         return 0
     width = max((len(r["name"]) for r in rows), default=4)
     for r in rows:
         print(f"{r['kind']:<13} {r['name']:<{width}}  {r['distribution']} {r['version']:<8} {r['description']}")
     for b in broken:
         print(f"BROKEN  {b['entry_point']} ({b['distribution']}): {b['error']}")
+    for c in clashes:
+        print(f"CLASH   {c['kind']} {c['name']!r} is provided by {' and by '.join(c['providers'])}: configs naming "
+              f"it fail until one is uninstalled or {LOAD_ENV} picks one")
     return 0
 
 

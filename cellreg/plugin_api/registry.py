@@ -7,6 +7,7 @@ restrict which plugins load, bundled ones included (``cellreg`` names every bund
 
 from __future__ import annotations
 
+import difflib
 import importlib.metadata as md
 import os
 import traceback
@@ -21,6 +22,10 @@ from cellreg.plugin_api.plugin import DEFAULTABLE, KINDS, BrokenPlugin, Plugin, 
 ENTRY_POINT_GROUP = "cellreg"
 BUNDLED_DISTRIBUTION = "cellreg"
 LOAD_ENV = "CELLREG_LOAD_PLUGINS"
+
+
+_RESOLVE = (f"uninstall one of the distributions, or load only the ones you want with {LOAD_ENV}=<entry points "
+            "or distributions> (`cellreg plugins` lists them)")
 
 
 class PluginError(LookupError):
@@ -57,11 +62,12 @@ class Registry:
     def __init__(self) -> None:
         self._entries: dict[tuple[str, str], Registered] = {}
         self.broken: list[BrokenPlugin] = []
+        self.clashes: dict[tuple[str, str], list[Registered]] = {}  # one name, several providers
         self.pm = pluggy.PluginManager(hookspecs.PROJECT)
         self.pm.add_hookspecs(hookspecs)
 
     def add_module(self, module: object, source: PluginSource) -> None:
-        """Register one plugin module; its records join the index (duplicates are an error)."""
+        """Register one plugin module; its records join the index."""
         try:
             self.pm.register(module, name=source.entry_point)
             self.pm.check_pending()
@@ -81,25 +87,24 @@ class Registry:
             self.add(plugin, source)
 
     def add(self, plugin: Plugin, source: PluginSource) -> None:
+        """Index one record. A name two distributions claim is a clash: it breaks only the configs
+        that name it (``get`` says how to resolve it), and ``cellreg plugins`` lists it."""
         key = (plugin.kind, normalize(plugin.name))
         if key in self._entries:
-            first = self._entries[key].source
-            raise PluginError(
-                f"duplicate {plugin.kind} plugin {plugin.name!r}: provided by "
-                f"{first.distribution} ({first.entry_point}) and by "
-                f"{source.distribution} ({source.entry_point})"
-            )
-        other = self.default(plugin.kind) if plugin.default else None
-        if other is not None:
-            raise PluginError(f"two default {plugin.kind} plugins: {other.name!r} and {plugin.name!r} "
-                              f"({source.distribution}, {source.entry_point})")
+            self.clashes.setdefault(key, [self._entries[key]]).append(Registered(plugin, source))
+            return
         self._entries[key] = Registered(plugin, source)
 
     def default(self, kind: str) -> Plugin | None:
         """The plugin of ``kind`` that declared itself the default, if one is installed."""
         if kind not in DEFAULTABLE:
             return None
-        return next((r.plugin for (k, _), r in self._entries.items() if k == kind and r.plugin.default), None)
+        found = [r for (k, _), r in self._entries.items() if k == kind and r.plugin.default]
+        if len(found) > 1:
+            raise PluginError(f"two default {kind} plugins: " + " and ".join(
+                f"{r.plugin.name!r} ({r.source.distribution}, {r.source.entry_point})" for r in found)
+                + f"; name the {kind} in the config, or {_RESOLVE}")
+        return found[0].plugin if found else None
 
     def build(self, kind: str, name: str, config: object | None, context: Context):
         """Build plugin ``name`` of ``kind`` (``config`` None: its defaults) and check the object
@@ -122,10 +127,23 @@ class Registry:
         """The plugin of ``kind`` called ``name``; an unknown name lists the valid choices."""
         if kind not in KINDS:
             raise PluginError(f"unknown plugin kind {kind!r}; kinds are: {', '.join(KINDS)}")
-        entry = self._entries.get((kind, normalize(name)))
+        key = (kind, normalize(name))
+        if key in self.clashes:
+            first, *others = self.clashes[key]
+            raise PluginError(
+                f"duplicate {kind} plugin {first.plugin.name!r}: provided by "
+                f"{first.source.distribution} ({first.source.entry_point}) and by "
+                + " and by ".join(f"{o.source.distribution} ({o.source.entry_point})" for o in others)
+                + f"; {_RESOLVE}")
+        entry = self._entries.get(key)
         if entry is None:
-            choices = ", ".join(self.names(kind)) or "(none installed)"
-            raise PluginError(f"unknown {kind} plugin {name!r}; choose one of: {choices}")
+            names = self.names(kind)
+            close = difflib.get_close_matches(normalize(name), [normalize(n) for n in names], n=1, cutoff=0.6)
+            hint = next((f" (did you mean {n!r}?)" for n in names if close and normalize(n) == close[0]), "")
+            broken = "".join(f"; plugin {b.source.distribution} ({b.source.entry_point}) failed to load and may "
+                             f"provide it: {b.error}" for b in self.broken)
+            raise PluginError(f"unknown {kind} plugin {name!r}{hint}; choose one of: "
+                              f"{', '.join(names) or '(none installed)'}{broken}")
         return entry.plugin
 
     def entries(self) -> list[Registered]:
