@@ -501,7 +501,8 @@ def test_cli_prints_data_errors_without_a_traceback(tmp_path, capsys, monkeypatc
         main(["--debug", "run", str(config), "--out", str(tmp_path / "out")])
     (tmp_path / "p.tsv").unlink()
     assert main(["run", str(config), "--out", str(tmp_path / "out")]) == 2
-    assert capsys.readouterr().err.startswith(f"error: {tmp_path / 'p.tsv'}: cannot open: No such file")
+    assert capsys.readouterr().err == (f"error: {config}: invalid config:\n"  # found before any data loads
+                                       f"  - phenotypes.path: no such file: {tmp_path / 'p.tsv'}\n")
     genes = ["YAL001C", "YBR002W", "YCR003C", "YDL227C", "YDR004W"]
     sets = genes + [f"{a}+{b}" for i, a in enumerate(genes) for b in genes[i + 1:]]  # 15 distinct sets
     write(tmp_path / "p.tsv", "genes\tfitness\n" + "".join(f"{s}\t1\n" for s in sets) * 4)

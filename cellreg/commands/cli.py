@@ -76,8 +76,16 @@ def format_report(report: dict, out: str) -> str:
 
 
 def _cmd_validate(args) -> int:
-    config = load_config(args.config, args.set)
-    print(f"# {args.config}: valid. Resolved config:")
+    from cellreg.plugin_api.sources import Context
+    from cellreg.training.preflight import preflight
+
+    registry = default_registry()
+    config = load_config(args.config, args.set, registry=registry)
+    context = Context(seed=config.seed, base_dir=Path(args.config).resolve().parent)
+    graph, phenotypes = (registry.build(kind, choice.name, choice.config, context)
+                         for kind, choice in (("graph", config.graph), ("phenotypes", config.phenotypes)))
+    preflight(config, graph, phenotypes, str(args.config))
+    print(f"# {args.config}: valid (its data files exist and its labels match). Resolved config:")
     print(to_toml(config))
     return 0
 

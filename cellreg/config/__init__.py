@@ -1,6 +1,6 @@
 """Run configs: the TOML schema, its strict parsing, and the error every bad config raises."""
 
-from cellreg.config.errors import ConfigError
+from cellreg.config.errors import ConfigError, DataError
 from cellreg.config.schema import (
     PLUGIN_SECTIONS, LossTerm, ModelConfig, PluginChoice, RunConfig, TrainConfig, apply_override,
     load_config, make_converter, parse_config, read_toml, structure, to_toml,
@@ -8,7 +8,7 @@ from cellreg.config.schema import (
 from cellreg.config.split_config import SplitConfig
 
 __all__ = [
-    "PLUGIN_SECTIONS", "ConfigError", "LossTerm", "ModelConfig", "PluginChoice", "RunConfig",
+    "PLUGIN_SECTIONS", "ConfigError", "DataError", "LossTerm", "ModelConfig", "PluginChoice", "RunConfig",
     "SplitConfig", "TrainConfig", "apply_override", "load_config", "make_converter", "parse_config", "read_toml",
     "structure", "to_toml",
 ]

@@ -133,6 +133,29 @@ def _kinds(table: TextTable, line: int, config: TableConfig, cell: str, n_genes:
     return codes * n_genes if len(codes) == 1 else codes
 
 
+def _label_names(path: Path, config: TableConfig, header: list[str]) -> list[str]:
+    """The configured labels, or every column not holding genes or kinds."""
+    used = set(config.gene_column_names) | ({config.kinds} if config.kinds is not None else set())
+    names = config.labels if config.labels is not None else [h for h in header if h not in used]
+    if not names and config.labels is None:
+        raise ValueError(f"{path}: no label columns (every column holds genes or kinds); "
+                         "set labels = [] for a table without labels")
+    for name in names:
+        if name in used:
+            raise ValueError(f"{path}: column {name!r} is both a label and a gene/kinds column")
+    return names
+
+
+def table_label_names(path: Path, config: TableConfig) -> list[str]:
+    """The labels a table provides, from its header line alone (cheap: for ``cellreg validate``)."""
+    if config.labels is not None:
+        return list(config.labels)
+    with read_table(path, config.delimiter, config.comment) as table:
+        if table.first is None:
+            raise ValueError(f"{path}: empty file (a header line naming the columns is needed)")
+        return _label_names(path, config, [h.strip() for h in table.first[1]])
+
+
 def read_strain_table(path: Path, graph: CellGraph, config: TableConfig) -> PhenotypeTable:
     """The table at ``path`` (``config.path`` is ignored: the caller resolved it) against ``graph``."""
     return _Reader(config, Path(path)).load(graph)
@@ -153,14 +176,7 @@ class _Reader:
             gene_names = config.gene_column_names
             gene_idx = [column_index(c, header, table, "genes") for c in gene_names]
             kind_idx = column_index(config.kinds, header, table, "kinds") if config.kinds is not None else None
-            used = set(gene_names) | ({config.kinds} if config.kinds is not None else set())
-            label_names = config.labels if config.labels is not None else [h for h in header if h not in used]
-            if not label_names and config.labels is None:
-                raise ValueError(f"{self.path}: no label columns (every column holds genes or kinds); "
-                                 "set labels = [] for a table without labels")
-            for name in label_names:
-                if name in used:
-                    raise ValueError(f"{self.path}: column {name!r} is both a label and a gene/kinds column")
+            label_names = _label_names(self.path, config, header)
             label_idx = [column_index(c, header, table, "labels") for c in label_names]
             rows = _read(table, config, gene_idx, kind_idx, label_idx)
         lines = np.asarray(rows.lines, dtype=np.int64)

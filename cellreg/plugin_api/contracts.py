@@ -1,9 +1,10 @@
 """The extension points: one base class per plugin kind, with every optional hook as a no-op default.
 
 The registry builds a plugin with ``factory(config, context)``, where ``config`` is the plugin's own
-attrs config instance, and checks that the object subclasses its kind's base class here and has what
-the kind requires (:func:`contract_problems`). The core calls the hooks below directly, never by
-looking for attributes.
+attrs config instance, and checks that the object subclasses its kind's base class here (or, for the
+data sources, in :mod:`cellreg.plugin_api.sources`) and has what the kind requires
+(:func:`cellreg.plugin_api.conformance.contract_problems`). The core calls the hooks below
+directly, never by looking for attributes.
 
 Shapes: N genes in the vocabulary, B strains in a batch, K = the largest perturbation set in the
 batch, L labels, d the encoder width.
@@ -36,8 +37,8 @@ from torch import nn
 from cellreg.data.phenotypes import PhenotypeTable
 from cellreg.plugin_api.sources import Context, GraphSource, PhenotypeSource, StrainColumns
 
-__all__ = ["Batch", "CONTRACTS", "CellState", "Context", "Encoder", "GraphSource", "Loss", "PerturbationHead",
-           "PerturbationOp", "PhenotypeSource", "Prediction", "StrainColumns", "contract_problems"]
+__all__ = ["Batch", "CellState", "Context", "Encoder", "GraphSource", "Loss", "PerturbationHead", "PerturbationOp",
+           "PhenotypeSource", "Prediction", "StrainColumns"]
 
 Batch = dict[str, torch.Tensor]
 R = TypeVar("R")
@@ -161,25 +162,3 @@ class Loss(TrainingHooks, nn.Module):
 
     def forward(self, pred: torch.Tensor, target: torch.Tensor, state: CellState, batch: Batch) -> torch.Tensor:
         raise NotImplementedError
-
-
-CONTRACTS: dict[str, type] = {
-    "graph": GraphSource, "phenotypes": PhenotypeSource, "perturbation": PerturbationOp,
-    "encoder": Encoder, "head": PerturbationHead, "loss": Loss,
-}
-"""The base class each plugin kind's objects subclass."""
-
-_REQUIRED_METHODS = {"graph": ("load",), "phenotypes": ("load",), "perturbation": ("collate",),
-                     "encoder": ("forward",), "head": ("forward",), "loss": ("forward",)}
-
-
-def contract_problems(kind: str, obj: object) -> list[str]:
-    """What ``obj`` lacks to be a ``kind`` plugin object; empty when it satisfies the contract."""
-    base = CONTRACTS[kind]
-    if not isinstance(obj, base):
-        return [f"subclass cellreg.{base.__name__} (got {type(obj).__module__}.{type(obj).__qualname__})"]
-    problems = [f"implement {name}()" for name in _REQUIRED_METHODS[kind]
-                if getattr(type(obj), name) is getattr(base, name)]
-    if kind == "encoder" and not isinstance(getattr(obj, "dim", None), int):
-        problems.append("set dim, the int width of its states")
-    return problems

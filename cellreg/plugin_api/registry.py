@@ -16,6 +16,7 @@ from typing import Iterable
 import pluggy
 
 from cellreg.plugin_api import hookspecs
+from cellreg.plugin_api.conformance import contract_problems
 from cellreg.plugin_api.sources import Context
 from cellreg.plugin_api.plugin import DEFAULTABLE, KINDS, BrokenPlugin, Plugin, PluginSource, Registered
 
@@ -109,8 +110,6 @@ class Registry:
     def build(self, kind: str, name: str, config: object | None, context: Context):
         """Build plugin ``name`` of ``kind`` (``config`` None: its defaults) and check the object
         against its kind's contract; a violation names the plugin and what is missing."""
-        from cellreg.plugin_api.contracts import contract_problems  # imports torch: only when building
-
         plugin = self.get(kind, name)
         obj = plugin.load_factory()(config if config is not None else plugin.config(), context)
         problems = contract_problems(kind, obj)

@@ -47,6 +47,11 @@ class GraphSource(abc.ABC):
     @abc.abstractmethod
     def load(self) -> CellGraph: ...
 
+    def check(self) -> list[str]:
+        """Cheap problems found before anything loads (a missing file), one line each naming the
+        config key, e.g. ``graph.files[0].path: no such file: ...``; empty when none."""
+        return []
+
 
 class PhenotypeSource(abc.ABC):
     """Loads strains and labels against the graph's gene vocabulary. Runs once per run.
@@ -56,6 +61,16 @@ class PhenotypeSource(abc.ABC):
 
     @abc.abstractmethod
     def load(self, graph: CellGraph) -> PhenotypeTable: ...
+
+    def check(self) -> list[str]:
+        """Cheap problems found before anything loads, as :meth:`GraphSource.check`."""
+        return []
+
+    def label_names(self) -> list[str] | None:
+        """The labels :meth:`load` will provide, where that is cheap to tell (a table's header);
+        None when only loading tells. ``cellreg validate`` and ``run`` check ``train.labels`` and
+        ``train.select`` against them before any data loads."""
+        return None
 
     def describe(self) -> str:
         """Where the strains come from (a file as configured), for messages; "" when generated."""

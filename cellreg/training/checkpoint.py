@@ -7,12 +7,14 @@ a JSON skeleton, and RNG state is not stored at all (every epoch reseeds from (s
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, load_model, save_file, save_model
 
 from cellreg.toolkit.atomic import atomic_write
@@ -32,7 +34,23 @@ def save_weights(model: torch.nn.Module, path: Path) -> None:
 
 
 def load_weights(model: torch.nn.Module, path: Path) -> None:
-    load_model(model, path, strict=True)  # strict: a missing or unexpected tensor is an error
+    """Strict: a missing or unexpected tensor is an error; so is a damaged file, naming it."""
+    with _readable(path, "weights"):
+        load_model(model, path, strict=True)
+
+
+@contextlib.contextmanager
+def _readable(path: Path, what: str):
+    """safetensors' own errors (``invalid header length``) name no file; these do."""
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"{path}: no such {what} file")
+    try:
+        yield
+    except (SafetensorError, OSError) as exc:
+        raise ValueError(f"{path}: cannot read {what} ({exc}); the file is damaged or not a safetensors "
+                         "file") from None
+    except RuntimeError as exc:  # load_model's strict check: tensors of another model
+        raise ValueError(f"{path}: {what} of another model ({str(exc).splitlines()[0]})") from None
 
 
 def _flatten_optimizer(state: dict) -> tuple[dict[str, torch.Tensor], dict]:
@@ -92,7 +110,8 @@ def load_training_state(directory: Path, model: torch.nn.Module, optimizer, sche
     state = json.loads((directory / "state.json").read_text())
     files = state.pop("files")
     load_weights(model, directory / files["model"])
-    tensors = load_file(directory / files["optimizer"])
+    with _readable(directory / files["optimizer"], "optimizer state"):
+        tensors = load_file(directory / files["optimizer"])
     optimizer.load_state_dict(_unflatten_optimizer(tensors, state.pop("optimizer")))
     scheduler.load_state_dict({**scheduler.state_dict(), **state.pop("scheduler")})
     return state

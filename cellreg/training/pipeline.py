@@ -15,15 +15,16 @@ from pathlib import Path
 import attrs
 import numpy as np
 
-from cellreg.config import ConfigError, PluginChoice, RunConfig, load_config
+from cellreg.config import ConfigError, DataError, PluginChoice, RunConfig, load_config
 from cellreg.data.batches import Collate
 from cellreg.data.graph import CellGraph
 from cellreg.data.phenotypes import PhenotypeTable
 from cellreg.data.splits import Split, make_split
 from cellreg.data.standardize import LabelScaler
-from cellreg.plugin_api.contracts import Context, PerturbationOp, PhenotypeSource, StrainColumns
+from cellreg.plugin_api.contracts import Context, GraphSource, PerturbationOp, PhenotypeSource, StrainColumns
 from cellreg.plugin_api.registry import Registry, default_registry
 from cellreg.training.model import CellModel
+from cellreg.training.preflight import label_errors, preflight
 from cellreg.training.rundir import RunDir, RunInfo
 
 log = logging.getLogger("cellreg")
@@ -39,15 +40,13 @@ class Data:
     targets: np.ndarray  # standardized labels [S, L]
 
 
-def select_labels(table: PhenotypeTable, wanted: list[str], source: str) -> PhenotypeTable:
+def select_labels(table: PhenotypeTable, config: RunConfig, source: str) -> PhenotypeTable:
+    errors = label_errors(config, table.label_names)
+    if errors:
+        raise ConfigError(source, errors)
+    wanted = config.train.labels
     if not wanted:
         return table
-    unknown = [w for w in wanted if w not in table.label_names]
-    if unknown:
-        raise ConfigError(source, [f"train.labels: no label {unknown[0]!r}; labels are: {', '.join(table.label_names)}"])
-    if len(set(wanted)) != len(wanted):
-        repeated = next(w for w in wanted if wanted.count(w) > 1)
-        raise ConfigError(source, [f"train.labels: label {repeated!r} is listed more than once"])
     idx = [table.label_names.index(w) for w in wanted]
     return attrs.evolve(table, labels=table.labels[:, idx], label_names=tuple(wanted))
 
@@ -56,17 +55,23 @@ def check_table(table: PhenotypeTable, config: RunConfig, source: str, origin: s
     """Right after loading: a table without strains or without labels has nothing to train on."""
     what = f"phenotypes ({config.phenotypes.name}{f', {origin}' if origin else ''})"
     if table.num_strains == 0:
-        raise ConfigError(source, [f"{what}: no strains to train on (a table with only its header line, or every "
-                                   "strain dropped?)"])
+        raise DataError(source, [f"{what}: no strains to train on (a table with only its header line, or every "
+                                 "strain dropped?)"])
     if not table.label_names:
-        raise ConfigError(source, [f"{what}: no labels to train on; phenotypes.labels = [] is for tables scored "
-                                   "with `cellreg predict`"])
+        raise DataError(source, [f"{what}: no labels to train on; phenotypes.labels = [] is for tables scored "
+                                 "with `cellreg predict`"])
 
 
-def check_select(config: RunConfig, label_names: tuple[str, ...], source: str) -> None:
-    parts = config.train.select.split(".")
-    if len(parts) == 3 and parts[1] not in label_names:
-        raise ConfigError(source, [f"train.select: no label {parts[1]!r}; labels are: {', '.join(label_names)}"])
+def check_measured(table: PhenotypeTable, train: np.ndarray, source: str, origin: str) -> None:
+    """Every label trained on needs measured training rows: with none its loss is 0 and its head
+    untrained, and every prediction of it would be a number from nowhere."""
+    counts = np.isfinite(table.labels[train]).sum(0)
+    empty = [f"{name!r}" for name, n in zip(table.label_names, counts) if n == 0]
+    if empty:
+        where = f" in {origin}" if origin else ""
+        raise DataError(source, [f"label{'s' * (len(empty) > 1)} {', '.join(empty)}{where}: no measured value in "
+                                 f"the {len(train):,} training strains; leave {'them' if len(empty) > 1 else 'it'} "
+                                 "out with train.labels = [...]"])
 
 
 class Pipeline:
@@ -109,8 +114,18 @@ class Pipeline:
         return self.registry.build(kind, choice.name, choice.config, context)
 
     @functools.cached_property
+    def graph_source(self) -> GraphSource:
+        return self.build("graph", self.config.graph, self.context())
+
+    def preflight(self) -> None:
+        """Cheap checks before any data loads, so a bad config fails before any work starts: the
+        sources' own (their files exist) and the labels the config asks for, where the source can
+        tell them without loading."""
+        preflight(self.config, self.graph_source, self.phenotypes, self.source)
+
+    @functools.cached_property
     def graph(self) -> CellGraph:
-        graph = self.build("graph", self.config.graph, self.context()).load()
+        graph = self.graph_source.load()
         log.info("%s", graph.summary())
         if self.info is not None and graph.fingerprint() != self.info.graph_fingerprint:
             raise ConfigError(self.source, ["the graph this config builds differs from the one the run was "
@@ -127,8 +142,8 @@ class Pipeline:
         config, source, graph = self.config, self.source, self.graph
         table = self.phenotypes.load(graph)
         if table.gene_names != graph.genes:
-            raise ValueError("the phenotype table's gene vocabulary differs from the graph's (genes the organism "
-                             "never had can be scored with `cellreg predict`, not trained on)")
+            raise DataError(source, ["the phenotype table's gene vocabulary differs from the graph's (genes the organism "
+                             "never had can be scored with `cellreg predict`, not trained on)"])
         check_table(table, config, source, self.phenotypes.describe())
         log.info("%s", table.summary())
         split = self._split
@@ -141,8 +156,8 @@ class Pipeline:
             except ConfigError as exc:  # name the config file, not just [split]
                 raise ConfigError(source, exc.errors) from None
         fingerprint = table.fingerprint()
-        table = select_labels(table, config.train.labels, source)
-        check_select(config, table.label_names, source)
+        table = select_labels(table, config, source)
+        check_measured(table, split.train, source, self.phenotypes.describe())
         scaler = LabelScaler.fit(table.labels[split.train])
         return Data(graph, table, fingerprint, split, scaler, scaler.transform(table.labels).astype(np.float32))
 

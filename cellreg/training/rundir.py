@@ -16,6 +16,7 @@ import numpy as np
 
 from cellreg.config.errors import ConfigError
 from cellreg.data.splits import Split
+from cellreg.toolkit.atomic import atomic_write
 from cellreg.training.checkpoint import write_json
 
 SCHEMA_VERSION = 1
@@ -64,6 +65,24 @@ class RunDir:
     def is_run(self) -> bool:
         return self.info.exists()
 
+    def refuse_unless_new(self, config_toml: str) -> None:
+        """A fresh run writes only into a new or empty folder: a folder holding a run (this config's
+        or another's) or anything else is refused before anything is written."""
+        if not self.root.exists():
+            return
+        if self.is_run():
+            same = self.config.exists() and self.config.read_text() == config_toml
+            what = "this config; continue it with --resume" if same else \
+                "another config (its config.toml differs); continue that one with --resume"
+            raise ConfigError(str(self.root), [f"already holds a run of {what}, or choose another --out "
+                                               "(nothing was overwritten)"])
+        entries = sorted(p.name for p in self.root.iterdir())
+        if entries:
+            shown = ", ".join(entries[:5]) + (f", ... ({len(entries)} entries)" if len(entries) > 5 else "")
+            raise ConfigError(str(self.root), [f"is not empty ({shown}) and holds no run; a run is written only "
+                                               "into a new or empty folder: choose another --out (nothing was "
+                                               "overwritten)"])
+
     def require(self, doing: str = "") -> "RunDir":
         """Self, or a ConfigError naming the folder when it holds no run."""
         if not self.is_run():
@@ -92,4 +111,11 @@ class RunDir:
             return Split(z["train"], z["val"], z["test"], str(z["key"]))
 
     def write_split(self, split: Split) -> None:
-        np.savez(self.split, train=split.train, val=split.val, test=split.test, key=np.array(split.key))
+        def write(tmp: str) -> None:
+            with open(tmp, "wb") as f:  # a file object: np.savez would append .npz to a bare name
+                np.savez(f, train=split.train, val=split.val, test=split.test, key=np.array(split.key))
+
+        atomic_write(self.split, write)
+
+    def write_config(self, text: str) -> None:
+        atomic_write(self.config, lambda tmp: Path(tmp).write_text(text))

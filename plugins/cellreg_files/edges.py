@@ -9,16 +9,19 @@ from __future__ import annotations
 import itertools
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import attrs
 import numpy as np
 
 from cellreg import GraphSource
-from cellreg.data.graph import CellGraph
-from cellreg.plugin_api.contracts import Context
+from cellreg.plugin_api.sources import Context
 from cellreg_files.configs import EdgeFile, EdgeListConfig
 from cellreg.toolkit.text_tables import TextTable, column_index, is_number, parse_floats, read_table, short_row, \
     unknown_genes_message
+
+if TYPE_CHECKING:
+    from cellreg.data.graph import CellGraph
 
 
 def read_vocabulary(path: Path) -> list[str]:
@@ -187,6 +190,12 @@ class EdgeListSource(GraphSource):
         self.genes_path = context.resolve(config.genes) if config.genes is not None else None
         self.paths = [context.resolve(f.path) for f in config.files]
 
+    def check(self) -> list[str]:
+        missing = [(f"graph.files[{i}].path", p) for i, p in enumerate(self.paths) if not p.is_file()]
+        if self.genes_path is not None and not self.genes_path.is_file():
+            missing.insert(0, ("graph.genes", self.genes_path))
+        return [f"{key}: no such file: {path}" for key, path in missing]
+
     def load(self) -> CellGraph:
         vocabulary = read_vocabulary(self.genes_path) if self.genes_path is not None else None
         vocab_set = set(vocabulary) if vocabulary is not None else None
@@ -214,6 +223,8 @@ class EdgeListSource(GraphSource):
         edges = [(name, np.concatenate(m.src), np.concatenate(m.dst),
                   None if m.weight is None else np.concatenate(m.weight), m.directed)
                  for name, m in merged.items()]
+        from cellreg.data.graph import CellGraph  # torch: only once a graph is built
+
         return CellGraph.from_edges(vocabulary, edges)
 
     def _known(self, part: EdgePart, names: list[str], src: np.ndarray, dst: np.ndarray) -> np.ndarray:

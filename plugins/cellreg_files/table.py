@@ -7,11 +7,15 @@ strip, genes to drop), so e.g. Costanzo's ``YAL001C_dma1`` names read alike in t
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import attrs
 
-from cellreg import CellGraph, Context, PhenotypeSource, PhenotypeTable, StrainColumns
-from cellreg.data.strain_table import TableConfig, read_strain_table
+from cellreg import Context, PhenotypeSource, StrainColumns
+from cellreg.data.strain_table import TableConfig, read_strain_table, table_label_names
+
+if TYPE_CHECKING:
+    from cellreg import CellGraph, PhenotypeTable
 
 
 class PerturbationTableSource(PhenotypeSource):
@@ -21,6 +25,12 @@ class PerturbationTableSource(PhenotypeSource):
 
     def describe(self) -> str:
         return self.config.path
+
+    def check(self) -> list[str]:
+        return [] if self.path.is_file() else [f"phenotypes.path: no such file: {self.path}"]
+
+    def label_names(self) -> list[str]:
+        return table_label_names(self.path, self.config)
 
     def load(self, graph: CellGraph) -> PhenotypeTable:
         return read_strain_table(self.path, graph, self.config)

@@ -14,7 +14,7 @@ from itertools import combinations
 import numpy as np
 
 from cellreg import CellGraph, Context, PhenotypeSource, PhenotypeTable
-from cellreg_metabolism.reader import read_model
+from cellreg_metabolism.reader import model_problems, read_model
 from cellreg.toolkit.layout import rule_circuit
 from cellreg.toolkit.gene_rules import RuleEvaluator
 from cellreg_metabolism.configs import FBAPhenotypesConfig
@@ -108,3 +108,9 @@ class FBAPhenotypes(PhenotypeSource):
 
     def load(self, graph: CellGraph) -> PhenotypeTable:
         return simulate(graph, read_model(self.config.model, self.base_dir), self.config, self.seed)
+
+    def check(self) -> list[str]:
+        return model_problems("phenotypes.model", self.config.model, self.base_dir)
+
+    def label_names(self) -> list[str]:
+        return list(LABELS)

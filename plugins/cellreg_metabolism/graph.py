@@ -19,7 +19,7 @@ from torch_geometric.data import HeteroData
 
 from cellreg import CellGraph, Context, GraphSource
 from cellreg_metabolism.gpr import dnf
-from cellreg_metabolism.reader import read_model
+from cellreg_metabolism.reader import model_problems, read_model
 from cellreg.toolkit.layout import CLAUSE, CLAUSE_OF_REACTION, GENE_IN_CLAUSE, METABOLITE, REACTION, RULE, STOICH
 from cellreg_metabolism.configs import MetabolismGraphConfig
 
@@ -70,6 +70,9 @@ class MetabolismGraph(GraphSource):
 
     def __init__(self, config: MetabolismGraphConfig, context: Context) -> None:
         self.config, self.base_dir = config, context.base_dir
+
+    def check(self) -> list[str]:
+        return model_problems("graph.model", self.config.model, self.base_dir)
 
     def load(self) -> CellGraph:
         model = read_model(self.config.model, self.base_dir)

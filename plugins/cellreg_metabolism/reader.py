@@ -27,6 +27,18 @@ def _cobra():
     return cobra.io
 
 
+def _path(spec: str, base_dir: Path) -> Path:
+    path = Path(spec).expanduser()
+    return path if path.is_absolute() else base_dir / path
+
+
+def model_problems(key: str, spec: str, base_dir: Path) -> list[str]:
+    """Before anything loads: a model that is neither bundled nor an existing file."""
+    if spec in BUNDLED or _path(spec, base_dir).is_file():
+        return []
+    return [f"{key}: no such file: {_path(spec, base_dir)}, and not a bundled model ({', '.join(BUNDLED)})"]
+
+
 def read_model(spec: str, base_dir: Path = Path(".")):
     """A ``cobra.Model`` from a bundled name or a path (SBML .xml/.xml.gz/.sbml, .json, .mat, .yml)."""
     io = _cobra()
@@ -35,8 +47,7 @@ def read_model(spec: str, base_dir: Path = Path(".")):
 
         path = Path(str(files("cobra.data") / BUNDLED[spec]))
     else:
-        path = Path(spec).expanduser()
-        path = path if path.is_absolute() else base_dir / path
+        path = _path(spec, base_dir)
         if not path.exists():
             raise FileNotFoundError(f"metabolic model {spec!r}: no such file, and not a bundled model "
                                     f"({', '.join(BUNDLED)})")

@@ -9,11 +9,15 @@ vectorised, so yeast scale (6,607 genes, 9 relations, ~2.4 M edges) builds in se
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from cellreg import CellGraph, Context, GraphSource
-from cellreg.data.graph import canonical_edges
+from cellreg import Context, GraphSource
 from cellreg_synthetic.configs import SyntheticGraphConfig
+
+if TYPE_CHECKING:  # torch comes with the graph, when one is built
+    from cellreg import CellGraph
 
 
 # Mean degrees that reproduce the yeast networks' edge counts on 6,607 genes (design §6).
@@ -55,6 +59,8 @@ def _relation(n_edges: int, hub: np.ndarray, module: np.ndarray, within: float, 
         if missing <= 0:
             break
         src, dst = _sample_edges(int(missing * 1.2) + 16, hub, module, within, rng)
+        from cellreg.data.graph import canonical_edges
+
         have, _ = canonical_edges(np.concatenate([have[0], src]), np.concatenate([have[1], dst]), None, directed)
     keep = np.sort(rng.choice(have.shape[1], size=min(n_edges, have.shape[1]), replace=False))
     return have[:, keep]
@@ -76,6 +82,8 @@ def build_graph(config: SyntheticGraphConfig, seed: int) -> CellGraph:
         ei = _relation(n_edges, hub, module, within, directed, rng)
         edges.append((name, ei[0], ei[1], None, directed))
     genes = [f"G{i:05d}" for i in range(n)]
+    from cellreg.data.graph import CellGraph
+
     return CellGraph.from_edges(genes, edges)
 
 

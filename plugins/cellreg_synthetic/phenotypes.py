@@ -20,7 +20,13 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from cellreg import CellGraph, Context, PhenotypeSource, PhenotypeTable
+from typing import TYPE_CHECKING
+
+from cellreg import Context, PhenotypeSource
+from cellreg.data.phenotypes import PhenotypeTable
+
+if TYPE_CHECKING:
+    from cellreg import CellGraph
 from cellreg_synthetic.configs import SyntheticPhenotypesConfig
 
 LABELS = ("fitness", "interaction")
@@ -133,3 +139,6 @@ class SyntheticPhenotypes(PhenotypeSource):
 
     def load(self, graph: CellGraph) -> PhenotypeTable:
         return simulate(graph, self.config, self.seed)
+
+    def label_names(self) -> list[str]:
+        return list(LABELS)

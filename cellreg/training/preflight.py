@@ -1,0 +1,34 @@
+"""Checks that run before any data loads, so a bad config fails before any work starts; torch-free,
+so ``cellreg validate`` stays fast."""
+
+from __future__ import annotations
+
+from cellreg.config import ConfigError, RunConfig
+from cellreg.plugin_api.sources import GraphSource, PhenotypeSource
+
+
+def label_errors(config: RunConfig, names: tuple[str, ...] | list[str]) -> list[str]:
+    """What ``train.labels`` and ``train.select`` ask of labels the source does not provide."""
+    wanted, errors, choices = config.train.labels, [], ", ".join(names)
+    unknown = [w for w in wanted if w not in names]
+    if unknown:
+        errors.append(f"train.labels: no label {unknown[0]!r}; labels are: {choices}")
+    elif len(set(wanted)) != len(wanted):
+        repeated = next(w for w in wanted if wanted.count(w) > 1)
+        errors.append(f"train.labels: label {repeated!r} is listed more than once")
+    parts = config.train.select.split(".")
+    trained = wanted or names
+    if not errors and len(parts) == 3 and parts[1] not in trained:
+        errors.append(f"train.select: no label {parts[1]!r}; labels are: {', '.join(trained)}")
+    return errors
+
+
+def preflight(config: RunConfig, graph: GraphSource, phenotypes: PhenotypeSource, source: str) -> None:
+    """The sources' own checks (their files exist), then the labels the config asks for, where the
+    phenotype source can tell them without loading; every problem at once, naming its key."""
+    errors = graph.check() + phenotypes.check()
+    names = None if errors else phenotypes.label_names()
+    if names is not None:
+        errors += label_errors(config, list(names))
+    if errors:
+        raise ConfigError(source, errors)
