@@ -3,6 +3,7 @@ declare, the run directory's schema, and the core working with only the plugins 
 
 import json
 
+import attrs
 import pytest
 import torch
 import tomli_w
@@ -63,9 +64,10 @@ def test_run_json_is_versioned_and_checked(tmp_path):
             "labels": ["y"], "scaler": {"mean": [0.0], "std": [1.0]}, "base_dir": ".", "num_processes": 1,
             "cellreg_version": "0.1.0"}
     rd.info.write_text(json.dumps(info))  # written before the schema had a version: version 1
-    assert rd.read_info().schema_version == SCHEMA_VERSION == 1
-    rd.write_info(rd.read_info())
-    assert json.loads(rd.info.read_text()) == {**info, "schema_version": 1}
+    old = rd.read_info()
+    assert (old.schema_version, old.max_strain_size, SCHEMA_VERSION) == (1, None, 2)
+    rd.write_info(attrs.evolve(old, max_strain_size=3, schema_version=SCHEMA_VERSION))
+    assert json.loads(rd.info.read_text()) == {**info, "max_strain_size": 3, "schema_version": 2}
     rd.info.write_text(json.dumps({**info, "schema_version": 99}))
     with pytest.raises(ConfigError, match="run.json schema version 99 is newer"):
         rd.read_info()

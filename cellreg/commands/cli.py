@@ -119,7 +119,7 @@ def _cmd_predict(args) -> int:
 
     out = predict(args.run_dir, args.table, args.out, genes_column=args.genes_column, separator=args.separator,
                   kinds_column=args.kinds_column, added_features=args.added_features, explain=args.explain,
-                  top=args.top, weights=args.weights)
+                  top=args.top, weights=args.weights, overwrite=args.overwrite)
     print(f"predictions written to {out}")
     return 0
 
@@ -181,6 +181,7 @@ def parser() -> argparse.ArgumentParser:
     pr.add_argument("--explain", action="store_true", help="add the genes each attention weighs most")
     pr.add_argument("--top", type=int, default=10, help="genes listed per explanation")
     pr.add_argument("--weights", choices=["best", "last"], default="best")
+    pr.add_argument("--overwrite", action="store_true", help="replace an existing --out file (never the table)")
     pr.set_defaults(func=_cmd_predict)
     cp = sub.add_parser("compare", help="test metrics of runs on the same data and split, side by side")
     cp.add_argument("run_dirs", nargs="+")

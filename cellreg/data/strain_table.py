@@ -17,8 +17,9 @@ import attrs
 import numpy as np
 
 from cellreg.data.phenotypes import Perturbation, PhenotypeTable
+from cellreg.plugin_api.sources import NewStrains
 from cellreg.toolkit.text_tables import TextTable, check_header, column_index, parse_floats, read_table, short_row, \
-    unknown_genes_message, delimiter_field, not_empty
+    delimiter_field, not_empty, suggest, unknown_genes_message
 
 if TYPE_CHECKING:
     from cellreg.data.graph import CellGraph
@@ -72,10 +73,11 @@ class _Rows:
         self.sizes: list[int] = []
         self.lines: list[int] = []
         self.labels: list[list[str]] = [[] for _ in range(n_labels)]
+        self.other: list[list[str]] = []  # per row, the cells of the columns carried through (predict)
 
 
 def _read(table: TextTable, config: TableConfig, gene_idx: list[int], kind_idx: int | None,
-          label_idx: list[int]) -> _Rows:
+          label_idx: list[int], other_idx: list[int]) -> _Rows:
     out = _Rows(len(label_idx))
     sep, suffix = config.gene_separator, config.strip_suffix
     drop = frozenset(config.drop_genes)
@@ -109,6 +111,8 @@ def _read(table: TextTable, config: TableConfig, gene_idx: list[int], kind_idx: 
         lines.append(n)
         for c, store in label_cells:
             store.append(cells[c])
+        if other_idx:
+            out.other.append([cells[c] if c < len(cells) else "" for c in other_idx])
     return out
 
 
@@ -161,10 +165,18 @@ def read_strain_table(path: Path, graph: CellGraph, config: TableConfig) -> Phen
     return _Reader(config, Path(path)).load(graph)
 
 
+def read_new_strains(path: Path, graph: CellGraph, config: TableConfig) -> NewStrains:
+    """Strains to score: the table, and the file's other columns (an id, notes) to carry into the
+    output. ``config.labels`` must be ``[]``."""
+    reader = _Reader(config, Path(path), keep_other=True)
+    table = reader.load(graph)
+    return NewStrains(table, {name: [row[j] for row in reader.rows.other] for j, name in enumerate(reader.other)})
+
+
 class _Reader:
-    def __init__(self, config: TableConfig, path: Path):
-        self.config = config
-        self.path = path
+    def __init__(self, config: TableConfig, path: Path, keep_other: bool = False):
+        self.config, self.path, self.keep_other = config, path, keep_other
+        self.other: list[str] = []
 
     def load(self, graph: CellGraph) -> PhenotypeTable:
         config = self.config
@@ -178,7 +190,10 @@ class _Reader:
             kind_idx = column_index(config.kinds, header, table, "kinds") if config.kinds is not None else None
             label_names = _label_names(self.path, config, header)
             label_idx = [column_index(c, header, table, "labels") for c in label_names]
-            rows = _read(table, config, gene_idx, kind_idx, label_idx)
+            used = set(gene_idx + label_idx + ([kind_idx] if kind_idx is not None else []))
+            other_idx = [j for j in range(len(header)) if j not in used] if self.keep_other else []
+            self.other = [header[j] for j in other_idx]
+            rows = self.rows = _read(table, config, gene_idx, kind_idx, label_idx, other_idx)
         lines = np.asarray(rows.lines, dtype=np.int64)
         hint = "" if config.labels is not None else \
             " (labels default to every column not holding genes or kinds; list them with labels = [...])"
@@ -207,9 +222,11 @@ class _Reader:
             msg = unknown_genes_message(
                 self.path, [rows.names[i] for i in bad_entries], [int(lines[strain[i]]) for i in bad_entries],
                 [f", column {cols[rows.where[i]]!r}" for i in bad_entries],
-                f"the graph's {graph.num_genes:,}-gene vocabulary")
+                f"the graph's {graph.num_genes:,}-gene vocabulary", graph.genes)
             if self.config.unknown_genes == "error":
-                raise ValueError(msg + '; set unknown_genes = "drop" to skip those strains')
+                raise ValueError(msg + "; if they are genes of the organism, give the graph source a gene vocabulary "
+                                 "that lists them (genes without edges stay in the graph); else set "
+                                 'unknown_genes = "drop" to skip those strains')
             bad = np.zeros(len(sizes), dtype=bool)
             bad[strain[bad_entries]] = True
             warnings.warn(f"{msg}; dropped {int(bad.sum()):,} of {len(sizes):,} strains", stacklevel=3)
@@ -253,8 +270,11 @@ class _Reader:
         if len(wrong):
             strain = np.repeat(np.arange(len(sizes)), sizes)
             i = wrong[0]
+            hint = "" if self.config.kinds is not None else \
+                "; kinds are read from the column named by `kinds` (`cellreg predict --kinds-column`)"
             raise ValueError(f"{self.path}: line {lines[strain[i]]}: gene {rows.names[i]!r} is not in the graph's "
-                             f"vocabulary; only genes marked 'addition' may be new ({len(wrong):,} such entries)")
+                             f"vocabulary{suggest(rows.names[i], graph.genes)}; only genes marked 'addition' may be "
+                             f"new ({len(wrong):,} such entries){hint}")
         new = list(dict.fromkeys(rows.names[i] for i in unknown))
         index = {name: graph.num_genes + j for j, name in enumerate(new)}
         genes = genes.copy()

@@ -41,6 +41,15 @@ class StrainColumns:
     kinds: str | None = None
 
 
+@attrs.frozen
+class NewStrains:
+    """What :meth:`PhenotypeSource.read_strains` returns: the strains (no labels), and any other
+    columns of the file, one string per strain, which ``cellreg predict`` carries into its output."""
+
+    table: PhenotypeTable
+    columns: dict[str, list[str]] = attrs.field(factory=dict)
+
+
 class GraphSource(abc.ABC):
     """Builds the organism's wild-type CellGraph. Runs once per run, before anything else."""
 
@@ -76,15 +85,15 @@ class PhenotypeSource(abc.ABC):
         """Where the strains come from (a file as configured), for messages; "" when generated."""
         return ""
 
-    def read_strains(self, path: Path, graph: CellGraph, columns: StrainColumns) -> PhenotypeTable:
+    def read_strains(self, path: Path, graph: CellGraph, columns: StrainColumns) -> NewStrains:
         """New strains to score, without labels: the core's delimited strain table by default.
 
         A source whose training data names genes its own way (suffixes, dropped markers, another
         delimiter) overrides this so new strains are read alike. Genes the graph lacks must be
         marked ``addition``; they are appended to the vocabulary.
         """
-        from cellreg.data.strain_table import TableConfig, read_strain_table  # numpy only; graph-free
+        from cellreg.data.strain_table import TableConfig, read_new_strains  # numpy only; graph-free
 
         config = TableConfig(str(path), genes=columns.genes, gene_separator=columns.separator, kinds=columns.kinds,
                              labels=[], unknown_genes="add")
-        return read_strain_table(path, graph, config)
+        return read_new_strains(path, graph, config)

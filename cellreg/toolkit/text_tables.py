@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import difflib
 import gzip
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
@@ -177,15 +178,29 @@ def parse_floats(cells: list[str], lines: np.ndarray, path: Path, column: str, m
 
 
 def unknown_genes_message(path: Path, names: Sequence[str], lines: Sequence[int], where: Sequence[str],
-                          vocabulary: str) -> str:
-    """``N unknown gene names on M lines`` plus the first occurrence of up to 5 of them."""
+                          vocabulary: str, known: Sequence[str] = ()) -> str:
+    """``N unknown gene names on M lines`` plus the first occurrence of up to 5 of them, each with a
+    did-you-mean from ``known`` where one is close (another case, a typo)."""
     first: dict[str, int] = {}
     for i, name in enumerate(names):
         first.setdefault(name, i)
-    examples = ", ".join(f"{n!r} (line {lines[i]}{where[i]})" for n, i in list(first.items())[:5])
+    examples = ", ".join(f"{n!r} (line {lines[i]}{where[i]}{suggest(n, known)})" for n, i in list(first.items())[:5])
     n, m = len(first), len(set(lines))
     return (f"{path}: {n} unknown gene name{'s' * (n != 1)} on {m} line{'s' * (m != 1)} "
             f"(not in {vocabulary}), e.g. {examples}")
+
+
+def suggest(name: str, known: Sequence[str]) -> str:
+    """``"; did you mean 'X'?"`` for the name in ``known`` that differs only in case, else the closest
+    spelling; "" when nothing is close."""
+    if not known:
+        return ""
+    folded = {k.casefold(): k for k in known}
+    match = folded.get(name.casefold())
+    if match is None:
+        close = difflib.get_close_matches(name, known, n=1, cutoff=0.8)
+        match = close[0] if close else None
+    return f"; did you mean {match!r}?" if match is not None else ""
 
 
 def _check_delimiter(_inst, attribute, value: str) -> None:

@@ -22,6 +22,7 @@ from cellreg.data.phenotypes import PhenotypeTable
 from cellreg.data.splits import Split, make_split
 from cellreg.data.standardize import LabelScaler
 from cellreg.plugin_api.contracts import Context, GraphSource, PerturbationOp, PhenotypeSource, StrainColumns
+from cellreg.plugin_api.sources import NewStrains
 from cellreg.plugin_api.registry import Registry, default_registry
 from cellreg.training.model import CellModel
 from cellreg.training.preflight import label_errors, preflight
@@ -196,6 +197,6 @@ class Pipeline:
         """Rows of another table (new strains, no targets) -> batches, made exactly like training's."""
         return Collate(table, self.op)
 
-    def read_strains(self, path: Path, columns: StrainColumns) -> PhenotypeTable:
+    def read_strains(self, path: Path, columns: StrainColumns) -> NewStrains:
         """New strains to score, read by the run's own phenotype source."""
         return self.phenotypes.read_strains(Path(path), self.graph, columns)

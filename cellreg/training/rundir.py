@@ -19,8 +19,8 @@ from cellreg.data.splits import Split
 from cellreg.toolkit.atomic import atomic_write
 from cellreg.training.checkpoint import write_json
 
-SCHEMA_VERSION = 1
-"""Of ``run.json``; files written before the field existed are version 1."""
+SCHEMA_VERSION = 2
+"""Of ``run.json``; files written before the field existed are version 1 (2 adds ``max_strain_size``)."""
 
 _converter = cattrs.Converter(forbid_extra_keys=True)
 
@@ -43,6 +43,7 @@ class RunInfo:
     base_dir: str  # relative data paths of the config resolve against this folder
     num_processes: int
     cellreg_version: str
+    max_strain_size: int | None = None  # most genes perturbed in one training strain (schema 2)
     schema_version: int = SCHEMA_VERSION
 
 
@@ -91,7 +92,7 @@ class RunDir:
 
     def read_info(self) -> RunInfo:
         raw = json.loads(self.require().info.read_text())
-        version = raw.get("schema_version", 1)
+        version = raw.setdefault("schema_version", 1)
         if version > SCHEMA_VERSION:
             raise ConfigError(str(self.info), [f"run.json schema version {version} is newer than this cellreg "
                                                f"understands ({SCHEMA_VERSION}); upgrade cellreg"])

@@ -146,6 +146,7 @@ class Trainer:
             data_fingerprint=data.fingerprint, split_key=data.split.key, split=config.split.kind,
             split_sizes=data.split.sizes(), labels=list(data.table.label_names), scaler=data.scaler.to_dict(),
             base_dir=str(self.pipeline.base_dir), num_processes=self.acc.num_processes, cellreg_version=__version__,
+            max_strain_size=int(np.diff(data.table.offsets).max()),
         ))
 
     def resume(self) -> None:

@@ -212,7 +212,7 @@ class EdgeListSource(GraphSource):
         merged: dict[str, _Merged] = {}
         for part in parts:
             src, dst = remap[part.src], remap[part.dst]
-            keep = self._known(part, names, src, dst)
+            keep = self._known(part, names, src, dst, vocabulary)
             for r, name in enumerate(part.relation_names):
                 sel = (part.relation == r) & keep
                 m = self._entry(merged, name, part)
@@ -227,7 +227,8 @@ class EdgeListSource(GraphSource):
 
         return CellGraph.from_edges(vocabulary, edges)
 
-    def _known(self, part: EdgePart, names: list[str], src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    def _known(self, part: EdgePart, names: list[str], src: np.ndarray, dst: np.ndarray,
+               vocabulary: list[str]) -> np.ndarray:
         """Edges whose genes are both in the vocabulary; unknown ones raise or warn per config."""
         bad_src, bad_dst = src < 0, dst < 0
         bad = bad_src | bad_dst
@@ -241,7 +242,7 @@ class EdgeListSource(GraphSource):
                     unknown.append(names[ids[i]])
                     lines.append(int(part.lines[i]))
         msg = unknown_genes_message(part.path, unknown, lines, [""] * len(unknown),
-                                    f"the vocabulary {self.genes_path}")
+                                    f"the vocabulary {self.genes_path}", vocabulary)
         if self.config.unknown_genes == "error":
             raise ValueError(msg + '; set unknown_genes = "drop" to skip those edges')
         warnings.warn(f"{msg}; dropped {len(rows):,} edge line(s)", stacklevel=3)

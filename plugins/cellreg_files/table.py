@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from cellreg import Context, PhenotypeSource, StrainColumns
-from cellreg.data.strain_table import TableConfig, read_strain_table, table_label_names
+from cellreg import Context, NewStrains, PhenotypeSource, StrainColumns
+from cellreg.data.strain_table import TableConfig, read_new_strains, read_strain_table, table_label_names
 
 if TYPE_CHECKING:
     from cellreg import CellGraph, PhenotypeTable
@@ -35,8 +35,8 @@ class PerturbationTableSource(PhenotypeSource):
     def load(self, graph: CellGraph) -> PhenotypeTable:
         return read_strain_table(self.path, graph, self.config)
 
-    def read_strains(self, path: Path, graph: CellGraph, columns: StrainColumns) -> PhenotypeTable:
+    def read_strains(self, path: Path, graph: CellGraph, columns: StrainColumns) -> NewStrains:
         config = attrs.evolve(self.config, path=str(path), genes=columns.genes, gene_columns=None,
                               gene_separator=columns.separator, kinds=columns.kinds, default_kind="deletion",
                               labels=[], unknown_genes="add")
-        return read_strain_table(path, graph, config)
+        return read_new_strains(path, graph, config)
