@@ -8,6 +8,7 @@ import logging
 import os
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 from tqdm.contrib.logging import logging_redirect_tqdm
@@ -53,12 +54,18 @@ def _cmd_run(args) -> int:
     else:
         if not args.config:
             raise ConfigError("run", ["give a CONFIG file, or --resume RUN_DIR"])
-        out = args.out or str(Path("runs") / Path(args.config).stem)
+        out = args.out or str(Path("runs") / _run_folder(load_config(args.config, args.set).name, args.config))
     with logging_redirect_tqdm():  # epoch lines print above the progress bar, not through it
         report = run(args.config, out, args.set, resume=bool(args.resume))
     if _is_main_process():
         print(format_report(report, out))
     return 0
+
+
+def _run_folder(name: str, config_path: str) -> str:
+    """The default run folder: the config's ``name`` (one path part), else its file name."""
+    safe = "".join(c if c.isalnum() or c in "-_.+" else "_" for c in name.strip()).strip(".")
+    return safe or Path(config_path).stem
 
 
 def format_report(report: dict, out: str) -> str:
@@ -206,6 +213,9 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # torch >= 2.14 deprecates torch.jit.script, which torch_geometric calls on import: not the user's concern
+    warnings.filterwarnings("ignore", message=r".*torch\.jit\.script.* is deprecated", category=FutureWarning)
+    warnings.filterwarnings("ignore", message=r".*torch\.jit\.script.* is deprecated", category=DeprecationWarning)
     argv = sys.argv[1:] if argv is None else argv
     args = parser().parse_args(argv)
     args.argv = argv

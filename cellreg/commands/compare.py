@@ -28,6 +28,15 @@ def load_run(path: Path) -> dict:
     return {"path": path, "info": attrs.asdict(rd.read_info()), "metrics": json.loads(rd.metrics.read_text())}
 
 
+def run_label(run: dict, runs: list[dict]) -> str:
+    """The run's name; with its folder where another run has the same name (two runs of one config)."""
+    name = run["info"]["name"]
+    if not name:
+        return run["path"].name
+    twins = sum(r["info"]["name"] == name for r in runs)
+    return f"{name} ({run['path'].name})" if twins > 1 else name
+
+
 def check_comparable(runs: list[dict]) -> None:
     first = runs[0]
     problems = []
@@ -59,7 +68,7 @@ def markdown(runs: list[dict], default_op: str | None = None) -> str:
         model = f"{info['encoder']} + {info['head']}" + (f" ({info['perturbation']})" if info["perturbation"] != default_op else "")
         for label in info["labels"]:
             m = metrics["test"][label]
-            lines.append(f"| {info['name'] or run['path'].name} | {model} | {info['split']} | {label} | {m['n']} | "
+            lines.append(f"| {run_label(run, runs)} | {model} | {info['split']} | {label} | {m['n']} | "
                          f"{_fmt(m, 'pearson')} | {_fmt(m, 'spearman')} | {_fmt(m, 'rmse')} | {_fmt(m, 'r2')} | "
                          f"{metrics['train_seconds']:.0f} | {metrics['strains_per_second'] or 0:,.0f} |")
     return "\n".join(lines)
@@ -76,7 +85,7 @@ def chart(runs: list[dict], path: Path) -> None:
         ci = [c if c and None not in c else [v, v] for c, v in zip(ci, values)]  # undefined: no bar
         err = [[v - lo for v, (lo, _) in zip(values, ci)], [hi - v for v, (_, hi) in zip(values, ci)]]
         ax.bar([j + i * width for j in range(len(labels))], values, width, yerr=err, capsize=3,
-               label=run["info"]["name"] or run["path"].name)
+               label=run_label(run, runs))
     ax.set_xticks([j + width * (len(runs) - 1) / 2 for j in range(len(labels))], labels)
     ax.set(ylabel="test Pearson (95% bootstrap CI)", title=f"split: {runs[0]['info']['split']}")
     ax.legend(fontsize=8)

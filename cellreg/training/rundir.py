@@ -14,7 +14,7 @@ import attrs
 import cattrs
 import numpy as np
 
-from cellreg.config.errors import ConfigError
+from cellreg.config.errors import ConfigError, DataError
 from cellreg.data.splits import Split
 from cellreg.toolkit.atomic import atomic_write
 from cellreg.training.checkpoint import write_json
@@ -99,7 +99,9 @@ class RunDir:
         try:
             return _converter.structure(raw, RunInfo)
         except Exception as exc:  # noqa: BLE001 - a damaged or foreign file
-            raise ConfigError(str(self.info), [f"not a valid run.json: {exc}"]) from None
+            problems = cattrs.transform_error(exc, path="run.json") if isinstance(exc, cattrs.BaseValidationError) \
+                else [str(exc)]
+            raise DataError(str(self.info), [f"not a valid run.json: {'; '.join(problems[:4])}"]) from None
 
     def write_info(self, info: RunInfo) -> None:
         write_json(self.info, _converter.unstructure(info))
