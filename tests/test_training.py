@@ -121,3 +121,26 @@ def test_a_checkpoint_torn_by_a_crash_resumes_from_the_last_complete_one(tiny_co
     assert sorted(p.name for p in ckpt.glob("*.safetensors")) == [
         f"best-{resumed['selected_epoch']}.safetensors", "model-4.safetensors", "optimizer-4.safetensors"]
     assert [json.loads(h)["epoch"] for h in (crash / "metrics.jsonl").read_text().splitlines()] == [1, 2, 3, 4]
+
+
+def test_patience_stops_where_the_selected_metric_stopped_improving(tiny_config, tmp_path):
+    """A run with patience is the full run cut short: the same epochs up to the stop, the same
+    selected epoch and test numbers whenever the full run's best came before the stop."""
+    full = run(tiny_config, tmp_path / "full", ["train.epochs=8", "train.lr=0.03"])
+    history = [json.loads(h) for h in (tmp_path / "full" / "metrics.jsonl").read_text().splitlines()]
+    values = [h["val"]["interaction"]["pearson"] for h in history]
+    best, stop = 0, None
+    for i, v in enumerate(values):  # the reference: patience 1 by hand
+        if v > values[best]:
+            best = i
+        elif i - best >= 1:
+            stop = i + 1  # epochs run: the first without improvement is the last
+            break
+    short = run(tiny_config, tmp_path / "short", ["train.epochs=8", "train.lr=0.03", "train.patience=1"])
+    kept = [json.loads(h) for h in (tmp_path / "short" / "metrics.jsonl").read_text().splitlines()]
+    assert stop is not None, "the reference run never stalled; pick another lr"
+    assert len(kept) == stop and short["epochs"] == stop and short["stopped_early"] and not full["stopped_early"]
+    assert [k["val"] for k in kept] == [h["val"] for h in history[:stop]]
+    assert short["selected_epoch"] == best + 1
+    if full["selected_epoch"] == best + 1:
+        assert short["test"] == full["test"]

@@ -64,6 +64,8 @@ class TrainConfig:
     grad_accum: int = attrs.field(default=1, validator=attrs.validators.ge(1))
     mixed_precision: Literal["no", "fp16", "bf16"] = "no"
     select: str = "val.loss"  # model selection: "loss" or "<split>.<label>.<metric>"
+    patience: int = attrs.field(default=0, validator=attrs.validators.ge(0))  # stop after this many epochs
+    # without a better `select` value; 0 = run every epoch
     labels: list[str] = attrs.field(factory=list)  # labels to train on; empty = all
     train_eval_rows: int = attrs.field(default=20_000, validator=attrs.validators.ge(0))
     num_workers: int = attrs.field(default=0, validator=attrs.validators.ge(0))

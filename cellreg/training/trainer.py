@@ -238,6 +238,11 @@ class Trainer:
         out.update(encoder.epoch_diagnostics())
         return out
 
+    def _patience_spent(self) -> bool:
+        """``train.patience`` epochs have passed since the selected metric last improved."""
+        patience, best = self.config.train.patience, self.state["best_epoch"]
+        return bool(patience) and best is not None and self.state["epoch"] - best >= patience
+
     def _call(self, hook: str, *args) -> None:
         if self.main:
             for callback in self.callbacks:
@@ -249,6 +254,8 @@ class Trainer:
         self._call("on_fit_start", resumed)
         self.acc.wait_for_everyone()
         for epoch in range(self.state["epoch"], tc.epochs):
+            if self._patience_spent():
+                break
             entry = {"epoch": epoch + 1, **self.train_epoch(epoch)}
             entry["train"], _, _ = self.evaluate(self.train_eval_loader)
             entry["val"], _, _ = self.evaluate(self.val_loader)
@@ -279,7 +286,8 @@ class Trainer:
         report = json_safe({
             "test": test, "val": best["val"], "train": best["train"],
             "selected_epoch": self.state["best_epoch"], "select": self.config.train.select,
-            "epochs": self.state["epoch"], "train_seconds": round(seconds, 3),
+            "epochs": self.state["epoch"], "stopped_early": self.state["epoch"] < self.config.train.epochs,
+            "train_seconds": round(seconds, 3),
             "strains_per_second": round(self.state["strains_trained"] / seconds, 1) if seconds else None,
             "split_sizes": self.data.split.sizes(), "num_processes": self.acc.num_processes,
         })
