@@ -8,7 +8,7 @@ import pytest
 import torch
 import tomli_w
 
-from cellreg import Context, Encoder, Plugin
+from cellreg import Context, Encoder, GraphSource, Plugin
 from cellreg.commands.compare import compare
 from cellreg.commands.predict import predict
 from cellreg.config import ConfigError, parse_config
@@ -96,3 +96,37 @@ def test_run_predict_and_compare_need_only_the_plugins_the_config_uses(tmp_path,
     assert len(restricted.read_text().splitlines()) == 3
     table = compare([tmp_path / "full", tmp_path / "only"], registry=only)
     assert "| gene_embedding + sum_mlp |" in table and "(index)" not in table  # the default op goes unsaid
+
+
+class NoLoad(GraphSource):
+    def __init__(self, config, context):
+        pass
+
+
+def test_missing_members_and_unimportable_factories_name_the_plugin(capsys, monkeypatch):
+    from cellreg.commands.cli import main
+    from cellreg.plugin_api import registry as registry_module
+
+    registry = _registry_with(Plugin(kind="graph", name="noload", factory=NoLoad),
+                              Plugin(kind="encoder", name="gone", factory="no_such_package.models:Encoder"))
+    with pytest.raises(PluginError, match="graph plugin 'noload' .* does not meet the graph contract: it must "
+                                          "implement load()"):
+        registry.build("graph", "noload", None, Context())
+    with pytest.raises(PluginError, match="encoder plugin 'gone' .*: cannot import its factory "
+                                          "'no_such_package.models:Encoder': ModuleNotFoundError"):
+        registry.build("encoder", "gone", None, Context())
+    monkeypatch.setattr(registry_module, "_default", registry)
+    assert main(["plugins"]) == 0
+    assert "BROKEN  fake = fake_fake (cellreg-fake): encoder 'gone': factory 'no_such_package.models:Encoder'" \
+        in capsys.readouterr().out
+
+
+def test_optional_capabilities_follow_the_overridden_hooks():
+    from cellreg_baselines.additive import GeneEmbeddingEncoder
+    from cellreg_transformer.encoder import TransformerEncoder
+    from cellreg_transformer.head import CrossAttentionHead
+
+    assert TransformerEncoder.explain is not Encoder.explain and CrossAttentionHead.explain is not Encoder.explain
+    graph = load_registry(allow="cellreg").build("graph", "synthetic", None, Context()).load()
+    encoder = load_registry(allow="cellreg").build("encoder", "gene_embedding", None, Context(graph=graph))
+    assert isinstance(encoder, GeneEmbeddingEncoder) and not encoder.explains and not encoder.can_add_genes

@@ -96,23 +96,26 @@ def largest_batch(probe, batch: int, base_mb: float, peak_mb: float, step_s: flo
 def organism(settings: dict, genes: int) -> dict:
     """The run-config tables of the suite's organism at ``genes`` genes."""
     graph = dict(settings["graph"])
-    graph.update(settings.get("sizes", {}).get(str(genes), {settings["size_option"]: genes}))
+    if "size_option" in settings:
+        graph.update(settings.get("sizes", {}).get(str(genes), {settings["size_option"]: genes}))
     return {"graph": graph, "phenotypes": dict(settings["phenotypes"])}
 
 
 def worker(method: dict, settings: dict, genes: int, batch: int, budget_mb: float, max_step_s: float,
-           window_s: float, windows: int, max_batch: int, seed: int = 0) -> dict:
+           window_s: float, windows: int, max_batch: int, threads: int = 0, seed: int = 0) -> dict:
     import torch
 
     from cellreg.config import parse_config
     from cellreg.plugin_api.registry import default_registry
     from cellreg.training.pipeline import Pipeline
+    from cellreg.training.trainer import apply_threads
 
+    apply_threads(threads)
     torch.manual_seed(seed)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     registry = default_registry()
     config = parse_config({"seed": seed, **organism(settings, genes), **method}, source="bench", registry=registry)
-    pipe = Pipeline(config, registry)
+    pipe = Pipeline(config, registry, Path(settings["base_dir"]))
     table = pipe.data.table
     if batch > len(table):
         raise ValueError(f"--batch {batch}: the suite's phenotypes have only {len(table):,} strains to draw a batch from")
@@ -187,11 +190,15 @@ def load_suite(path: str | None) -> dict[str, dict]:
 
 
 def suite_settings(path: str | None) -> dict:
-    """The suite's ``[bench]`` table: organism, strains and reference method; what a suite file leaves
-    out comes from the bundled suite."""
-    settings = {**_read_suite(None)[SETTINGS], **_read_suite(path).get(SETTINGS, {})} if path else \
-        _read_suite(None)[SETTINGS]
-    missing = [k for k in ("graph", "phenotypes", "size_option", "reference") if k not in settings]
+    """The suite's ``[bench]`` table: organism, strains and reference method. What a suite file leaves
+    out comes from the bundled suite, except that an organism of its own (``graph``) brings its own
+    size options (``size_option``, ``sizes``: none means ``--genes`` does not apply). Relative data
+    paths resolve against the suite file's folder."""
+    bundled = _read_suite(None)[SETTINGS]
+    own = _read_suite(path).get(SETTINGS, {}) if path else {}
+    inherited = {k: v for k, v in bundled.items() if "graph" not in own or k not in ("size_option", "sizes")}
+    settings = {**inherited, **own, "base_dir": str(Path(path).resolve().parent) if path else "."}
+    missing = [k for k in ("graph", "phenotypes", "reference") if k not in settings]
     if missing:
         raise ConfigError(path or SUITE, [f"[bench]: missing {', '.join(missing)}"])
     return settings
@@ -217,7 +224,7 @@ def missing_plugins(method: dict) -> list[str]:
 
 def run_bench(suite: str | None = None, genes: int = 6607, batch: int = 8, budget_gb: float = 8.0,
               max_step_s: float = 10.0, window_s: float = 2.0, windows: int = 3, max_batch: int = 8192,
-              methods: list[str] | None = None, timeout_s: float = 300.0) -> dict:
+              methods: list[str] | None = None, timeout_s: float = 300.0, threads: int = 0) -> dict:
     specs, settings = load_suite(suite), suite_settings(suite)
     chosen = methods or list(specs)
     problems = [f"unknown method {m!r}; the suite has: {', '.join(specs)}" for m in chosen if m not in specs]
@@ -233,7 +240,7 @@ def run_bench(suite: str | None = None, genes: int = 6607, batch: int = 8, budge
             continue
         args = json.dumps({"method": specs[name], "settings": settings, "genes": genes, "batch": batch, "budget_mb": budget_gb * 1024,
                            "max_step_s": max_step_s, "window_s": window_s, "windows": windows,
-                           "max_batch": max_batch})
+                           "max_batch": max_batch, "threads": threads})
         start = time.perf_counter()
         try:
             proc = subprocess.run([sys.executable, "-m", "cellreg.commands.bench", "--worker", args], capture_output=True,

@@ -104,6 +104,9 @@ def _cmd_plugins(args) -> int:
              "description": r.plugin.description, "default": r.plugin.default} for r in registry.entries()]
     broken = [{"entry_point": b.source.entry_point, "distribution": b.source.distribution, "error": b.error}
               for b in registry.broken]
+    broken += [{"entry_point": r.source.entry_point, "distribution": r.source.distribution,
+                "error": f"{r.plugin.kind} {r.plugin.name!r}: factory {r.plugin.factory!r}: {why}"}
+               for r, why in registry.unimportable()]
     clashes = [{"kind": kind, "name": regs[0].plugin.name,
                 "providers": [f"{r.source.distribution} ({r.source.entry_point})" for r in regs]}
                for (kind, _), regs in registry.clashes.items()]
@@ -144,7 +147,8 @@ def _cmd_bench(args) -> int:
     from cellreg.commands.bench import chart, markdown, run_bench
 
     report = run_bench(args.suite, genes=args.genes, batch=args.batch, budget_gb=args.memory_gb,
-                       max_step_s=args.max_step_s, window_s=args.window_s, methods=args.methods or None)
+                       max_step_s=args.max_step_s, window_s=args.window_s, methods=args.methods or None,
+                       threads=args.threads)
     if args.json:
         print(json.dumps(report, indent=2))
     else:
@@ -198,6 +202,8 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--genes", type=int, default=6607, help="organism size (6607 = yeast scale, 9 relations)")
     b.add_argument("--small", dest="genes", action="store_const", const=1000, help="a 1,000-gene organism")
     b.add_argument("--batch", type=int, default=8, help="the common batch size")
+    b.add_argument("--threads", type=int, default=0, help="torch CPU threads per worker (0: torch's default, "
+                   "one per core, as the docs' tables were made)")
     b.add_argument("--memory-gb", type=float, default=8.0, help="memory budget for each method's largest batch")
     b.add_argument("--max-step-s", type=float, default=10.0, help="cap on one step's time at the largest batch")
     b.add_argument("--window-s", type=float, default=2.0, help="length of each timed window")

@@ -17,7 +17,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import attrs  # noqa: E402
 
 from cellreg.config import ConfigError  # noqa: E402
-from cellreg.plugin_api.registry import Registry, default_registry  # noqa: E402
+from cellreg.plugin_api.registry import PluginError, Registry, default_registry  # noqa: E402
 from cellreg.training.rundir import RunDir  # noqa: E402
 
 
@@ -97,7 +97,10 @@ def chart(runs: list[dict], path: Path) -> None:
 def compare(run_dirs: list[str | Path], out: str | Path | None = None, registry: Registry | None = None) -> str:
     runs = [load_run(Path(p)) for p in run_dirs]
     check_comparable(runs)
-    default_op = (registry or default_registry()).default("perturbation")
+    try:
+        default_op = (registry or default_registry()).default("perturbation")
+    except PluginError:  # two installed defaults: name every op
+        default_op = None
     table = markdown(runs, default_op.name if default_op else None)
     if out is not None:
         out = Path(out)

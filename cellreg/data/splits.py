@@ -187,7 +187,7 @@ def make_split(table: PhenotypeTable, config: SplitConfig, write_cache: bool = T
     _check_not_empty(table.num_strains, config, train, val, test)
     split = Split(np.sort(train), np.sort(val), np.sort(test), key)
     if cache is not None and write_cache:
-        _save_npz(cache, train=split.train, val=split.val, test=split.test,
+        save_npz(cache, train=split.train, val=split.val, test=split.test,
                   meta=np.array(json.dumps(attrs.asdict(config))))
     return split
 
@@ -220,7 +220,7 @@ def _cache_path(config: SplitConfig, key: str) -> Path | None:
     return Path(config.cache_dir).expanduser() / f"split-{config.kind}-{key}.npz"
 
 
-def _save_npz(path: Path, **arrays) -> None:
+def save_npz(path: Path, **arrays) -> None:
     """Atomically, so that concurrent writers of the same cache entry can never leave a torn file."""
     def write(tmp):
         with open(tmp, "wb") as f:  # a file object: np.savez would append ".npz" to a bare name

@@ -26,7 +26,6 @@ bool (True = real entry); other ops add their own keys and document them.
 
 from __future__ import annotations
 
-import abc
 from typing import Any, ClassVar, TypeVar
 
 import attrs
@@ -78,7 +77,7 @@ class Prediction:
     strain_embedding: torch.Tensor | None = None
 
 
-class PerturbationOp(abc.ABC):
+class PerturbationOp:
     """Turns a batch of strains into encoder inputs. Complete when constructed: its factory gets the
     graph in ``context.graph`` and builds any cache (an incidence matrix, index maps) there.
 
@@ -87,8 +86,8 @@ class PerturbationOp(abc.ABC):
     copies are its whole point.
     """
 
-    @abc.abstractmethod
-    def collate(self, table: PhenotypeTable, rows: np.ndarray) -> Batch: ...
+    def collate(self, table: PhenotypeTable, rows: np.ndarray) -> Batch:
+        raise NotImplementedError
 
     def strain_size(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor] | None:
         """(nodes [B], edges [B]) of each strain's encoder input, which ``cellreg bench`` reports;
@@ -107,7 +106,10 @@ class TrainingHooks:
 class Explains:
     """Attention a model part can show per strain (``cellreg predict --explain``)."""
 
-    explains: ClassVar[bool] = False  # True where :meth:`explain` is implemented
+    @property
+    def explains(self) -> bool:
+        """Whether this part overrides :meth:`explain`."""
+        return type(self).explain is not Explains.explain
 
     def explain(self, state: CellState, batch: Batch, k: int) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
         """Per mechanism name: (gene indices [B, k], weights [B, k]) of the k genes weighed most."""
@@ -125,10 +127,14 @@ class Encoder(TrainingHooks, Explains, nn.Module):
     dim: int
     per_strain: ClassVar[bool] = False
     provides: ClassVar[tuple[type, ...]] = ()  # record classes its states carry in CellState.extras
-    can_add_genes: ClassVar[bool] = False  # True where :meth:`add_genes` is implemented
 
     def forward(self, batch: Batch) -> CellState:
         raise NotImplementedError
+
+    @property
+    def can_add_genes(self) -> bool:
+        """Whether this encoder overrides :meth:`add_genes`."""
+        return type(self).add_genes is not Encoder.add_genes
 
     def epoch_diagnostics(self) -> dict[str, Any]:
         """Called in eval mode after each epoch's validation; the entries join that epoch's line of

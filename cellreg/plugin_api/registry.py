@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import importlib.metadata as md
+import importlib.util
 import os
 import traceback
 from typing import Iterable
@@ -64,6 +65,7 @@ class Registry:
         self._entries: dict[tuple[str, str], Registered] = {}
         self.broken: list[BrokenPlugin] = []
         self.clashes: dict[tuple[str, str], list[Registered]] = {}  # one name, several providers
+        self.allow: str | None = None  # the CELLREG_LOAD_PLUGINS restriction it was loaded with
         self.pm = pluggy.PluginManager(hookspecs.PROJECT)
         self.pm.add_hookspecs(hookspecs)
 
@@ -111,10 +113,15 @@ class Registry:
         """Build plugin ``name`` of ``kind`` (``config`` None: its defaults) and check the object
         against its kind's contract; a violation names the plugin and what is missing."""
         plugin = self.get(kind, name)
-        obj = plugin.load_factory()(config if config is not None else plugin.config(), context)
+        source = self._entries[(kind, normalize(name))].source
+        try:
+            factory = plugin.load_factory()
+        except (ImportError, AttributeError) as exc:
+            raise PluginError(f"{kind} plugin {plugin.name!r} ({source.distribution}, {source.entry_point}): cannot "
+                              f"import its factory {plugin.factory!r}: {_describe(exc)}") from None
+        obj = factory(config if config is not None else plugin.config(), context)
         problems = contract_problems(kind, obj)
         if problems:
-            source = self._entries[(kind, normalize(name))].source
             raise PluginError(f"{kind} plugin {plugin.name!r} ({source.distribution}, {source.entry_point}) does not "
                               f"meet the {kind} contract: it must " + "; ".join(problems))
         return obj
@@ -141,9 +148,27 @@ class Registry:
             hint = next((f" (did you mean {n!r}?)" for n in names if close and normalize(n) == close[0]), "")
             broken = "".join(f"; plugin {b.source.distribution} ({b.source.entry_point}) failed to load and may "
                              f"provide it: {b.error}" for b in self.broken)
+            restricted = f"; {LOAD_ENV}={self.allow!r} restricts which plugins load" if self.allow is not None else ""
             raise PluginError(f"unknown {kind} plugin {name!r}{hint}; choose one of: "
-                              f"{', '.join(names) or '(none installed)'}{broken}")
+                              f"{', '.join(names) or '(none installed)'}{broken}{restricted}")
         return entry.plugin
+
+    def unimportable(self) -> list[tuple[Registered, str]]:
+        """Plugins whose ``"module:attribute"`` factory names a module that cannot be found (checked
+        without importing it), for ``cellreg plugins``."""
+        missing = []
+        for r in self.entries():
+            if isinstance(r.plugin.factory, str):
+                module = r.plugin.factory.partition(":")[0]
+                try:
+                    found = importlib.util.find_spec(module) is not None
+                except (ImportError, ValueError) as exc:
+                    found, why = False, _describe(exc)
+                else:
+                    why = f"no module named {module!r}"
+                if not found:
+                    missing.append((r, why))
+        return missing
 
     def entries(self) -> list[Registered]:
         return sorted(self._entries.values(), key=lambda r: (KINDS.index(r.plugin.kind), r.plugin.name))
@@ -163,6 +188,7 @@ def load_registry(entry_points: Iterable[md.EntryPoint] | None = None, allow: st
     if allow is None:
         allow = os.environ.get(LOAD_ENV)
     registry = Registry()
+    registry.allow = allow
     for ep in entry_points:
         source = _source(ep)
         if not _wanted(ep, source, allow):

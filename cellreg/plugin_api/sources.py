@@ -3,7 +3,6 @@ torch, so listing plugins and checking configs stay fast."""
 
 from __future__ import annotations
 
-import abc
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -50,11 +49,11 @@ class NewStrains:
     columns: dict[str, list[str]] = attrs.field(factory=dict)
 
 
-class GraphSource(abc.ABC):
+class GraphSource:
     """Builds the organism's wild-type CellGraph. Runs once per run, before anything else."""
 
-    @abc.abstractmethod
-    def load(self) -> CellGraph: ...
+    def load(self) -> CellGraph:
+        raise NotImplementedError
 
     def check(self) -> list[str]:
         """Cheap problems found before anything loads (a missing file), one line each naming the
@@ -62,14 +61,14 @@ class GraphSource(abc.ABC):
         return []
 
 
-class PhenotypeSource(abc.ABC):
+class PhenotypeSource:
     """Loads strains and labels against the graph's gene vocabulary. Runs once per run.
 
     Unknown gene names must be counted and reported with examples (error or drop, per config).
     """
 
-    @abc.abstractmethod
-    def load(self, graph: CellGraph) -> PhenotypeTable: ...
+    def load(self, graph: CellGraph) -> PhenotypeTable:
+        raise NotImplementedError
 
     def check(self) -> list[str]:
         """Cheap problems found before anything loads, as :meth:`GraphSource.check`."""

@@ -50,7 +50,8 @@ class History(Callback):
         if not resumed:
             self.path.write_text("")
             return
-        kept = [ln for ln in self.path.read_text().splitlines()  # a torn last line too
+        text = self.path.read_text() if self.path.exists() else ""  # a crash before the first epoch
+        kept = [ln for ln in text.splitlines()  # a torn last line too
                 if _parses(ln) and json.loads(ln)["epoch"] <= trainer.state["epoch"]]
         self.path.write_text("".join(ln + "\n" for ln in kept))
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import attrs
 import numpy as np
 
-from cellreg.config import ConfigError, DataError, PluginChoice, RunConfig, load_config
+from cellreg.config import ConfigError, DataError, PluginChoice, RunConfig, load_config, read_toml
 from cellreg.data.batches import Collate
 from cellreg.data.graph import CellGraph
 from cellreg.data.phenotypes import PhenotypeTable
@@ -104,7 +104,9 @@ class Pipeline:
         rd = run_dir if isinstance(run_dir, RunDir) else RunDir(Path(run_dir))
         info = rd.read_info()
         registry = registry or default_registry()
-        config = load_config(rd.config, registry=registry)
+        # a run from before train.threads existed ran with torch's default: resume and score it alike
+        old = "threads" not in read_toml(rd.config).get("train", {})
+        config = load_config(rd.config, ["train.threads=0"] if old else [], registry=registry)
         return cls(config, registry, Path(info.base_dir), str(rd.config), info=info, **kwargs)
 
     # -- building blocks ------------------------------------------------------------------------

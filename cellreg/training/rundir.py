@@ -15,7 +15,7 @@ import cattrs
 import numpy as np
 
 from cellreg.config.errors import ConfigError, DataError
-from cellreg.data.splits import Split
+from cellreg.data.splits import Split, save_npz
 from cellreg.toolkit.atomic import atomic_write
 from cellreg.training.checkpoint import write_json
 
@@ -43,7 +43,7 @@ class RunInfo:
     base_dir: str  # relative data paths of the config resolve against this folder
     num_processes: int
     cellreg_version: str
-    max_strain_size: int | None = None  # most genes perturbed in one training strain (schema 2)
+    max_strain_size: int | None = None  # most genes perturbed in one strain of the training table (schema 2)
     schema_version: int = SCHEMA_VERSION
 
 
@@ -114,11 +114,7 @@ class RunDir:
             return Split(z["train"], z["val"], z["test"], str(z["key"]))
 
     def write_split(self, split: Split) -> None:
-        def write(tmp: str) -> None:
-            with open(tmp, "wb") as f:  # a file object: np.savez would append .npz to a bare name
-                np.savez(f, train=split.train, val=split.val, test=split.test, key=np.array(split.key))
-
-        atomic_write(self.split, write)
+        save_npz(self.split, train=split.train, val=split.val, test=split.test, key=np.array(split.key))
 
     def write_config(self, text: str) -> None:
         atomic_write(self.config, lambda tmp: Path(tmp).write_text(text))

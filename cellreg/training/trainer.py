@@ -23,7 +23,7 @@ from cellreg import __version__
 from cellreg.config import ConfigError, RunConfig, to_toml
 from cellreg.data.batches import loader
 from cellreg.plugin_api.registry import Registry
-from cellreg.training.callbacks import Callback, Checkpoints, standard_callbacks
+from cellreg.training.callbacks import Checkpoints, standard_callbacks
 from cellreg.training.checkpoint import load_weights
 from cellreg.training.metrics import HIGHER_IS_BETTER, bootstrap_intervals, json_safe, spread, table_metrics
 from cellreg.training.pipeline import Data, Pipeline
@@ -85,8 +85,7 @@ class Trainer:
     """The loop: epochs of training, validation and model selection, then one test evaluation.
     What it writes, the ``callbacks`` write (main process only)."""
 
-    def __init__(self, pipeline: Pipeline, run_dir: RunDir, fresh: bool = False,
-                 callbacks: list[Callback] | None = None) -> None:
+    def __init__(self, pipeline: Pipeline, run_dir: RunDir, fresh: bool = False) -> None:
         config = pipeline.config
         self.config, self.dir, self.pipeline = config, run_dir, pipeline
         self.acc = _fresh_accelerator(config)
@@ -102,8 +101,7 @@ class Trainer:
         self.data: Data = pipeline.data  # graph, table, split: before the op and the model, as ever
         self.op = pipeline.op
         self.model = pipeline.model
-        self.history, default_callbacks = standard_callbacks(run_dir)
-        self.callbacks = default_callbacks if callbacks is None else callbacks
+        self.history, self.callbacks = standard_callbacks(run_dir)
         tc = config.train
         params = [p for p in self.model.parameters() if p.requires_grad]
         optimizer = torch.optim.AdamW(params, lr=tc.lr, weight_decay=tc.weight_decay)

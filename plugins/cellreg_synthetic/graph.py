@@ -53,14 +53,14 @@ def _sample_edges(n_edges: int, hub: np.ndarray, module: np.ndarray, within: flo
 def _relation(n_edges: int, hub: np.ndarray, module: np.ndarray, within: float, directed: bool,
               rng: np.random.Generator) -> np.ndarray:
     """Exactly ``n_edges`` distinct edges (no self-loops): sample, deduplicate, top up."""
+    from cellreg.data.graph import canonical_edges  # torch: only once a graph is built
+
     have = np.zeros((2, 0), dtype=np.int64)
     for _ in range(20):
         missing = n_edges - have.shape[1]
         if missing <= 0:
             break
         src, dst = _sample_edges(int(missing * 1.2) + 16, hub, module, within, rng)
-        from cellreg.data.graph import canonical_edges
-
         have, _ = canonical_edges(np.concatenate([have[0], src]), np.concatenate([have[1], dst]), None, directed)
     keep = np.sort(rng.choice(have.shape[1], size=min(n_edges, have.shape[1]), replace=False))
     return have[:, keep]

@@ -59,7 +59,6 @@ def default_graph_heads(relations: list[str], layers: int, heads: int) -> list[G
 class TransformerEncoder(Encoder):
     per_strain = False
     provides = (GraphKL,)
-    can_add_genes = True
 
     def __init__(self, config: TransformerConfig, context: Context) -> None:
         super().__init__()
@@ -166,8 +165,6 @@ class TransformerEncoder(Encoder):
             precision, random = self.priors[gh.relation].precision_at_k(logits[name], rows[gh.relation], k)
             report[name] = {f"precision@{k}": round(precision, 4), f"random@{k}": round(random, 4)}
         return {"graph_heads": report}
-
-    explains = True
 
     @torch.no_grad()
     def explain(self, state: CellState, batch, k: int) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:

@@ -67,8 +67,6 @@ class CrossAttentionHead(PerturbationHead):
         embedding = torch.cat(parts[1:], dim=1)  # per strain (h_CLS is shared)
         return Prediction(self.mlp(torch.cat(parts, dim=1)), strain_embedding=embedding)
 
-    explains = True
-
     @torch.no_grad()
     def explain(self, state: CellState, batch, k: int) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
         """The genes β(S) weighs most, per strain: (indices [B, k], weights [B, k])."""
