@@ -64,3 +64,35 @@ def test_yeast_preset_reaches_yeast_scale():
     graph = build_graph(cfg, seed=0)
     assert graph.num_genes == 6607 and len(graph.relations) == 9
     assert 2.3e6 < graph.num_edges < 2.5e6
+
+
+def test_small_screen_preset_perturbs_a_few_connected_genes_of_many():
+    graph = build_graph(SyntheticGraphConfig(genes=1500), seed=0)
+    table = simulate(graph, SyntheticPhenotypesConfig(preset="small_screen"), seed=0)
+    sizes = np.diff(table.offsets)
+    screened = np.unique(table.genes)
+    assert table.num_strains == 9000 and (sizes == 2).all() and len(screened) == 180
+    assert len({tuple(table.strain(s)[0]) for s in range(table.num_strains)}) == 9000  # distinct pairs
+    adj = union_adjacency(graph)[screened][:, screened]
+    random_draw = union_adjacency(graph).nnz / 1500 * 179 / 1499  # expected links per gene among 180 random genes
+    assert adj.nnz / 180 > 2 * random_draw  # a screen of related genes
+    again = simulate(graph, SyntheticPhenotypesConfig(preset="small_screen"), seed=0)
+    assert again.fingerprint() == table.fingerprint()
+
+
+def test_gene_effect_adds_a_per_gene_propensity_to_interactions():
+    """With the planted interaction off and no noise, epsilon is exactly r_i + r_j: any two pairs of
+    pairs over the same four genes sum alike (eps_ij + eps_kl = eps_il + eps_kj)."""
+    graph = build_graph(SyntheticGraphConfig(genes=300), seed=0)
+    config = SyntheticPhenotypesConfig(singles=False, doubles=20000, triples=0, local_fraction=0.0,
+                                       interaction_scale=0.0, noise=0.0, gene_effect=0.01)
+    table = simulate(graph, config, seed=0)
+    eps = {tuple(sorted(table.strain(s)[0])): table.labels[s, 1] for s in range(table.num_strains)}
+    checked = 0
+    for (i, j), e_ij in list(eps.items())[:3000]:
+        for (k, l) in [(a, b) for a, b in list(eps)[:200] if len({a, b, i, j}) == 4]:
+            il, kj = tuple(sorted((i, l))), tuple(sorted((k, j)))
+            if il in eps and kj in eps:
+                assert e_ij + eps[(k, l)] == pytest.approx(eps[il] + eps[kj], abs=1e-6)
+                checked += 1
+    assert checked > 100 and np.std(list(eps.values())) > 0.01

@@ -164,3 +164,21 @@ def test_added_genes_are_tokens_outside_the_graph_loss():
     after = head(state, batch_of([[3, 4]], n=62)).values
     assert not torch.allclose(before, after)  # the new tokens take part in attention
     assert all(int(p.valid_rows.max()) < 60 for p in encoder.priors.values())
+
+
+def test_additive_path_is_the_whole_prediction_at_initialisation_and_takes_added_genes():
+    graph = random_graph(n=40, edges=150)
+    torch.manual_seed(0)
+    ctx = Context(graph=graph, label_names=("y",))
+    encoder = TransformerEncoder(TransformerConfig(dim=16, layers=1, heads=2, dropout=0.0), ctx)
+    head = CrossAttentionHead(CrossAttentionHeadConfig(dropout=0.0, hidden=16, additive=True),
+                              Context(graph=graph, label_names=("y",), encoder=encoder)).eval()
+    batch = batch_of([[1, 2], [3], [5, 6, 7]], n=40)
+    torch.testing.assert_close(head(encoder.eval()(batch), batch).values, head.additive(batch))
+    # the additive path by hand: a free vector per gene, summed over the set, then its MLP
+    expected = head.additive.mlp(head.additive.gene.weight[[1, 2]].sum(0, keepdim=True))
+    torch.testing.assert_close(head.additive(batch_of([[1, 2]], n=40)), expected)
+    encoder.add_genes(1)
+    with_new = batch_of([[3, 40]], kinds=[[0, 3]], n=41)
+    torch.testing.assert_close(head.additive(with_new), head.additive.mlp(
+        (head.additive.gene.weight[3] + head.additive.kind.weight[3]).unsqueeze(0)))  # a new gene: its type only

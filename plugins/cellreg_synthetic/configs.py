@@ -47,6 +47,12 @@ class SyntheticGraphConfig:
         return self
 
 
+SMALL_SCREEN_GENES = 180
+SMALL_SCREEN_PAIRS = 9000
+SMALL_SCREEN_GENE_EFFECT = 0.008  # with the planted epsilon's 0.016 sd: about a third of the signal
+SMALL_SCREEN_NOISE = 0.018  # about the sd of epsilon over the pairs: replicate Pearson ~0.5, a ceiling of ~0.72
+
+
 @attrs.frozen
 class SyntheticPhenotypesConfig:
     singles: bool = True  # every gene once as a single mutant
@@ -60,4 +66,19 @@ class SyntheticPhenotypesConfig:
         attrs.validators.ge(-1.0), attrs.validators.lt(1.0)))
     interaction_scale: float = 0.25
     noise: float = attrs.field(default=0.02, validator=attrs.validators.ge(0.0))
+    screen_genes: int = attrs.field(default=0, validator=attrs.validators.ge(0))  # genes ever perturbed; 0 = all
+    # sd of a per-gene interaction propensity r_i (eps_ij += r_i + r_j), independent of the graphs: real
+    # screens have genes with many negative (or positive) interactions, which an additive model captures
+    gene_effect: float = attrs.field(default=0.0, validator=attrs.validators.ge(0.0))
+    preset: str = attrs.field(default="", validator=attrs.validators.in_(["", "small_screen"]))
     seed: int | None = None  # default: the run's seed
+
+    def resolved(self) -> "SyntheticPhenotypesConfig":
+        """The small-screen preset: a real digenic screen's shape (a few hundred genes out of the
+        organism's thousands, ~9 k of their pairs, replicate-level noise, no singles or triples)."""
+        if self.preset == "small_screen":
+            return attrs.evolve(self, preset="", singles=False, doubles=SMALL_SCREEN_PAIRS, triples=0,
+                                screen_genes=SMALL_SCREEN_GENES, noise=SMALL_SCREEN_NOISE,
+                                gene_effect=SMALL_SCREEN_GENE_EFFECT,
+                                local_fraction=0.0)  # a screen crosses its genes regardless of edges
+        return self

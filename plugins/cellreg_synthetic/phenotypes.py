@@ -17,17 +17,17 @@ learns a free vector per gene cannot, which is what a gene-held-out split measur
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import scipy.sparse as sp
 
-from typing import TYPE_CHECKING
-
 from cellreg import Context, PhenotypeSource
 from cellreg.data.phenotypes import PhenotypeTable
+from cellreg_synthetic.configs import SyntheticPhenotypesConfig
 
 if TYPE_CHECKING:
     from cellreg import CellGraph
-from cellreg_synthetic.configs import SyntheticPhenotypesConfig
 
 LABELS = ("fitness", "interaction")
 
@@ -91,29 +91,54 @@ def _sets(adj: sp.csr_matrix, size: int, count: int, local_fraction: float, rng:
     return np.concatenate(out)
 
 
+def screen(adj: sp.csr_matrix, count: int, rng: np.random.Generator) -> np.ndarray:
+    """``count`` genes as a screen picks them, a few processes at a time: breadth-first from
+    degree-weighted seed genes along the graph (a new seed whenever the frontier runs dry)."""
+    n, deg = adj.shape[0], np.diff(adj.indptr)
+    chosen, picked, frontier = np.zeros(n, bool), [], []
+    while len(picked) < min(count, n):
+        if not frontier:
+            free = np.flatnonzero(~chosen)
+            weight = deg[free] + 1.0
+            frontier = [int(rng.choice(free, p=weight / weight.sum()))]
+        gene = frontier.pop(int(rng.integers(len(frontier))))
+        if chosen[gene]:
+            continue
+        chosen[gene] = True
+        picked.append(gene)
+        frontier.extend(int(g) for g in adj.indices[adj.indptr[gene]:adj.indptr[gene + 1]] if not chosen[g])
+    return np.sort(np.asarray(picked, np.int64))
+
+
 def simulate(graph: CellGraph, config: SyntheticPhenotypesConfig, seed: int) -> PhenotypeTable:
+    config = config.resolved()
     rng = np.random.default_rng([seed, 0x5E7])
     adj = union_adjacency(graph)
     n, q = graph.num_genes, config.latent_dim
     z = latent_positions(adj, q, config.hops, rng)
+    pool = screen(adj, config.screen_genes, rng) if config.screen_genes else np.arange(n)
+    pool_adj = adj[pool][:, pool].tocsr() if config.screen_genes else adj  # sets are drawn among the screen's genes
     u, v, w = (d / np.linalg.norm(d) for d in rng.standard_normal((3, q)))
     gain = np.sqrt(q)
     fitness = 1.0 - 0.5 / (1.0 + np.exp(-(2 * gain * (z @ u) - 2)))
     threshold, scale = config.threshold, config.interaction_scale
 
+    propensity = config.gene_effect * rng.standard_normal(n) if config.gene_effect else np.zeros(n)
+
     def eps(a, b):
-        return scale * _closeness(z, a, b, threshold) * np.tanh(gain * ((z[a] + z[b]) @ v))
+        return scale * _closeness(z, a, b, threshold) * np.tanh(gain * ((z[a] + z[b]) @ v)) + propensity[a] \
+            + propensity[b]
 
     blocks = []  # (sets [S, k], fitness [S], interaction [S])
     if config.singles:
-        genes = np.arange(n)[:, None]
-        blocks.append((genes, fitness, np.full(n, np.nan)))
+        genes = pool[:, None]
+        blocks.append((genes, fitness[pool], np.full(len(pool), np.nan)))
     if config.doubles:
-        s = _sets(adj, 2, config.doubles, config.local_fraction, rng)
+        s = pool[_sets(pool_adj, 2, config.doubles, config.local_fraction, rng)]
         e = eps(s[:, 0], s[:, 1])
         blocks.append((s, fitness[s[:, 0]] * fitness[s[:, 1]] + e, e))
     if config.triples:
-        s = _sets(adj, 3, config.triples, config.local_fraction, rng)
+        s = pool[_sets(pool_adj, 3, config.triples, config.local_fraction, rng)]
         i, j, k = s.T
         close = np.cbrt(_closeness(z, i, j, threshold) * _closeness(z, i, k, threshold) * _closeness(z, j, k, threshold))
         tau = scale * close * np.tanh(gain * ((z[i] + z[j] + z[k]) @ w))

@@ -54,3 +54,7 @@ class CrossAttentionHeadConfig:
     layers: int = attrs.field(default=2, validator=_ge1)
     dropout: float = attrs.field(default=0.1, validator=_prob)
     use_query: bool = True  # also feed q_S to the MLP; the reference [h_CLS ‖ z_S] alone does not train (docs)
+    # A residual additive path: y = MLP_a(Σ_{i∈S} a_i + e_a(m_i)) + the attention read-out, whose last layer
+    # starts at zero, so training starts from the additive model and learns corrections (docs/results.md).
+    additive: bool = False
+    additive_dim: int = attrs.field(default=64, validator=_ge1)

@@ -22,6 +22,27 @@ from cellreg_transformer.config import CrossAttentionHeadConfig
 UNPERTURBED = len(Perturbation)  # the type code of a gene the strain leaves alone
 
 
+class AdditivePath(nn.Module):
+    """The additive baseline inside the head: a free vector per gene of the organism plus a type
+    vector, summed over the set, then an MLP. Genes added at predict time contribute their type only."""
+
+    def __init__(self, num_genes: int, dim: int, hidden: int, labels: int, dropout: float) -> None:
+        super().__init__()
+        self.num_genes = num_genes
+        self.gene = nn.Embedding(num_genes + 1, dim, padding_idx=num_genes)  # the last row: any added gene
+        nn.init.normal_(self.gene.weight, std=0.1)
+        with torch.no_grad():
+            self.gene.weight[num_genes].zero_()
+        self.kind = nn.Embedding(len(Perturbation), dim)
+        nn.init.zeros_(self.kind.weight)
+        self.mlp = MLP([dim, hidden, labels], dropout=dropout, norm=None)
+
+    def forward(self, batch) -> torch.Tensor:
+        genes = batch["genes"].clamp(max=self.num_genes)
+        members = self.gene(genes) + self.kind(batch["kinds"])
+        return self.mlp((members * batch["mask"].unsqueeze(-1)).sum(1))
+
+
 class CrossAttentionHead(PerturbationHead):
     def __init__(self, config: CrossAttentionHeadConfig, context: Context) -> None:
         super().__init__()
@@ -34,8 +55,13 @@ class CrossAttentionHead(PerturbationHead):
         if config.pool == "attention":
             self.pool_query = nn.Linear(d, 1, bias=False)
         inputs = d * (3 if config.use_query else 2)
-        self.mlp = MLP([inputs] + [config.hidden] * (config.layers - 1) + [len(context.label_names)],
-                       dropout=config.dropout, norm=None)
+        labels = len(context.label_names)
+        self.mlp = MLP([inputs] + [config.hidden] * (config.layers - 1) + [labels], dropout=config.dropout, norm=None)
+        if config.additive:
+            self.additive = AdditivePath(context.graph.num_genes, config.additive_dim, config.hidden, labels,
+                                         config.dropout)
+            nn.init.zeros_(self.mlp.lins[-1].weight)  # the attention path starts as a correction of 0
+            nn.init.zeros_(self.mlp.lins[-1].bias)
 
     def pool(self, members: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """members [B, K, d], mask [B, K] → q_S [B, d]; order-free."""
@@ -65,7 +91,10 @@ class CrossAttentionHead(PerturbationHead):
         z = z + ((beta.gather(1, genes) * mask).unsqueeze(-1) * correction).sum(1)
         parts = [state.cell.expand(len(z), -1), z] + ([q] if self.config.use_query else [])
         embedding = torch.cat(parts[1:], dim=1)  # per strain (h_CLS is shared)
-        return Prediction(self.mlp(torch.cat(parts, dim=1)), strain_embedding=embedding)
+        values = self.mlp(torch.cat(parts, dim=1))
+        if self.config.additive:
+            values = values + self.additive(batch)
+        return Prediction(values, strain_embedding=embedding)
 
     @torch.no_grad()
     def explain(self, state: CellState, batch, k: int) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
