@@ -116,3 +116,12 @@ def test_new_strains_are_read_with_the_training_tables_options(tmp_path):
     plain = read(predict(tmp_path / "run", tmp_path / "plain.txt"))
     assert [r["genes"] for r in new] == ["Y01+Y02", "Y03"]
     assert new == plain
+
+
+def test_strains_larger_than_any_in_training_are_flagged(runs, tmp_path, caplog):
+    import logging
+
+    write_table(tmp_path / "s.tsv", ["G00001+G00002", "+".join(f"G{i:05d}" for i in range(1, 9))])
+    with caplog.at_level(logging.WARNING, logger="cellreg"):
+        predict(runs / "baseline", tmp_path / "s.tsv")
+    assert "1 of 2 strains perturb more genes (up to 8) than any training strain (3)" in caplog.text

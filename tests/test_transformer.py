@@ -182,3 +182,17 @@ def test_additive_path_is_the_whole_prediction_at_initialisation_and_takes_added
     with_new = batch_of([[3, 40]], kinds=[[0, 3]], n=41)
     torch.testing.assert_close(head.additive(with_new), head.additive.mlp(
         (head.additive.gene.weight[3] + head.additive.kind.weight[3]).unsqueeze(0)))  # a new gene: its type only
+
+
+def test_pairwise_products_equal_the_sum_over_every_pair_of_members():
+    from itertools import combinations
+
+    from cellreg_transformer.head import pairwise_products
+
+    torch.manual_seed(0)
+    members = torch.randn(4, 5, 8, dtype=torch.float64)
+    sizes = [5, 3, 2, 1]
+    mask = torch.tensor([[k < s for k in range(5)] for s in sizes])
+    expected = torch.stack([sum((members[b, i] * members[b, j] for i, j in combinations(range(s), 2)),
+                                torch.zeros(8, dtype=torch.float64)) for b, s in enumerate(sizes)])
+    torch.testing.assert_close(pairwise_products(members, mask), expected)

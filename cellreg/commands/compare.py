@@ -18,6 +18,7 @@ import attrs  # noqa: E402
 
 from cellreg.config import ConfigError  # noqa: E402
 from cellreg.plugin_api.registry import PluginError, Registry, default_registry  # noqa: E402
+from cellreg.toolkit.atomic import atomic_write  # noqa: E402
 from cellreg.training.rundir import RunDir  # noqa: E402
 
 
@@ -90,7 +91,7 @@ def chart(runs: list[dict], path: Path) -> None:
     ax.set(ylabel="test Pearson (95% bootstrap CI)", title=f"split: {runs[0]['info']['split']}")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=110, format="png")  # a temporary file name has no .png
     plt.close(fig)
 
 
@@ -105,6 +106,6 @@ def compare(run_dirs: list[str | Path], out: str | Path | None = None, registry:
     if out is not None:
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
-        (out / "compare.md").write_text(table + "\n")
-        chart(runs, out / "compare.png")
+        atomic_write(out / "compare.md", lambda tmp: Path(tmp).write_text(table + "\n"))
+        atomic_write(out / "compare.png", lambda tmp: chart(runs, Path(tmp)))
     return table

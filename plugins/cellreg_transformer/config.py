@@ -57,4 +57,8 @@ class CrossAttentionHeadConfig:
     # A residual additive path: y = MLP_a(Σ_{i∈S} a_i + e_a(m_i)) + the attention read-out, whose last layer
     # starts at zero, so training starts from the additive model and learns corrections (docs/results.md).
     additive: bool = False
+    # Pairwise products of the set's members, Σ_{i<j} (h_i + e(m_i)) ⊙ (h_j + e(m_j)) (a factorization
+    # machine's term, order-free for any set size), as one more MLP input: what a pair's interaction
+    # needs and a pooled mean cannot give (docs/transformer.md).
+    pairwise: bool = False
     additive_dim: int = attrs.field(default=64, validator=_ge1)

@@ -22,6 +22,13 @@ from cellreg_transformer.config import CrossAttentionHeadConfig
 UNPERTURBED = len(Perturbation)  # the type code of a gene the strain leaves alone
 
 
+def pairwise_products(members: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Σ_{i<j} x_i ⊙ x_j over each set's members [B, K, d] -> [B, d], as ((Σ x)² − Σ x²) / 2: no loop
+    over pairs, and 0 for a set of one."""
+    x = members * mask.unsqueeze(-1).to(members.dtype)
+    return 0.5 * (x.sum(1) ** 2 - (x ** 2).sum(1))
+
+
 class AdditivePath(nn.Module):
     """The additive baseline inside the head: a free vector per gene of the organism plus a type
     vector, summed over the set, then an MLP. Genes added at predict time contribute their type only."""
@@ -54,7 +61,7 @@ class CrossAttentionHead(PerturbationHead):
         self.phi = MLP([d, d, d], dropout=config.dropout, norm=None)
         if config.pool == "attention":
             self.pool_query = nn.Linear(d, 1, bias=False)
-        inputs = d * (3 if config.use_query else 2)
+        inputs = d * (2 + config.use_query + config.pairwise)
         labels = len(context.label_names)
         self.mlp = MLP([inputs] + [config.hidden] * (config.layers - 1) + [labels], dropout=config.dropout, norm=None)
         if config.additive:
@@ -90,6 +97,8 @@ class CrossAttentionHead(PerturbationHead):
         correction = self.phi(members) - phi0[genes]  # [B, K, d]
         z = z + ((beta.gather(1, genes) * mask).unsqueeze(-1) * correction).sum(1)
         parts = [state.cell.expand(len(z), -1), z] + ([q] if self.config.use_query else [])
+        if self.config.pairwise:
+            parts.append(pairwise_products(members, mask))
         embedding = torch.cat(parts[1:], dim=1)  # per strain (h_CLS is shared)
         values = self.mlp(torch.cat(parts, dim=1))
         if self.config.additive:
