@@ -13,7 +13,8 @@
 # docs/results.md from the run folders, to stdout and $RUNS/tables.md.
 #
 # Needs the active Python environment to have cellreg (e.g. `. .venv/bin/activate` after
-# `make setup`); the baseline section installs the example plugin (examples/plugin) into it.
+# `make setup`); the baseline section installs the example plugin (examples/plugin) into it for
+# the section's runs and uninstalls it afterwards.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -50,12 +51,24 @@ train() {
 }
 
 section_baseline() {
-    cellreg plugins | grep neighbour_mean > /dev/null || python -m pip install --quiet ./examples/plugin
+    # The example plugin is installed for this section only: left installed, it would be a
+    # third-party plugin in the environment, which the test suite does not expect.
+    local installed=0
+    if ! cellreg plugins | grep neighbour_mean > /dev/null; then
+        log "installing the example plugin (examples/plugin) for this section; uninstalled after it"
+        python -m pip install --quiet ./examples/plugin
+        installed=1
+        trap 'python -m pip uninstall --quiet --yes cellreg-neighbour' EXIT
+    fi
     for s in 0 1 2; do
         for enc in gene_embedding neighbour_mean; do
             train "b_${enc}_s$s" examples/baseline.toml --set model.encoder.name=\""$enc"\" --set seed=$s
         done
     done
+    if [ "$installed" = 1 ]; then
+        python -m pip uninstall --quiet --yes cellreg-neighbour
+        trap - EXIT
+    fi
 }
 
 section_transformer() {
