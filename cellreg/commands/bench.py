@@ -102,7 +102,7 @@ def organism(settings: dict, genes: int) -> dict:
 
 
 def worker(method: dict, settings: dict, genes: int, batch: int, budget_mb: float, max_step_s: float,
-           window_s: float, windows: int, max_batch: int, threads: int = 0, seed: int = 0) -> dict:
+           window_s: float, windows: int, max_batch: int, threads: int = 1, seed: int = 0) -> dict:
     import torch
 
     from cellreg.config import parse_config
@@ -224,7 +224,7 @@ def missing_plugins(method: dict) -> list[str]:
 
 def run_bench(suite: str | None = None, genes: int = 6607, batch: int = 8, budget_gb: float = 8.0,
               max_step_s: float = 10.0, window_s: float = 2.0, windows: int = 3, max_batch: int = 8192,
-              methods: list[str] | None = None, timeout_s: float = 300.0, threads: int = 0) -> dict:
+              methods: list[str] | None = None, timeout_s: float = 300.0, threads: int = 1) -> dict:
     specs, settings = load_suite(suite), suite_settings(suite)
     chosen = methods or list(specs)
     problems = [f"unknown method {m!r}; the suite has: {', '.join(specs)}" for m in chosen if m not in specs]

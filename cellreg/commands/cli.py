@@ -202,8 +202,8 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--genes", type=int, default=6607, help="organism size (6607 = yeast scale, 9 relations)")
     b.add_argument("--small", dest="genes", action="store_const", const=1000, help="a 1,000-gene organism")
     b.add_argument("--batch", type=int, default=8, help="the common batch size")
-    b.add_argument("--threads", type=int, default=0, help="torch CPU threads per worker (0: torch's default, "
-                   "one per core, as the docs' tables were made)")
+    b.add_argument("--threads", type=int, default=1, help="torch CPU threads per worker (default 1, as "
+                   "train.threads and as docs/benchmarks.md was made; 0: torch's default, one per core)")
     b.add_argument("--memory-gb", type=float, default=8.0, help="memory budget for each method's largest batch")
     b.add_argument("--max-step-s", type=float, default=10.0, help="cap on one step's time at the largest batch")
     b.add_argument("--window-s", type=float, default=2.0, help="length of each timed window")

@@ -1,15 +1,13 @@
 """Example plugin: a wild-type encoder that mixes each gene's vector with its neighbours' mean.
 
-``h_i = e_i + W · mean_{j ∈ N(i)} e_j`` over the union of the graph's relations, so a gene never
-seen in training still gets a state from its trained neighbours.
+This module is what the entry point names: the record and the config class, and no torch, so
+``cellreg plugins`` and ``cellreg validate`` stay fast; the model (``encoder.py``) is imported only
+when a run builds it.
 """
 
 import attrs
-import torch
-from torch import nn
-from torch_geometric.utils import scatter
 
-from cellreg import CellState, Context, Encoder, Plugin, hookimpl
+from cellreg import Plugin, hookimpl
 
 
 @attrs.frozen
@@ -17,28 +15,8 @@ class NeighbourMeanConfig:
     dim: int = attrs.field(default=64, validator=attrs.validators.ge(1))
 
 
-class NeighbourMeanEncoder(Encoder):
-    per_strain = False  # F(G) on the wild type: once per step
-
-    def __init__(self, config: NeighbourMeanConfig, context: Context) -> None:
-        super().__init__()
-        graph = context.graph
-        self.dim = config.dim
-        self.embedding = nn.Embedding(graph.num_genes, config.dim)
-        nn.init.normal_(self.embedding.weight, std=0.1)
-        self.mix = nn.Linear(config.dim, config.dim)
-        edges = torch.cat([r.message_index() for r in graph.relations.values()], dim=1)
-        self.register_buffer("edges", edges, persistent=False)  # built from the graph, not saved
-
-    def forward(self, batch) -> CellState:
-        e = self.embedding.weight
-        src, dst = self.edges
-        neighbours = scatter(e[src], dst, dim=0, dim_size=e.shape[0], reduce="mean")
-        return CellState(genes=e + self.mix(neighbours))
-
-
 @hookimpl
 def cellreg_plugins():
-    return [Plugin(kind="encoder", name="neighbour_mean", factory=NeighbourMeanEncoder,
+    return [Plugin(kind="encoder", name="neighbour_mean", factory="cellreg_neighbour.encoder:NeighbourMeanEncoder",
                    config=NeighbourMeanConfig,
                    description="Gene vectors plus the mean of their graph neighbours' (example plugin).")]
