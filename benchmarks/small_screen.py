@@ -33,6 +33,9 @@ VARIANTS = {
     "no additive path": (TRANSFORMER, ["model.head.additive=false"], "head without the residual additive path"),
     "no early stopping": (TRANSFORMER, ["train.patience=0"], "every epoch runs; the best is still selected"),
     "baseline, no early stopping": (BASELINE, ["train.patience=0"], "the baseline with every epoch run"),
+    "dropout 0.3": (TRANSFORMER, ["model.encoder.dropout=0.3", "model.head.dropout=0.3"],
+                    "more dropout in the encoder and the head"),
+    "baseline, dropout 0.3": (BASELINE, ["model.head.dropout=0.3"], "the baseline's MLP with the same dropout"),
     "old defaults": (TRANSFORMER, ["model.head.additive=false", "train.patience=0"],
                      "the main example's transformer on this data"),
 }
