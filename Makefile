@@ -2,7 +2,7 @@
 #
 #   make run     set up .venv on first use, then train examples/transformer.toml on the embedded
 #                synthetic organism (no download)
-#   make test    set up the same .venv on first use, then run the test suite (scripts/test.sh)
+#   make test    set up the same .venv on first use, then run the test suite (python -m pytest -q)
 #
 # The first target that needs it creates .venv and installs, in this order: PyTorch, chosen
 # explicitly (default: the CPU build of torch 2.13.0, the build docs/results.md and
@@ -49,7 +49,7 @@ run: $(STAMP)
 	$(BIN)/cellreg run $(CONFIG) $(RUN_ARGS)
 
 test: $(STAMP)
-	PATH="$(abspath $(BIN)):$$PATH" scripts/test.sh $(TEST_ARGS)
+	$(BIN)/python -m pytest -q $(TEST_ARGS)
 
 setup: $(STAMP)
 

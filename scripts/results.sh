@@ -85,8 +85,8 @@ section_step() {
     log "step: benchmarks/transformer_step.py --steps 5 (OMP_NUM_THREADS=$THREADS)"
     OMP_NUM_THREADS=$THREADS MKL_NUM_THREADS=$THREADS python benchmarks/transformer_step.py --steps 5 \
         > "$RUNS/transformer_step.json"
-    log "step: scripts/transformer_profile.py"
-    OMP_NUM_THREADS=$THREADS MKL_NUM_THREADS=$THREADS python scripts/transformer_profile.py \
+    log "step: benchmarks/transformer_step.py --profile --steps 2"
+    OMP_NUM_THREADS=$THREADS MKL_NUM_THREADS=$THREADS python benchmarks/transformer_step.py --profile --steps 2 \
         > "$RUNS/transformer_profile.json"
 }
 

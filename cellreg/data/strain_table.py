@@ -1,7 +1,7 @@
 """Strain tables: one strain per row, its genes in one or more columns, one column per label.
 
 The core reads new strains with this (``cellreg predict``) whatever source a run was trained on;
-the bundled ``table`` phenotype source is this reader with its options taken from the config.
+a phenotype source that reads such files can use this reader with its options taken from its config.
 
 Rows are read once into a flat list of gene names plus per-strain sizes (CSR), label cells stay
 strings per column and are cast by numpy in one go; names are looked up in the graph at the end.
@@ -30,7 +30,7 @@ KindName = Literal["deletion", "knockdown", "overexpression", "addition"]
 
 @attrs.frozen
 class TableConfig:
-    """``[phenotypes] name = "table"``: one strain per row, genes in one or more columns."""
+    """How a strain table is laid out and read: one strain per row, genes in one or more columns."""
 
     path: str
     genes: str | None = None

@@ -1,6 +1,6 @@
 """Where graph ops and per-strain encoders find things in a CellGraph, and how they name batch keys.
 
-``CellGraph.extra`` layout for metabolism (written by the ``metabolism`` GraphSource):
+``CellGraph.extra`` layout for metabolism (written by a GraphSource of metabolic models):
 
 * node types ``reaction`` (R) and ``metabolite`` (M);
 * ``("gene", "rule", "reaction")``: ``edge_index`` [2, E]; gene g occurs in reaction r's gene rule;
