@@ -34,7 +34,7 @@ TORCH_INDEX_URL ?=
 else
 $(error TORCH is cpu or cuda, not '$(TORCH)'; TORCH_SPEC and TORCH_INDEX_URL choose any other build)
 endif
-EXTRAS ?= dev,metabolism
+EXTRAS ?= dev,metabolism,features
 
 CONFIG ?= examples/transformer.toml
 RUN_ARGS ?=

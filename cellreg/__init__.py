@@ -19,7 +19,8 @@ _LAZY = {
     "Perturbation": "cellreg.data.phenotypes", "PhenotypeTable": "cellreg.data.phenotypes",
     "Context": "cellreg.plugin_api.sources", "GraphSource": "cellreg.plugin_api.sources",
     "PhenotypeSource": "cellreg.plugin_api.sources", "StrainColumns": "cellreg.plugin_api.sources",
-    "NewStrains": "cellreg.plugin_api.sources",
+    "NewStrains": "cellreg.plugin_api.sources", "FeatureSource": "cellreg.plugin_api.sources",
+    "GeneFeatures": "cellreg.plugin_api.sources",
     "Batch": "cellreg.plugin_api.contracts", "CellState": "cellreg.plugin_api.contracts",
     "Encoder": "cellreg.plugin_api.contracts", "Loss": "cellreg.plugin_api.contracts",
     "PerturbationHead": "cellreg.plugin_api.contracts", "PerturbationOp": "cellreg.plugin_api.contracts",
@@ -27,7 +28,7 @@ _LAZY = {
 }
 
 __all__ = [
-    "Batch", "CellGraph", "CellState", "Context", "EmptyConfig", "Encoder", "GraphSource", "Loss", "NewStrains", "Perturbation",
+    "Batch", "CellGraph", "CellState", "Context", "EmptyConfig", "Encoder", "FeatureSource", "GeneFeatures", "GraphSource", "Loss", "NewStrains", "Perturbation",
     "PerturbationHead", "PerturbationOp", "PhenotypeSource", "PhenotypeTable", "Plugin", "Prediction", "Relation",
     "StrainColumns", "hookimpl", "__version__",
 ]

@@ -39,6 +39,9 @@ GENERIC_WORDS = {
     ("training/trainer.py", "mean"): "Accelerate's reduction",
     ("data/standardize.py", "mean"): "the scaler's field",
     ("training/checkpoint.py", "files"): "the checkpoint's file list",
+    ("training/checkpoint.py", "file"): "a word of a message",
+    ("config/split_config.py", "random"): "the random split",
+    ("data/splits.py", "random"): "the random split",
 }
 
 

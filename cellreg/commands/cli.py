@@ -91,7 +91,9 @@ def _cmd_validate(args) -> int:
     context = Context(seed=config.seed, base_dir=Path(args.config).resolve().parent)
     graph, phenotypes = (registry.build(kind, choice.name, choice.config, context)
                          for kind, choice in (("graph", config.graph), ("phenotypes", config.phenotypes)))
-    preflight(config, graph, phenotypes, str(args.config))
+    features = {f"features[{i}]": registry.build("features", t.name, t.config, context)
+                for i, t in enumerate(config.features)}
+    preflight(config, graph, phenotypes, str(args.config), features)
     print(f"# {args.config}: valid (its data files exist and its labels match). Resolved config:")
     print(to_toml(config))
     return 0
@@ -188,7 +190,7 @@ def parser() -> argparse.ArgumentParser:
     pr.add_argument("--separator", default="+")
     pr.add_argument("--kinds-column", help="column of perturbation types (deletion, knockdown, overexpression, "
                     "addition), joined like the genes; default: all deletions")
-    pr.add_argument("--added-features", help="TSV of features (gene, values...) for genes marked addition")
+    pr.add_argument("--added-features", help="features of the genes marked addition, in any [[features]] file format (docs/features.md)")
     pr.add_argument("--explain", action="store_true", help="add the genes each attention weighs most")
     pr.add_argument("--top", type=int, default=10, help="genes listed per explanation")
     pr.add_argument("--weights", choices=["best", "last"], default="best")

@@ -16,34 +16,41 @@ import numpy as np
 import torch
 
 from cellreg.config import ConfigError, DataError
+from cellreg.data.gene_features import JoinedFeatures
 from cellreg.data.phenotypes import Perturbation, PhenotypeTable
+from cellreg.data.vector_files import read_vectors
 from cellreg.plugin_api.contracts import StrainColumns
 from cellreg.plugin_api.registry import Registry
 from cellreg.training.checkpoint import load_weights
 from cellreg.training.pipeline import Pipeline
 from cellreg.training.rundir import RunDir
 from cellreg.toolkit.atomic import atomic_write
+from cellreg.toolkit.text_tables import suggest
 from cellreg.training.trainer import apply_threads
 
 log = logging.getLogger("cellreg")
 
 
-def read_added_features(path: Path, names: tuple[str, ...]) -> torch.Tensor:
-    """A tab-separated file: gene name, then one value per feature; one row per added gene."""
-    rows = {}
-    with open(path) as f:
-        for n, line in enumerate(f, 1):
-            cells = line.rstrip("\n").split("\t")
-            if not line.strip() or line.startswith("#"):
-                continue
-            try:
-                rows[cells[0]] = [float(c) for c in cells[1:]]
-            except ValueError:
-                raise ConfigError(str(path), [f"line {n}: features must be numbers"]) from None
-    missing = [g for g in names if g not in rows]
+def read_added_features(path: Path, names: tuple[str, ...], joined: JoinedFeatures | None = None) -> torch.Tensor:
+    """Vectors of the added genes ``names`` from a file in any ``[[features]] name = "file"`` format;
+    with the run's ``joined`` features, the values of its tables side by side (their missing-indicator
+    columns are put in place) or the full width."""
+    try:
+        vectors = read_vectors(path)
+    except ValueError as exc:
+        raise ConfigError(str(path), [str(exc)]) from None
+    index = {g: i for i, g in enumerate(vectors.genes)}
+    missing = [g for g in names if g not in index]
     if missing:
-        raise ConfigError(str(path), [f"no features for added gene(s): {', '.join(missing[:5])}"])
-    return torch.tensor([rows[g] for g in names], dtype=torch.float32)
+        raise ConfigError(str(path), [f"no features for added gene(s): {', '.join(missing[:5])}"
+                                      f"{suggest(missing[0], vectors.genes)}"])
+    values = vectors.values[[index[g] for g in names]]
+    if joined is not None:
+        try:
+            values = joined.widen(values)
+        except ValueError as exc:
+            raise ConfigError(str(path), [str(exc)]) from None
+    return torch.from_numpy(np.ascontiguousarray(values, dtype=np.float32))
 
 
 def _format_top(names: tuple[str, ...], idx: torch.Tensor, weight: torch.Tensor) -> list[str]:
@@ -80,7 +87,7 @@ def predict(run_dir: str | Path, table_path: str | Path, out: str | Path | None 
         if not model.encoder.can_add_genes:
             raise ConfigError(str(table_path), [f"genes {', '.join(added[:5])} are not in the organism and encoder "
                                                 f"{config.model.encoder.name!r} cannot add genes"])
-        features = read_added_features(Path(added_features), added) if added_features else None
+        features = read_added_features(Path(added_features), added, pipe.features) if added_features else None
         model.encoder.add_genes(len(added), features)
     collate, scaler = pipe.collate_for(table), pipe.scaler
     explainers = [m for m in (model.encoder, model.head) if m.explains]

@@ -41,6 +41,19 @@ class LossTerm:
     config: Any
 
 
+MissingFeatures = Literal["error", "zeros"]
+
+
+@attrs.frozen
+class FeatureTerm:
+    """One ``[[features]]`` table: a features plugin, its options, and what a gene it gives no
+    vector gets: ``error``, or ``zeros`` plus a 0/1 missing-indicator column."""
+
+    name: str
+    missing: MissingFeatures
+    config: Any
+
+
 @attrs.frozen
 class ModelConfig:
     encoder: PluginChoice
@@ -94,6 +107,7 @@ class RunConfig:
     perturbation: PluginChoice  # filled in by parse_config from the registry's default op when absent
     split: SplitConfig = attrs.field(factory=SplitConfig)
     loss: list[LossTerm] = attrs.field(factory=list)
+    features: list[FeatureTerm] = attrs.field(factory=list)
     train: TrainConfig = attrs.field(factory=TrainConfig)
     seed: int = 0
     name: str = ""
@@ -113,11 +127,14 @@ def make_converter() -> cattrs.Converter:
     conv = cattrs.Converter(forbid_extra_keys=True)
     register_strict_hooks(conv)
     passthrough = lambda v, t: v  # noqa: E731 - already structured by the plugin's own class
-    for cls in (PluginChoice, LossTerm):
+    for cls in (PluginChoice, LossTerm, FeatureTerm):
         conv.register_structure_hook(cls, passthrough)
     conv.register_unstructure_hook(PluginChoice, lambda c: _plugin_table(conv, c.name, c.config))
     conv.register_unstructure_hook(
         LossTerm, lambda t: {**_plugin_table(conv, t.name, t.config), "weight": t.weight}
+    )
+    conv.register_unstructure_hook(
+        FeatureTerm, lambda t: {**_plugin_table(conv, t.name, t.config), "missing": t.missing}
     )
     return conv
 
@@ -238,12 +255,32 @@ def parse_config(raw: dict, source: str = "<config>", registry: Registry | None 
         if choice is not None and weight_ok:
             terms.append(LossTerm(choice.name, float(weight), choice.config))
     raw["loss"] = terms
+    raw["features"] = _features(raw.get("features", []), registry, errors)
     if errors:  # plugin problems first: the rest may depend on them
         raise ConfigError(source, errors)
     config = structure(raw, RunConfig, "", errors)
     if errors:
         raise ConfigError(source, errors)
     return config
+
+
+def _features(tables: Any, registry: Registry, errors: list[str]) -> list[FeatureTerm]:
+    """``[[features]]`` tables: a plugin each, plus the core's ``missing`` policy."""
+    if not isinstance(tables, list):
+        errors.append("features: expected an array of tables ([[features]] name = ..., missing = ...)")
+        return []
+    terms = []
+    for i, table in enumerate(tables):
+        path = f"features[{i}]"
+        body = dict(table) if isinstance(table, dict) else table
+        missing = body.pop("missing", "error") if isinstance(body, dict) else "error"
+        if missing not in MissingFeatures.__args__:
+            errors.append(f"{path}.missing: expected one of {', '.join(map(repr, MissingFeatures.__args__))}, "
+                          f"got {_describe_value(missing)}")
+        choice = _pick_plugin(body, "features", path, registry, errors)
+        if choice is not None and missing in MissingFeatures.__args__:
+            terms.append(FeatureTerm(choice.name, missing, choice.config))
+    return terms
 
 
 def apply_override(raw: dict, assignment: str) -> None:

@@ -144,7 +144,7 @@ class CellGraph:
         return data
 
     def fingerprint(self) -> str:
-        """Content hash of the vocabulary and every relation."""
+        """Content hash of the vocabulary, every relation, the gene features and the other node types."""
         from cellreg.toolkit.hashing import Hasher
 
         h = Hasher()
@@ -155,6 +155,8 @@ class CellGraph:
             h.update_array(rel.edge_index.numpy())
             if rel.weight is not None:
                 h.update_array(rel.weight.numpy())
+        if self.gene_features is not None:  # a run scores with the features it was trained on
+            h.update_array(self.gene_features.detach().cpu().float().numpy())
         if self.extra is not None:  # metabolism and other node types count too
             for nt in sorted(self.extra.node_types):
                 h.update_strings([nt, str(self.extra[nt].num_nodes)])

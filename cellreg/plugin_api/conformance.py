@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from cellreg.plugin_api import sources
 
-_REQUIRED_METHODS = {"graph": ("load",), "phenotypes": ("load",), "perturbation": ("collate",),
+_REQUIRED_METHODS = {"graph": ("load",), "features": ("load",), "phenotypes": ("load",), "perturbation": ("collate",),
                      "encoder": ("forward",), "head": ("forward",), "loss": ("forward",)}
 
 
@@ -17,6 +17,8 @@ def base_class(kind: str) -> type:
         return sources.GraphSource
     if kind == "phenotypes":
         return sources.PhenotypeSource
+    if kind == "features":
+        return sources.FeatureSource
     from cellreg.plugin_api import contracts
 
     return {"perturbation": contracts.PerturbationOp, "encoder": contracts.Encoder,

@@ -4,9 +4,10 @@ torch, so listing plugins and checking configs stay fast."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Sequence
 
 import attrs
+import numpy as np
 
 if TYPE_CHECKING:
     from cellreg.data.graph import CellGraph
@@ -96,3 +97,33 @@ class PhenotypeSource:
         config = TableConfig(str(path), genes=columns.genes, gene_separator=columns.separator, kinds=columns.kinds,
                              labels=[], unknown_genes="add")
         return read_new_strains(path, graph, config)
+
+
+@attrs.frozen(eq=False)
+class GeneFeatures:
+    """Vectors for some genes, as a :class:`FeatureSource` gives them: ``values[i]`` belongs to
+    ``genes[i]``; ``columns`` names the ``F`` columns (for messages and ``cellreg inspect``)."""
+
+    genes: tuple[str, ...] = attrs.field(converter=tuple)
+    values: np.ndarray  # [G, F] float32
+    columns: tuple[str, ...] = attrs.field(converter=tuple)
+
+    def __attrs_post_init__(self) -> None:
+        if self.values.ndim != 2 or self.values.shape != (len(self.genes), len(self.columns)):
+            raise ValueError(f"features: values must be [{len(self.genes)} genes, {len(self.columns)} columns], "
+                             f"got {list(self.values.shape)}")
+
+
+class FeatureSource:
+    """Per-gene input vectors (``[[features]]``): language-model embeddings, codon usage, one-hot.
+
+    :meth:`load` gets the organism's vocabulary, so generated features (one-hot, random) cover it and
+    files may hold genes it lacks (ignored). Genes left without a vector follow the table's
+    ``missing`` policy, applied by the core."""
+
+    def load(self, genes: Sequence[str]) -> GeneFeatures:
+        raise NotImplementedError
+
+    def check(self) -> list[str]:
+        """Cheap problems found before anything loads, as :meth:`GraphSource.check`."""
+        return []

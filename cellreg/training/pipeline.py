@@ -14,15 +14,18 @@ from pathlib import Path
 
 import attrs
 import numpy as np
+import torch
 
 from cellreg.config import ConfigError, DataError, PluginChoice, RunConfig, load_config, read_toml
+from cellreg.config.schema import FeatureTerm
 from cellreg.data.batches import Collate
+from cellreg.data.gene_features import JoinedFeatures, join
 from cellreg.data.graph import CellGraph
 from cellreg.data.phenotypes import PhenotypeTable
 from cellreg.data.splits import Split, make_split
 from cellreg.data.standardize import LabelScaler
 from cellreg.plugin_api.contracts import Context, GraphSource, PerturbationOp, PhenotypeSource, StrainColumns
-from cellreg.plugin_api.sources import NewStrains
+from cellreg.plugin_api.sources import FeatureSource, NewStrains
 from cellreg.plugin_api.registry import Registry, default_registry
 from cellreg.training.model import CellModel
 from cellreg.training.preflight import label_errors, preflight
@@ -124,11 +127,38 @@ class Pipeline:
         """Cheap checks before any data loads, so a bad config fails before any work starts: the
         sources' own (their files exist) and the labels the config asks for, where the source can
         tell them without loading."""
-        preflight(self.config, self.graph_source, self.phenotypes, self.source)
+        preflight(self.config, self.graph_source, self.phenotypes, self.source,
+                  {label.split(" ")[0]: source for label, _, source in self.feature_sources})
+
+    @functools.cached_property
+    def feature_sources(self) -> list[tuple[str, FeatureTerm, FeatureSource]]:
+        """``(label for messages, table, source)`` per ``[[features]]`` table."""
+        return [(f"features[{i}] ({term.name})", term,
+                 self.build("features", PluginChoice(term.name, term.config), self.context()))
+                for i, term in enumerate(self.config.features)]
+
+    @functools.cached_property
+    def features(self) -> JoinedFeatures | None:
+        """The ``[[features]]`` tables over the graph source's vocabulary, or None without any."""
+        if not self.feature_sources:
+            return None
+        genes = self.graph_source_output.genes
+        try:
+            return join(genes, [(label, term.missing, source.load(genes)) for label, term, source in self.feature_sources])
+        except ValueError as exc:
+            raise DataError(self.source, [str(exc)]) from None
+
+    @functools.cached_property
+    def graph_source_output(self) -> CellGraph:
+        return self.graph_source.load()
 
     @functools.cached_property
     def graph(self) -> CellGraph:
-        graph = self.graph_source.load()
+        graph = self.graph_source_output
+        if self.features is not None:  # after the source's own features, if it has any
+            added = torch.from_numpy(self.features.values)
+            own = graph.gene_features
+            graph = attrs.evolve(graph, gene_features=added if own is None else torch.cat([own.float(), added], 1))
         log.info("%s", graph.summary())
         if self.info is not None and graph.fingerprint() != self.info.graph_fingerprint:
             raise ConfigError(self.source, ["the graph this config builds differs from the one the run was "

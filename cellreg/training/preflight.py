@@ -4,7 +4,7 @@ so ``cellreg validate`` stays fast."""
 from __future__ import annotations
 
 from cellreg.config import ConfigError, RunConfig
-from cellreg.plugin_api.sources import GraphSource, PhenotypeSource
+from cellreg.plugin_api.sources import FeatureSource, GraphSource, PhenotypeSource
 
 
 def label_errors(config: RunConfig, names: tuple[str, ...] | list[str]) -> list[str]:
@@ -23,10 +23,13 @@ def label_errors(config: RunConfig, names: tuple[str, ...] | list[str]) -> list[
     return errors
 
 
-def preflight(config: RunConfig, graph: GraphSource, phenotypes: PhenotypeSource, source: str) -> None:
+def preflight(config: RunConfig, graph: GraphSource, phenotypes: PhenotypeSource, source: str,
+              features: dict[str, FeatureSource] | None = None) -> None:
     """The sources' own checks (their files exist), then the labels the config asks for, where the
-    phenotype source can tell them without loading; every problem at once, naming its key."""
-    errors = graph.check() + phenotypes.check()
+    phenotype source can tell them without loading; every problem at once, naming its key. A
+    features source names keys within its own table; they are given here as ``features[i].key``."""
+    errors = graph.check() + [f"{key}.{problem}" for key, f in (features or {}).items() for problem in f.check()]
+    errors += phenotypes.check()
     names = None if errors else phenotypes.label_names()
     if names is not None:
         errors += label_errors(config, list(names))
