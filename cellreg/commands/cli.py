@@ -88,7 +88,7 @@ def _cmd_validate(args) -> int:
 
     registry = default_registry()
     config = load_config(args.config, args.set, registry=registry)
-    context = Context(seed=config.seed, base_dir=Path(args.config).resolve().parent)
+    context = Context(seed=config.seed, base_dir=Path(args.config).resolve().parent, registry=registry)
     graph, phenotypes = (registry.build(kind, choice.name, choice.config, context)
                          for kind, choice in (("graph", config.graph), ("phenotypes", config.phenotypes)))
     features = {f"features[{i}]": registry.build("features", t.name, t.config, context)

@@ -22,6 +22,7 @@ from cattrs.v import format_exception as default_format_exception
 
 from cellreg.plugin_api.registry import PluginError, Registry, default_registry
 from cellreg.config.errors import ConfigError
+from cellreg.config.keypath import KeyPathError, assign
 from cellreg.config.split_config import SplitConfig
 from cellreg.config.strict import KEY, register_strict_hooks
 
@@ -61,6 +62,7 @@ class ModelConfig:
 
 
 Metric = Literal["pearson", "spearman", "mse", "rmse", "r2"]
+Tracker = Literal["tensorboard", "wandb", "mlflow", "comet_ml", "aim", "clearml", "dvclive", "swanlab", "trackio"]
 
 
 @attrs.frozen
@@ -88,6 +90,8 @@ class TrainConfig:
     cpu: bool = False  # force CPU even when a GPU is present
     deterministic: bool = True  # torch deterministic kernels: a rerun (or a resume) repeats the numbers
     progress: bool = True
+    # Accelerate's experiment trackers: per-epoch metrics, the resolved config, the run's name
+    log_with: list[Tracker] = attrs.field(factory=list)
 
     def __attrs_post_init__(self) -> None:
         parts = self.select.split(".")
@@ -214,6 +218,16 @@ def _pick_plugin(table: Any, kind: str, path: str, registry: Registry, errors: l
     return PluginChoice(plugin.name, config) if config is not None else None
 
 
+def choose_plugin(table: Any, kind: str, path: str, registry: Registry, source: str = "<config>") -> PluginChoice:
+    """A plugin table nested in another plugin's options (a composed graph's sources), structured and
+    checked as a top-level one; ``path`` names it in errors (``graph.sources[1]``)."""
+    errors: list[str] = []
+    choice = _pick_plugin(table, kind, path, registry, errors)
+    if errors:
+        raise ConfigError(source, errors)
+    return choice
+
+
 def parse_config(raw: dict, source: str = "<config>", registry: Registry | None = None) -> RunConfig:
     """Turn a TOML document into a RunConfig, or raise ConfigError listing every problem."""
     registry = registry or default_registry()
@@ -293,14 +307,10 @@ def apply_override(raw: dict, assignment: str) -> None:
         value = tomli.loads(f"v = {text}")["v"]
     except tomli.TOMLDecodeError:
         value = text
-    *parents, leaf = key.strip().split(".")
-    node = raw
-    for p in parents:
-        nxt = node.setdefault(p, {})
-        if not isinstance(nxt, dict):
-            raise ConfigError("--set", [f"{key}: {p!r} is not a table"])
-        node = nxt
-    node[leaf] = value
+    try:
+        assign(raw, key, value)  # the same key paths as a sweep's space: loss[1].weight
+    except KeyPathError as exc:
+        raise ConfigError("--set", [str(exc)]) from None
 
 
 def read_toml(path: str | Path) -> dict:

@@ -13,18 +13,21 @@ if TYPE_CHECKING:
     from cellreg.data.graph import CellGraph
     from cellreg.data.phenotypes import PhenotypeTable
     from cellreg.plugin_api.contracts import Encoder
+    from cellreg.plugin_api.registry import Registry
 
 
 @attrs.define
 class Context:
     """What a factory may need besides its own config. Fields fill in as the run is assembled:
-    ``graph`` for ops and models, ``label_names`` for models, ``encoder`` for heads and loss terms."""
+    ``graph`` for ops and models, ``label_names`` for models, ``encoder`` for heads and loss terms,
+    ``registry`` always (a source built of other plugins builds them through it)."""
 
     seed: int = 0
     base_dir: Path = Path(".")  # relative paths in a config resolve against the config's folder
     graph: CellGraph | None = None
     label_names: tuple[str, ...] = ()
     encoder: "Encoder | None" = None
+    registry: "Registry | None" = None  # for sources made of other plugins (a composed graph)
 
     def resolve(self, path: str | Path) -> Path:
         p = Path(path).expanduser()

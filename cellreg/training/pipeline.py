@@ -114,7 +114,7 @@ class Pipeline:
 
     # -- building blocks ------------------------------------------------------------------------
     def context(self, **fields) -> Context:
-        return Context(seed=self.config.seed, base_dir=self.base_dir, **fields)
+        return Context(seed=self.config.seed, base_dir=self.base_dir, registry=self.registry, **fields)
 
     def build(self, kind: str, choice: PluginChoice, context: Context):
         return self.registry.build(kind, choice.name, choice.config, context)
