@@ -15,6 +15,7 @@ from tqdm.contrib.logging import logging_redirect_tqdm
 
 from cellreg.config import ConfigError, load_config, to_toml
 from cellreg.plugin_api.registry import LOAD_ENV, PluginError, default_registry
+from cellreg.commands.screen_args import add_screen_parser
 
 
 def _relaunch(n: int, argv: list[str]) -> int:
@@ -93,7 +94,7 @@ def _cmd_validate(args) -> int:
                          for kind, choice in (("graph", config.graph), ("phenotypes", config.phenotypes)))
     features = {f"features[{i}]": registry.build("features", t.name, t.config, context)
                 for i, t in enumerate(config.features)}
-    preflight(config, graph, phenotypes, str(args.config), features)
+    preflight(config, graph, phenotypes, str(args.config), features, context.base_dir)
     print(f"# {args.config}: valid (its data files exist and its labels match). Resolved config:")
     print(to_toml(config))
     return 0
@@ -130,6 +131,7 @@ def _cmd_predict(args) -> int:
     from cellreg.commands.predict import predict
 
     out = predict(args.run_dir, args.table, args.out, genes_column=args.genes_column, separator=args.separator,
+                  gene_columns=args.gene_columns,
                   kinds_column=args.kinds_column, added_features=args.added_features, explain=args.explain,
                   top=args.top, weights=args.weights, overwrite=args.overwrite)
     print(f"predictions written to {out}")
@@ -187,6 +189,9 @@ def parser() -> argparse.ArgumentParser:
     pr.add_argument("--table", required=True, help="tab/comma-separated file with a header and a genes column")
     pr.add_argument("--out", help="output TSV (default: TABLE.predictions.tsv)")
     pr.add_argument("--genes-column", default="genes", help="column holding the genes, joined by --separator")
+    pr.add_argument("--gene-columns", nargs="+", metavar="COLUMN",
+                    help="several columns holding the genes (e.g. a query and an array column), as a table source "
+                         "reads them; instead of --genes-column")
     pr.add_argument("--separator", default="+")
     pr.add_argument("--kinds-column", help="column of perturbation types (deletion, knockdown, overexpression, "
                     "addition), joined like the genes; default: all deletions")
@@ -200,6 +205,7 @@ def parser() -> argparse.ArgumentParser:
     cp.add_argument("run_dirs", nargs="+")
     cp.add_argument("--out", help="folder for compare.md and compare.png")
     cp.set_defaults(func=_cmd_compare)
+    add_screen_parser(sub)
     b = sub.add_parser("bench", help="training throughput of every model family and operator")
     b.add_argument("--genes", type=int, default=6607, help="organism size (6607 = yeast scale, 9 relations)")
     b.add_argument("--small", dest="genes", action="store_const", const=1000, help="a 1,000-gene organism")

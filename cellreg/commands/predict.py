@@ -61,6 +61,7 @@ def _format_top(names: tuple[str, ...], idx: torch.Tensor, weight: torch.Tensor)
 @torch.no_grad()
 def predict(run_dir: str | Path, table_path: str | Path, out: str | Path | None = None, *,
             genes_column: str = "genes", separator: str = "+", kinds_column: str | None = None,
+            gene_columns: list[str] | None = None,
             added_features: str | Path | None = None, explain: bool = False, top: int = 10,
             weights: str = "best", batch_size: int = 1024, registry: Registry | None = None,
             overwrite: bool = False) -> Path:
@@ -73,7 +74,7 @@ def predict(run_dir: str | Path, table_path: str | Path, out: str | Path | None 
     rd = RunDir(Path(run_dir))
     pipe = Pipeline.from_run(rd, registry)
     apply_threads(pipe.config.train.threads)
-    columns = StrainColumns(genes_column, separator, kinds_column)
+    columns = StrainColumns(genes_column, separator, kinds_column, gene_columns)
     strains = pipe.read_strains(table_path, columns)
     table = strains.table
     if len(table) == 0:

@@ -6,7 +6,8 @@ from typing import Literal
 
 import attrs
 
-SplitKind = Literal["random", "gene_held_out", "pair_disjoint"]
+SplitKind = Literal["random", "gene_held_out", "pair_disjoint", "column", "files"]
+PUBLISHED = ("column", "files")  # a benchmark's own split, used as it is (cellreg.data.published_splits)
 
 
 @attrs.frozen
@@ -20,7 +21,14 @@ class SplitConfig:
         attrs.validators.gt(0.0), attrs.validators.lt(1.0)))
     seed: int = 0
     cache_dir: str = ""
+    column: str = "split"  # kind = "column": the table's column saying train, val or test per row
+    test: str | None = None  # kind = "files": the published test strains, read like the main table
+    val: str | None = None  # kind = "files", optional: published validation strains (else carved from train)
 
     def __attrs_post_init__(self) -> None:
         if self.val_fraction + self.test_fraction >= 1.0:
             raise ValueError("val_fraction + test_fraction must leave some strains for training")
+        if self.kind == "files" and self.test is None:
+            raise ValueError('kind = "files" needs test = "path" (the published test strains)')
+        if self.kind != "files" and (self.test is not None or self.val is not None):
+            raise ValueError('test and val files belong to kind = "files"')

@@ -11,6 +11,10 @@
   strains, then to validation until it holds ``val_fraction``, the rest to training. Strains of one
   gene carry no pair and are split at random (replicates together).
 
+``column`` and ``files`` use a benchmark's published split (:mod:`cellreg.data.published_splits`):
+``sides`` (0 train, 1 val, 2 test per strain) comes from the table's column or from the files the
+strains were read from; validation is carved from training when none is given.
+
 Whatever the kind, an empty training, validation or test set is a ConfigError.
 
 The cache key hashes the table's content, the split settings and the seed: a cache written for
@@ -29,7 +33,8 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 from cellreg.config.errors import ConfigError
-from cellreg.config.split_config import SplitConfig
+from cellreg.config.split_config import PUBLISHED, SplitConfig
+from cellreg.data.published_splits import carve_validation, report_overlap, sides_from_column
 from cellreg.toolkit.atomic import atomic_write
 from cellreg.toolkit.hashing import Hasher
 from cellreg.data.phenotypes import Perturbation, PhenotypeTable
@@ -46,9 +51,11 @@ class Split:
         return {"train": len(self.train), "val": len(self.val), "test": len(self.test)}
 
 
-def split_key(table: PhenotypeTable, config: SplitConfig) -> str:
+def split_key(table: PhenotypeTable, config: SplitConfig, sides: np.ndarray | None = None) -> str:
     h = Hasher()
     h.update_strings([table.fingerprint()])
+    if sides is not None:
+        h.update_array(sides)
     h.update_json({"kind": config.kind, "val": config.val_fraction, "test": config.test_fraction,
                    "seed": config.seed, "version": 2 if config.kind != "gene_held_out" else 1})  # 2: repeats together
     return h.hexdigest()
@@ -169,16 +176,37 @@ def _deal(ids: np.ndarray, n: int, config: SplitConfig, rng: np.random.Generator
     return tuple(np.flatnonzero(strain_side == k) for k in (0, 1, 2))
 
 
-def make_split(table: PhenotypeTable, config: SplitConfig, write_cache: bool = True) -> Split:
+def _published(table: PhenotypeTable, config: SplitConfig, sides: np.ndarray | None,
+               rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+    if config.kind == "column":
+        if config.column not in table.tags:
+            raise ConfigError("split", [f"split.column: the phenotype table has no column {config.column!r} "
+                                        f"(kept columns: {', '.join(table.tags) or 'none'}); a table source keeps it "
+                                        f"with keep = [{config.column!r}] in [phenotypes]"])
+        sides = sides_from_column(table.tags[config.column], config.column)
+    groups = _same_sets(table)
+    if not (sides == 1).any():
+        sides = carve_validation(sides, groups, config.val_fraction, rng)
+    report_overlap(groups, sides)
+    return tuple(np.flatnonzero(sides == k) for k in (0, 1, 2))
+
+
+def make_split(table: PhenotypeTable, config: SplitConfig, write_cache: bool = True,
+               sides: np.ndarray | None = None) -> Split:
     """Compute (or read from the content-keyed cache) the split of ``table``. In multi-process runs
-    every rank computes the same split; only the main one writes the cache (``write_cache``)."""
-    key = split_key(table, config)
+    every rank computes the same split; only the main one writes the cache (``write_cache``).
+    ``sides``: for ``kind = "files"``, which file each strain came from (0 main, 1 val, 2 test)."""
+    if (config.kind == "files") != (sides is not None):
+        raise ValueError('sides go with kind = "files" and only with it')
+    key = split_key(table, config, sides)
     cache = _cache_path(config, key)
     if cache is not None and cache.exists():
         with np.load(cache, allow_pickle=False) as z:
             return Split(z["train"], z["val"], z["test"], key)
     rng = np.random.default_rng(config.seed)
-    if config.kind == "random":
+    if config.kind in PUBLISHED:
+        train, val, test = _published(table, config, sides, rng)
+    elif config.kind == "random":
         train, val, test = _random(table, config, rng)
     elif config.kind == "gene_held_out":
         train, val, test = _gene_held_out(table, config, rng)
@@ -197,6 +225,13 @@ def _check_not_empty(n: int, config: SplitConfig, train: np.ndarray, val: np.nda
     empty test set reports nothing: each is a config error, whatever the split kind."""
 
     where = f"{config.kind} split of {n:,} strain{'s' * (n != 1)}"
+    if config.kind in PUBLISHED:
+        empty = [name for name, part in (("training", train), ("validation", val), ("test", test)) if len(part) == 0]
+        if empty:
+            source = f"column {config.column!r}" if config.kind == "column" else "split.test / split.val files"
+            raise ConfigError("split", [f"split.kind: the published {where} has no {' and no '.join(empty)} strains "
+                                        f"({source}; validation is carved from training with val_fraction = "
+                                        f"{config.val_fraction} when none is given)"])
     errors = []
     if len(train) == 0:
         errors.append(f"split.val_fraction, split.test_fraction: the {where} left no training strains "

@@ -37,11 +37,19 @@ class Context:
 @attrs.frozen
 class StrainColumns:
     """How a file of new strains (``cellreg predict``) names them: the column of genes joined by
-    ``separator``, and optionally a column of kinds joined the same way."""
+    ``separator`` (or ``gene_columns``, one gene or joined genes each, as a table source reads
+    them), and optionally a column of kinds joined the same way."""
 
     genes: str = "genes"
     separator: str = "+"
     kinds: str | None = None
+    gene_columns: tuple[str, ...] | None = attrs.field(default=None, converter=attrs.converters.optional(tuple))
+
+    def table_options(self) -> dict:
+        """These columns as :class:`~cellreg.data.strain_table.TableConfig` options."""
+        if self.gene_columns:
+            return {"genes": None, "gene_columns": list(self.gene_columns)}
+        return {"genes": self.genes, "gene_columns": None}
 
 
 @attrs.frozen
@@ -88,6 +96,16 @@ class PhenotypeSource:
         """Where the strains come from (a file as configured), for messages; "" when generated."""
         return ""
 
+    @property
+    def reads_labelled_files(self) -> bool:
+        """Whether this source overrides :meth:`read_labelled` (``[split] kind = "files"`` needs it)."""
+        return type(self).read_labelled is not PhenotypeSource.read_labelled
+
+    def read_labelled(self, path: Path, graph: CellGraph) -> PhenotypeTable:
+        """Strains *with labels* from another file laid out like the training one, read with this
+        source's own options: a benchmark's published test or validation file."""
+        raise NotImplementedError
+
     def read_strains(self, path: Path, graph: CellGraph, columns: StrainColumns) -> NewStrains:
         """New strains to score, without labels: the core's delimited strain table by default.
 
@@ -97,8 +115,8 @@ class PhenotypeSource:
         """
         from cellreg.data.strain_table import TableConfig, read_new_strains  # numpy only; graph-free
 
-        config = TableConfig(str(path), genes=columns.genes, gene_separator=columns.separator, kinds=columns.kinds,
-                             labels=[], unknown_genes="add")
+        config = TableConfig(str(path), **columns.table_options(), gene_separator=columns.separator,
+                             kinds=columns.kinds, labels=[], unknown_genes="add")
         return read_new_strains(path, graph, config)
 
 

@@ -22,6 +22,7 @@ from cellreg.data.batches import Collate
 from cellreg.data.gene_features import JoinedFeatures, join
 from cellreg.data.graph import CellGraph
 from cellreg.data.phenotypes import PhenotypeTable
+from cellreg.data.published_splits import concatenate
 from cellreg.data.splits import Split, make_split
 from cellreg.data.standardize import LabelScaler
 from cellreg.plugin_api.contracts import Context, GraphSource, PerturbationOp, PhenotypeSource, StrainColumns
@@ -128,7 +129,7 @@ class Pipeline:
         sources' own (their files exist) and the labels the config asks for, where the source can
         tell them without loading."""
         preflight(self.config, self.graph_source, self.phenotypes, self.source,
-                  {label.split(" ")[0]: source for label, _, source in self.feature_sources})
+                  {label.split(" ")[0]: source for label, _, source in self.feature_sources}, self.base_dir)
 
     @functools.cached_property
     def feature_sources(self) -> list[tuple[str, FeatureTerm, FeatureSource]]:
@@ -173,7 +174,7 @@ class Pipeline:
     def data(self) -> Data:
         """The training table, its split, the label scaler and standardized targets."""
         config, source, graph = self.config, self.source, self.graph
-        table = self.phenotypes.load(graph)
+        table, sides = self._published_files(self.phenotypes.load(graph))
         if table.gene_names != graph.genes:
             raise DataError(source, ["the phenotype table's gene vocabulary differs from the graph's (genes the organism "
                              "never had can be scored with `cellreg predict`, not trained on)"])
@@ -185,7 +186,7 @@ class Pipeline:
                 settings = config.split  # a relative cache folder belongs beside the config, like its data paths
                 if settings.cache_dir and not Path(settings.cache_dir).expanduser().is_absolute():
                     settings = attrs.evolve(settings, cache_dir=str(self.base_dir / settings.cache_dir))
-                split = make_split(table, settings, write_cache=self.write_cache)  # labels do not move strains
+                split = make_split(table, settings, self.write_cache, sides)  # labels do not move strains
             except ConfigError as exc:  # name the config file, not just [split]
                 raise ConfigError(source, exc.errors) from None
         fingerprint = table.fingerprint()
@@ -193,6 +194,24 @@ class Pipeline:
         check_measured(table, split.train, source, self.phenotypes.describe())
         scaler = LabelScaler.fit(table.labels[split.train])
         return Data(graph, table, fingerprint, split, scaler, scaler.transform(table.labels).astype(np.float32))
+
+    def _published_files(self, table: PhenotypeTable) -> tuple[PhenotypeTable, np.ndarray | None]:
+        """With ``[split] kind = "files"``: the published validation and test files appended after the
+        main table, read by the same source; and which of them each strain came from."""
+        settings = self.config.split
+        if settings.kind != "files":
+            return table, None
+        parts, origins, sides = [table], [self.phenotypes.describe() or "[phenotypes]"], [0]
+        for side, key in ((1, "val"), (2, "test")):
+            path = getattr(settings, key)
+            if path is not None:
+                parts.append(self.phenotypes.read_labelled(self.context().resolve(path), self.graph))
+                origins.append(f"split.{key} ({path})")
+                sides.append(side)
+        joined, origin = concatenate(parts, origins)
+        for t, where in zip(parts, origins):
+            log.info("%s: %s strains", where, f"{len(t):,}")
+        return joined, np.asarray(sides, np.int8)[origin]
 
     @property
     def label_names(self) -> tuple[str, ...]:

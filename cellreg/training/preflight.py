@@ -3,6 +3,8 @@ so ``cellreg validate`` stays fast."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from cellreg.config import ConfigError, RunConfig
 from cellreg.plugin_api.sources import FeatureSource, GraphSource, PhenotypeSource
 
@@ -24,12 +26,19 @@ def label_errors(config: RunConfig, names: tuple[str, ...] | list[str]) -> list[
 
 
 def preflight(config: RunConfig, graph: GraphSource, phenotypes: PhenotypeSource, source: str,
-              features: dict[str, FeatureSource] | None = None) -> None:
+              features: dict[str, FeatureSource] | None = None, base_dir: Path = Path(".")) -> None:
     """The sources' own checks (their files exist), then the labels the config asks for, where the
     phenotype source can tell them without loading; every problem at once, naming its key. A
     features source names keys within its own table; they are given here as ``features[i].key``."""
     errors = graph.check() + [f"{key}.{problem}" for key, f in (features or {}).items() for problem in f.check()]
     errors += phenotypes.check()
+    for key in ("test", "val"):
+        path = getattr(config.split, key)
+        if path is not None and not (base_dir / Path(path).expanduser()).is_file():
+            errors.append(f"split.{key}: no such file: {base_dir / Path(path).expanduser()}")
+    if config.split.kind == "files" and not phenotypes.reads_labelled_files:
+        errors.append(f"split.kind: \"files\" reads the published strains with the phenotype source, and "
+                      f"{config.phenotypes.name!r} does not read files (no read_labelled)")
     names = None if errors else phenotypes.label_names()
     if names is not None:
         errors += label_errors(config, list(names))

@@ -35,8 +35,11 @@ class PerturbationTableSource(PhenotypeSource):
     def load(self, graph: CellGraph) -> PhenotypeTable:
         return read_strain_table(self.path, graph, self.config)
 
+    def read_labelled(self, path: Path, graph: CellGraph) -> PhenotypeTable:
+        return read_strain_table(path, graph, attrs.evolve(self.config, path=str(path)))
+
     def read_strains(self, path: Path, graph: CellGraph, columns: StrainColumns) -> NewStrains:
-        config = attrs.evolve(self.config, path=str(path), genes=columns.genes, gene_columns=None,
+        config = attrs.evolve(self.config, path=str(path), **columns.table_options(),
                               gene_separator=columns.separator, kinds=columns.kinds, default_kind="deletion",
                               labels=[], unknown_genes="add")
         return read_new_strains(path, graph, config)

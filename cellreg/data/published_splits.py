@@ -1,0 +1,78 @@
+"""Splits that a benchmark publishes, used as they are rather than re-drawn.
+
+* ``column``: a column of the table says ``train``, ``val`` or ``test`` on every row;
+* ``files``: the main table is training, and published test (and validation) files, read by the
+  same phenotype source with its own options, are appended after it.
+
+When no validation rows are given, validation is carved from training, reproducibly from the split
+seed, replicate rows of one set together. A test set that shares perturbation sets with training
+is reported, as it is a leak the published benchmark made, not one to fix silently.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Sequence
+
+import numpy as np
+
+from cellreg.config.errors import ConfigError
+from cellreg.data.phenotypes import PhenotypeTable
+
+log = logging.getLogger("cellreg")
+
+SIDES = {"train": 0, "training": 0, "val": 1, "valid": 1, "validation": 1, "dev": 1, "test": 2}
+
+
+def sides_from_column(values: np.ndarray, column: str) -> np.ndarray:
+    """0 train / 1 val / 2 test per row from the cells of the split column (any case)."""
+    cells = np.char.lower(np.char.strip(np.asarray(values, dtype=str)))
+    uniq, inverse = np.unique(cells, return_inverse=True)
+    bad = [u for u in uniq if u not in SIDES]
+    if bad:
+        first = int(np.flatnonzero(np.isin(cells, bad))[0])
+        raise ConfigError("split", [f"split.column: column {column!r} must say train, val or test on every row; "
+                                    f"found {', '.join(map(repr, bad[:5]))} (first in row {first + 1} of the data)"])
+    return np.asarray([SIDES[u] for u in uniq], np.int8)[inverse]
+
+
+def concatenate(tables: Sequence[PhenotypeTable], origins: Sequence[str]) -> tuple[PhenotypeTable, np.ndarray]:
+    """The tables one after another, on the first one's labels (a label another lacks is NaN there);
+    returns the table and each row's table index."""
+    first = tables[0]
+    for t, where in zip(tables[1:], origins[1:]):
+        if t.gene_names != first.gene_names:
+            raise ConfigError(where, ["its genes were read against another vocabulary than the main table's"])
+        lacking = [n for n in first.label_names if n not in t.label_names]
+        if lacking:
+            log.warning("%s: no column for label(s) %s; they are missing there", where, ", ".join(lacking))
+    labels = [np.stack([t.labels[:, t.label_names.index(n)] if n in t.label_names else np.full(len(t), np.nan)
+                        for n in first.label_names], 1).astype(np.float32).reshape(len(t), len(first.label_names))
+              for t in tables]
+    offsets = np.concatenate([[0]] + [t.offsets[1:] + sum(len(u.genes) for u in tables[:i])
+                                      for i, t in enumerate(tables)])
+    table = PhenotypeTable(offsets, np.concatenate([t.genes for t in tables]),
+                           np.concatenate([t.kinds for t in tables]), np.concatenate(labels),
+                           first.label_names, first.gene_names)
+    return table, np.repeat(np.arange(len(tables)), [len(t) for t in tables])
+
+
+def carve_validation(side: np.ndarray, groups: np.ndarray, fraction: float, rng: np.random.Generator) -> np.ndarray:
+    """``side`` with ``fraction`` of the training rows moved to validation, whole groups at a time."""
+    train = np.flatnonzero(side == 0)
+    uniq, inverse = np.unique(groups[train], return_inverse=True)
+    order = rng.permutation(len(uniq))
+    counts = np.bincount(inverse, minlength=len(uniq))[order]
+    chosen = order[(np.cumsum(counts) - counts) < fraction * len(train)]
+    out = side.copy()
+    out[train[np.isin(inverse, chosen)]] = 1
+    return out
+
+
+def report_overlap(groups: np.ndarray, side: np.ndarray) -> int:
+    """Test rows whose perturbation set also appears in training or validation (logged; returned)."""
+    shared = np.isin(groups[side == 2], groups[side != 2])
+    if shared.any():
+        log.warning("published split: %s of %s test strains repeat a perturbation set of the training or validation rows",
+                    f"{int(shared.sum()):,}", f"{len(shared):,}")
+    return int(shared.sum())

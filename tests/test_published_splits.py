@@ -1,0 +1,128 @@
+"""Published splits: a benchmark's own test (and validation) files, or a split column, used as they
+are; validation carved from training reproducibly; and predict reading genes from several columns."""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+
+import numpy as np
+import pytest
+import tomli_w
+
+from cellreg.config import ConfigError
+from cellreg.training.pipeline import Pipeline
+
+GENES = [f"Y{i:02d}" for i in range(16)]
+
+
+def pairs(rng, n):
+    out = []
+    while len(out) < n:
+        a, b = sorted(rng.choice(16, 2, replace=False))
+        out.append((GENES[a], GENES[b]))
+    return out
+
+
+def write_table(path, rows, rng, extra=None):
+    head = "query\tarray\tscore" + ("\tsplit" if extra else "")
+    lines = [head] + [f"{a}_dma\t{b}_tsa\t{rng.normal():.3f}" + (f"\t{extra[i]}" if extra else "")
+                      for i, (a, b) in enumerate(rows)]
+    path.write_text("\n".join(lines) + "\n")
+
+
+@pytest.fixture
+def bench(tmp_path):
+    rng = np.random.default_rng(0)
+    (tmp_path / "e.tsv").write_text("".join(f"{a}\t{b}\n" for a, b in zip(GENES, GENES[1:])))
+    train = pairs(rng, 120)
+    train += train[:10]  # replicate rows: they must stay on one side of the carved validation set
+    write_table(tmp_path / "train.tsv", train, rng)
+    write_table(tmp_path / "test.tsv", pairs(rng, 30), rng)
+    write_table(tmp_path / "val.tsv", pairs(rng, 20), rng)
+    return tmp_path
+
+
+def config(tmp_path, split, phenotypes=None):
+    raw = {"graph": {"name": "edge_list", "files": [{"path": "e.tsv", "relation": "r"}]},
+           "phenotypes": phenotypes or {"name": "table", "path": "train.tsv", "gene_columns": ["query", "array"],
+                                        "strip_suffix": "_", "labels": ["score"]},
+           "split": split,
+           "model": {"encoder": {"name": "gene_embedding", "dim": 8}, "head": {"name": "sum_mlp", "hidden": 8}},
+           "train": {"epochs": 1, "progress": False, "select": "val.score.pearson"}}
+    path = tmp_path / "run.toml"
+    path.write_text(tomli_w.dumps(raw))
+    return path
+
+
+def test_the_published_test_file_is_the_test_set(bench):
+    data = Pipeline.from_file(config(bench, {"kind": "files", "test": "test.tsv", "val_fraction": 0.2})).data
+    split, table = data.split, data.table
+    assert len(table) == 130 + 30
+    np.testing.assert_array_equal(split.test, np.arange(130, 160))  # exactly the file's rows
+    assert set(split.train) | set(split.val) == set(range(130)) and not set(split.train) & set(split.val)
+    assert abs(len(split.val) - 0.2 * 130) <= 3
+    test_labels = np.loadtxt(bench / "test.tsv", skiprows=1, usecols=2, dtype=np.float32)
+    np.testing.assert_allclose(table.labels[split.test, 0], test_labels, rtol=1e-6)
+    # replicates of one set stay together
+    sides = np.zeros(160, int)
+    sides[split.val] = 1
+    sides[split.test] = 2
+    for i in range(10):
+        assert sides[i] == sides[120 + i]
+    again = Pipeline.from_file(config(bench, {"kind": "files", "test": "test.tsv", "val_fraction": 0.2})).data.split
+    other = Pipeline.from_file(config(bench, {"kind": "files", "test": "test.tsv", "val_fraction": 0.2,
+                                             "seed": 1})).data.split
+    np.testing.assert_array_equal(again.val, split.val)
+    assert not np.array_equal(other.val, split.val)
+
+
+def test_a_published_validation_file_is_used_as_it_is(bench):
+    split = Pipeline.from_file(config(bench, {"kind": "files", "test": "test.tsv", "val": "val.tsv"})).data.split
+    np.testing.assert_array_equal(split.train, np.arange(130))
+    np.testing.assert_array_equal(split.val, np.arange(130, 150))
+    np.testing.assert_array_equal(split.test, np.arange(150, 180))
+
+
+def test_a_run_reports_test_metrics_on_the_published_file(bench):
+    from cellreg.training.trainer import run
+
+    run(config(bench, {"kind": "files", "test": "test.tsv"}), bench / "run")
+    assert json.loads((bench / "run" / "metrics.json").read_text())["test"]["score"]["n"] == 30
+
+
+def test_test_sets_repeated_from_training_are_reported(bench, caplog):
+    rng = np.random.default_rng(5)
+    rows = [line.split("\t")[:2] for line in (bench / "train.tsv").read_text().splitlines()[1:6]]
+    write_table(bench / "leaky.tsv", [(a.removesuffix("_dma"), b.removesuffix("_tsa")) for a, b in rows], rng)
+    with caplog.at_level(logging.WARNING, logger="cellreg"):
+        Pipeline.from_file(config(bench, {"kind": "files", "test": "leaky.tsv"})).data
+    assert "published split: 5 of 5 test strains repeat a perturbation set of the training or validation rows" in caplog.text
+
+
+def test_bad_published_splits_fail_before_anything_loads(bench):
+    with pytest.raises(ConfigError, match=r'kind = "files" needs test = "path"'):
+        Pipeline.from_file(config(bench, {"kind": "files"}))
+    with pytest.raises(ConfigError, match=r'test and val files belong to kind = "files"'):
+        Pipeline.from_file(config(bench, {"kind": "random", "test": "test.tsv"}))
+    with pytest.raises(ConfigError, match=r"split.test: no such file: .*nope.tsv"):
+        Pipeline.from_file(config(bench, {"kind": "files", "test": "nope.tsv"})).preflight()
+    synthetic = config(bench, {"kind": "files", "test": "test.tsv"}, {"name": "synthetic", "doubles": 50})
+    with pytest.raises(ConfigError, match=r"split.kind: \"files\" reads the published strains with the phenotype "
+                                          r"source, and 'synthetic' does not read files"):
+        Pipeline.from_file(synthetic).preflight()
+
+
+def test_predict_reads_genes_from_several_columns(bench):
+    from cellreg.commands.predict import predict
+    from cellreg.training.trainer import run
+
+    run(config(bench, {"kind": "files", "test": "test.tsv"}), bench / "run")
+    (bench / "joined.tsv").write_text("genes\nY01+Y02\nY03+Y05\n")
+    (bench / "columns.tsv").write_text("query\tarray\nY01_dma\tY02_tsa\nY03_dma\tY05_tsa\n")
+    joined = list(csv.DictReader(open(predict(bench / "run", bench / "joined.tsv")), delimiter="\t"))
+    columns = list(csv.DictReader(open(predict(bench / "run", bench / "columns.tsv", gene_columns=["query", "array"])),
+                                  delimiter="\t"))
+    assert [r["genes"] for r in columns] == ["Y01+Y02", "Y03+Y05"]
+    assert [r["pred_score"] for r in columns] == [r["pred_score"] for r in joined]
