@@ -100,6 +100,14 @@ def _cmd_validate(args) -> int:
     return 0
 
 
+def _cmd_inspect(args) -> int:
+    from cellreg.commands.inspect import inspect
+
+    logging.getLogger("cellreg").setLevel(logging.WARNING)  # the report says what the info lines would
+    print(inspect(args.config, args.set), end="")
+    return 0
+
+
 def _cmd_plugins(args) -> int:
     registry = default_registry()
     rows = [{"kind": r.plugin.kind, "name": r.plugin.name, "distribution": r.source.distribution,
@@ -181,7 +189,11 @@ def parser() -> argparse.ArgumentParser:
     v = sub.add_parser("validate", help="check a config and print it with every default filled in")
     v.add_argument("config")
     v.set_defaults(func=_cmd_validate)
-    for s in (r, v):
+    ins = sub.add_parser("inspect", help="load a config's graph, features, table and split, train nothing, and "
+                                         "print what was loaded")
+    ins.add_argument("config")
+    ins.set_defaults(func=_cmd_inspect)
+    for s in (r, v, ins):
         s.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
                        help="override one config value (TOML syntax; repeatable)")
     pr = sub.add_parser("predict", help="score a perturbation table with a trained run (raw label units)")

@@ -72,6 +72,11 @@ class GraphSource:
         config key, e.g. ``graph.files[0].path: no such file: ...``; empty when none."""
         return []
 
+    def report(self) -> dict[str, str]:
+        """What the last :meth:`load` did that a user checking their data should see (rows read,
+        replicates merged, unknown genes dropped), as ``{what: how many}``; ``cellreg inspect`` prints it."""
+        return {}
+
 
 class PhenotypeSource:
     """Loads strains and labels against the graph's gene vocabulary. Runs once per run.
@@ -85,6 +90,11 @@ class PhenotypeSource:
     def check(self) -> list[str]:
         """Cheap problems found before anything loads, as :meth:`GraphSource.check`."""
         return []
+
+    def report(self) -> dict[str, str]:
+        """What the last :meth:`load` did that a user checking their data should see (rows read,
+        replicates merged, unknown genes dropped), as ``{what: how many}``; ``cellreg inspect`` prints it."""
+        return {}
 
     def label_names(self) -> list[str] | None:
         """The labels :meth:`load` will provide, where that is cheap to tell (a table's header);

@@ -1,0 +1,68 @@
+"""``cellreg inspect CONFIG``: load the graph, features, table and split exactly as ``run`` would, train
+nothing, and print what was loaded, so a user checks their data before hours of training."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from cellreg.training.pipeline import Pipeline
+
+
+def _section(title: str, lines: list[str]) -> list[str]:
+    return [f"## {title}", *lines, ""]
+
+
+def _report(source) -> list[str]:
+    return [f"  {what}: {value}" for what, value in source.report().items()]
+
+
+def _labels(pipe: Pipeline) -> list[str]:
+    table = pipe.data.table
+    raw = pipe.data.scaler.inverse(pipe.data.targets)
+    out = []
+    for j, name in enumerate(table.label_names):
+        col = raw[:, j]
+        measured = ~np.isnan(col)
+        stats = f"mean {np.nanmean(col):.4g}, sd {np.nanstd(col):.4g}" if measured.any() else "no values"
+        out.append(f"  {name}: {int(measured.sum()):,} of {len(col):,} strains measured ({stats})")
+    return out
+
+
+def _strains(pipe: Pipeline) -> list[str]:
+    table, split = pipe.data.table, pipe.data.split
+    sizes = table.set_sizes
+    side = np.full(len(table), "", dtype=object)
+    for name in ("train", "val", "test"):
+        side[getattr(split, name)] = name
+    lines = [f"  {len(table):,} strains over {len(np.unique(table.genes)):,} of the {len(table.gene_names):,} genes"]
+    lines.append("  | genes per strain | strains | train | val | test |")
+    lines.append("  |---|---|---|---|---|")
+    for k in np.unique(sizes):
+        at = sizes == k
+        counts = [int((at & (side == s)).sum()) for s in ("train", "val", "test")]
+        lines.append(f"  | {k} | {int(at.sum()):,} | " + " | ".join(f"{c:,}" for c in counts) + " |")
+    return lines
+
+
+def inspect(config: str | Path, overrides: list[str] = ()) -> str:
+    pipe = Pipeline.from_file(config, list(overrides), write_cache=False)
+    pipe.preflight()
+    cfg = pipe.config
+    graph = pipe.graph
+    out = [f"# {config}", ""]
+    out += _section(f"graph ({cfg.graph.name})", [graph.summary(), *_report(pipe.graph_source)])
+    if pipe.features is not None:
+        lines = [f"  {b.name}: {b.width:,} columns{' + a missing indicator' if b.indicator else ''}, "
+                 f"{pipe.features.missing[b.name]:,} genes without a vector" for b in pipe.features.blocks]
+        out += _section("features", lines + [f"  together: {pipe.features.values.shape[1]:,} per gene"])
+    describe = pipe.phenotypes.describe()
+    data = pipe.data
+    out += _section(f"phenotypes ({cfg.phenotypes.name}{': ' + describe if describe else ''})",
+                    [data.table.summary(), *_report(pipe.phenotypes)])
+    out += _section("labels (raw units)", _labels(pipe))
+    sizes = data.split.sizes()
+    out += _section(f"split ({cfg.split.kind})", [f"  train {sizes['train']:,}, val {sizes['val']:,}, "
+                                                  f"test {sizes['test']:,}", *_strains(pipe)])
+    return "\n".join(out).rstrip() + "\n"

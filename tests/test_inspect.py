@@ -1,0 +1,35 @@
+"""``cellreg inspect``: what it prints is what was loaded, counted independently here."""
+
+from __future__ import annotations
+
+import numpy as np
+import tomli_w
+
+from cellreg.commands.cli import main
+
+
+def test_inspect_prints_what_was_loaded(tmp_path, capsys):
+    genes = [f"Y{i:02d}" for i in range(10)]
+    (tmp_path / "e.tsv").write_text("".join(f"{a}\t{b}\n" for a, b in zip(genes, genes[1:])))  # 9 edges
+    (tmp_path / "emb.tsv").write_text("".join(f"{g}\t{i}\t{-i}\n" for i, g in enumerate(genes[:7])))
+    rng = np.random.default_rng(0)
+    rows = [(genes[i % 10], genes[(3 * i + 1) % 10]) for i in range(60) if i % 10 != (3 * i + 1) % 10]
+    (tmp_path / "t.tsv").write_text("a\tb\tscore\n" + "".join(f"{a}\t{b}\t{'NA' if i % 4 == 0 else rng.normal()}\n"
+                                                              for i, (a, b) in enumerate(rows)))
+    raw = {"graph": {"name": "edge_list", "files": [{"path": "e.tsv", "relation": "chain"}]},
+           "features": [{"name": "file", "paths": ["emb.tsv"], "missing": "zeros"}],
+           "phenotypes": {"name": "table", "path": "t.tsv", "gene_columns": ["a", "b"]},
+           "split": {"kind": "random", "val_fraction": 0.2, "test_fraction": 0.2},
+           "model": {"encoder": {"name": "gene_embedding", "dim": 4}, "head": {"name": "sum_mlp", "hidden": 4}}}
+    (tmp_path / "c.toml").write_text(tomli_w.dumps(raw))
+    assert main(["inspect", str(tmp_path / "c.toml")]) == 0
+    out = capsys.readouterr().out
+    measured = sum(1 for i in range(len(rows)) if i % 4)
+    assert "chain                undirected unweighted          9 edges" in out
+    assert "features[0] (file): 2 columns + a missing indicator, 3 genes without a vector" in out
+    assert f"score: {measured:,} of {len(rows):,} strains measured" in out
+    n = len(rows)
+    test = val = round(0.2 * n)
+    assert f"train {n - test - val:,}, val {val:,}, test {test:,}" in out
+    assert f"| 2 | {n:,} | {n - test - val:,} | {val:,} | {test:,} |" in out
+    assert not (tmp_path / "runs").exists()  # nothing trained, nothing written
