@@ -179,3 +179,20 @@ def test_a_run_trains_on_file_features_and_scores_added_genes(tiny_config, tmp_p
         (tmp_path / "other.tsv").write_text("NEW2\t" + "\t".join(map(str, vec)) + "\n")
         predict(tmp_path / "run", tmp_path / "new.tsv", tmp_path / "p3.tsv", kinds_column="kinds",
                 added_features=tmp_path / "other.tsv")
+
+
+def test_the_additive_baseline_reads_features_when_the_graph_has_them(tiny_config):
+    """Its gene vectors are the free ones plus a linear map of the features: zero the free table and
+    the states are exactly features @ W.T."""
+    import torch
+
+    from cellreg.training.pipeline import Pipeline
+
+    pipe = Pipeline.from_file(tiny_config, ['features=[{name="random", dim=5}]'])
+    encoder = pipe.model.encoder
+    with torch.no_grad():
+        encoder.embedding.weight.zero_()
+    states = encoder(None).genes
+    torch.testing.assert_close(states, pipe.graph.gene_features @ encoder.project.weight.T)
+    plain = Pipeline.from_file(tiny_config, ['features=[{name="random", dim=5}]', "model.encoder.features=false"])
+    assert plain.model.encoder.project is None

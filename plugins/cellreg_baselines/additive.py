@@ -1,7 +1,9 @@
 """The additive baseline: one learned vector per gene, summed over the perturbed set, then an MLP.
 
 It never looks at the graph, so on a gene-held-out split it knows nothing about a test gene:
-every graph-using model must beat it there to claim the graph helps.
+every graph-using model must beat it there to claim the graph helps. Given per-gene features
+(``[[features]]``), each vector is the free one plus a linear map of the gene's features: the
+additive model on a representation, what a learned representation is compared against.
 """
 
 from __future__ import annotations
@@ -23,9 +25,15 @@ class GeneEmbeddingEncoder(Encoder):
         self.dim = config.dim
         self.embedding = nn.Embedding(context.graph.num_genes, config.dim)
         nn.init.normal_(self.embedding.weight, std=0.1)
+        features = context.graph.gene_features if config.features else None
+        self.project = None if features is None else nn.Linear(features.shape[1], config.dim, bias=False)
+        if features is not None:
+            self.register_buffer("gene_features", features.float(), persistent=False)
 
     def forward(self, batch: Batch) -> CellState:
-        return CellState(genes=self.embedding.weight)
+        if self.project is None:
+            return CellState(genes=self.embedding.weight)
+        return CellState(genes=self.embedding.weight + self.project(self.gene_features))
 
 
 class SumMLPHead(PerturbationHead):

@@ -9,6 +9,7 @@ import attrs
 @attrs.frozen
 class GeneEmbeddingConfig:
     dim: int = attrs.field(default=64, validator=attrs.validators.ge(1))
+    features: bool = True  # add a linear map of the graph's gene features ([[features]]) when it has them
 
 
 @attrs.frozen
