@@ -102,7 +102,9 @@ def predict(run_dir: str | Path, table_path: str | Path, out: str | Path | None 
         preds.append(scaler.inverse(model.head(state, batch).values.float().numpy()))
         for m in explainers if explain else []:
             for name, (idx, weight) in m.explain(state, batch, top).items():
-                explained.setdefault(name, []).extend(_format_top(table.gene_names, idx, weight))
+                names = m.explained_names(name)  # None: gene indices
+                explained.setdefault(name, []).extend(_format_top(table.gene_names if names is None else names, idx,
+                                                                  weight))
     pred = np.concatenate(preds)
     kept = {name: cells for name, cells in strains.columns.items() if not name.startswith(("pred_", "explain_"))}
     atomic_write(out, lambda tmp: _write(Path(tmp), table, separator, pipe.label_names, pred, explained, kept))

@@ -26,7 +26,7 @@ bool (True = real entry); other ops add their own keys and document them.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Sequence, TypeVar
 
 import attrs
 import numpy as np
@@ -114,6 +114,11 @@ class Explains:
     def explain(self, state: CellState, batch: Batch, k: int) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
         """Per mechanism name: (gene indices [B, k], weights [B, k]) of the k genes weighed most."""
         return {}
+
+    def explained_names(self, mechanism: str) -> Sequence[str] | None:
+        """What the indices :meth:`explain` gives for ``mechanism`` count: None for the genes, else
+        the names of the items (e.g. ontology terms)."""
+        return None
 
 
 class Encoder(TrainingHooks, Explains, nn.Module):

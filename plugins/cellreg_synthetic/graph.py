@@ -84,7 +84,12 @@ def build_graph(config: SyntheticGraphConfig, seed: int) -> CellGraph:
     genes = [f"G{i:05d}" for i in range(n)]
     from cellreg.data.graph import CellGraph
 
-    return CellGraph.from_edges(genes, edges)
+    extra = None
+    if config.hierarchy is not None:  # its own random stream: the arrays above are the same without it
+        from cellreg_synthetic.hierarchy import planted_hierarchy
+
+        extra = planted_hierarchy(module, config.hierarchy, seed).to_extra()
+    return CellGraph.from_edges(genes, edges, extra=extra)
 
 
 class SyntheticGraph(GraphSource):
