@@ -1,0 +1,68 @@
+"""What a screen ranks by: a weighted sum of labels in raw units, higher is better, and how
+several runs' values of it combine into one score.
+
+``--objective LABEL:max|min[:WEIGHT]`` (repeatable): ``objective = Σ ± weight · label`` (+ for max,
+− for min). Across R runs: the mean and sample sd of the runs' objectives, and
+``score = mean − cautious · sd`` (``cautious = 0``: the mean; 1 or 2: designs the runs agree on).
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import attrs
+import torch
+
+from cellreg.config import ConfigError
+from cellreg.toolkit.text_tables import suggest
+
+DIRECTIONS = {"max": 1.0, "min": -1.0}
+
+
+@attrs.frozen
+class Term:
+    label: str
+    sign: float
+    weight: float
+
+
+def parse_objectives(texts: Sequence[str]) -> list[Term]:
+    """``["fitness:max", "interaction:min:2"]`` -> terms; a malformed one is a ConfigError."""
+    terms, errors = [], []
+    for text in texts:
+        parts = text.split(":")
+        if len(parts) not in (2, 3) or not parts[0] or parts[1] not in DIRECTIONS:
+            errors.append(f"{text!r}: expected LABEL:max|min[:WEIGHT], e.g. fitness:max or interaction:min:2")
+            continue
+        try:
+            weight = float(parts[2]) if len(parts) == 3 else 1.0
+        except ValueError:
+            errors.append(f"{text!r}: the weight {parts[2]!r} is not a number")
+            continue
+        if not weight > 0:
+            errors.append(f"{text!r}: the weight must be > 0 (use min instead of max to reverse a label)")
+            continue
+        terms.append(Term(parts[0], DIRECTIONS[parts[1]], weight))
+    if errors:
+        raise ConfigError("--objective", errors)
+    return terms
+
+
+def objective_weights(terms: Sequence[Term], labels: Sequence[str], run: str) -> torch.Tensor:
+    """[L] signed weights over one run's labels; a label the run lacks is a ConfigError."""
+    weights = torch.zeros(len(labels))
+    for t in terms:
+        if t.label not in labels:
+            raise ConfigError(run, [f"--objective {t.label}: the run has no label {t.label!r}"
+                                    f"{suggest(t.label, labels)}; its labels: {', '.join(labels)}"])
+        weights[list(labels).index(t.label)] += t.sign * t.weight
+    return weights
+
+
+def combine(objectives: torch.Tensor, cautious: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """[R, B] per-run objectives -> (mean [B], sd [B] (0 for one run), score [B]); a NaN score
+    (a run predicting NaN) ranks last."""
+    mean = objectives.mean(0)
+    sd = objectives.std(0) if len(objectives) > 1 else torch.zeros_like(mean)
+    score = torch.nan_to_num(mean - cautious * sd, nan=-torch.inf)
+    return mean, sd, score

@@ -1,0 +1,93 @@
+"""One trained run as a scorer of design blocks, in raw label units, built by the same
+:class:`Pipeline` and :class:`Collate` as ``cellreg run`` and ``predict``.
+
+A wild-type encoder (``Encoder.per_strain = False``) computes F(G) independently of the strains,
+so its state is computed once and every block costs only the head; a per-strain encoder runs on
+every block, as in training.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from cellreg.commands.predict import read_added_features
+from cellreg.config import ConfigError
+from cellreg.data.phenotypes import PhenotypeTable
+from cellreg.plugin_api.contracts import Batch, CellState
+from cellreg.plugin_api.registry import Registry
+from cellreg.training.checkpoint import load_weights
+from cellreg.training.pipeline import Pipeline
+from cellreg.training.rundir import RunDir
+
+
+class RunScorer:
+    def __init__(self, run_dir: str | Path, registry: Registry | None = None, weights: str = "best",
+                 device: torch.device | str = "cpu") -> None:
+        self.dir = RunDir(Path(run_dir))
+        self.pipe = pipe = Pipeline.from_run(self.dir, registry)
+        self.model = pipe.model
+        load_weights(self.model, self.dir.best if weights == "best" else self.dir.last)
+        self.model.eval().to(device)
+        self.device = torch.device(device)
+        self.labels = pipe.label_names
+        scaler = pipe.scaler
+        self.mean = torch.as_tensor(scaler.mean, device=device)
+        self.std = torch.as_tensor(scaler.std, device=device)
+        self.encoder, self.head = self.model.encoder, self.model.head
+        self.per_strain = self.encoder.per_strain
+        self._state: CellState | None = None
+
+    @property
+    def genes(self) -> tuple[str, ...]:
+        return self.pipe.graph.genes
+
+    def add_genes(self, names: tuple[str, ...], features: str | Path | None, where: str) -> None:
+        """Genes the organism never had, as ``predict`` appends them; refused with the reason
+        (the encoder cannot add genes, or was trained without the features given)."""
+        if not names:
+            return
+        name = self.pipe.config.model.encoder.name
+        if not self.encoder.can_add_genes:
+            raise ConfigError(where, [f"genes {', '.join(names[:5])} are not in the organism and encoder {name!r} "
+                                      f"of run {self.dir.root} cannot add genes"])
+        values = read_added_features(Path(features), names, self.pipe.features) if features else None
+        try:
+            self.encoder.add_genes(len(names), None if values is None else values.to(self.device))
+        except ValueError as exc:
+            raise ConfigError(str(features or where), [f"run {self.dir.root}: {exc}"]) from None
+        self._state = None
+
+    def batch(self, table: PhenotypeTable) -> Batch:
+        batch = self.pipe.collate_for(table)(np.arange(len(table)))
+        return {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
+
+    def state(self, batch: Batch) -> CellState:
+        if self.per_strain:
+            return self.encoder(batch)
+        if self._state is None:  # F(G): the same for every block
+            self._state = self.encoder(batch)
+        return self._state
+
+    @torch.no_grad()
+    def __call__(self, table: PhenotypeTable) -> torch.Tensor:
+        """[B, L] raw predictions of the block's designs."""
+        batch = self.batch(table)
+        values = self.head(self.state(batch), batch).values.float()
+        return values * self.std + self.mean
+
+    @torch.no_grad()
+    def explain(self, table: PhenotypeTable, k: int) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+        """Per mechanism: (gene indices [B, k], weights [B, k]) from the encoder's and head's hooks."""
+        batch = self.batch(table)
+        state, out = self.state(batch), {}
+        for part in (self.encoder, self.head):
+            if part.explains:
+                out.update(part.explain(state, batch, k))
+        return out
+
+    @property
+    def explains(self) -> bool:
+        return self.encoder.explains or self.head.explains
