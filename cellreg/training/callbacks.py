@@ -14,6 +14,7 @@ from cellreg.training import plots
 from cellreg.training.checkpoint import load_training_state, publish_weights, save_training_state, write_json
 from cellreg.training.metrics import json_safe
 from cellreg.training.rundir import RunDir
+from cellreg.training.trackers import epoch_values, hyperparameters, init_kwargs
 
 if TYPE_CHECKING:
     from cellreg.training.trainer import Trainer
@@ -120,7 +121,29 @@ class Finished(Callback):
         write_json(self.path, {"finished": True})
 
 
+class Tracking(Callback):
+    """``train.log_with``: Accelerate's trackers, started with the resolved config and the run's name,
+    fed each epoch's training and validation numbers (not the test split's: a dashboard is where runs
+    get chosen), finished at the end."""
+
+    def on_fit_start(self, trainer: "Trainer", resumed: bool) -> None:
+        if trainer.config.train.log_with:
+            name = trainer.dir.root.name
+            trainer.acc.init_trackers(trainer.config.name or name, config=hyperparameters(trainer.config),
+                                      init_kwargs=init_kwargs(name, str(trainer.dir.tracking)))
+
+    def on_epoch_end(self, trainer: "Trainer", entry: dict, improved: bool) -> None:
+        if trainer.config.train.log_with:
+            trainer.acc.log(epoch_values(entry), step=entry["epoch"])
+
+    def on_fit_end(self, trainer: "Trainer", report: dict, pred: np.ndarray, obs: np.ndarray) -> None:
+        for tracker in trainer.acc.trackers:  # end_training's work on this process, without tearing
+            tracker.finish()                   # down the process group that the other ranks still use
+        trainer.acc.trackers.clear()
+
+
 def standard_callbacks(run_dir: RunDir) -> tuple[History, list[Callback]]:
     """The history (which the report reads back) and every piece, in the order they run."""
     history = History(run_dir)
-    return history, [history, Checkpoints(run_dir), Report(run_dir), Plots(run_dir, history), Finished(run_dir)]
+    return history, [history, Checkpoints(run_dir), Report(run_dir), Plots(run_dir, history), Finished(run_dir),
+                     Tracking()]

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from cellreg.config import ConfigError, RunConfig
 from cellreg.plugin_api.sources import FeatureSource, GraphSource, PhenotypeSource
+from cellreg.training.trackers import tracker_errors
 
 
 def label_errors(config: RunConfig, names: tuple[str, ...] | list[str]) -> list[str]:
@@ -30,7 +31,8 @@ def preflight(config: RunConfig, graph: GraphSource, phenotypes: PhenotypeSource
     """The sources' own checks (their files exist), then the labels the config asks for, where the
     phenotype source can tell them without loading; every problem at once, naming its key. A
     features source names keys within its own table; they are given here as ``features[i].key``."""
-    errors = graph.check() + [f"{key}.{problem}" for key, f in (features or {}).items() for problem in f.check()]
+    errors = tracker_errors(config)
+    errors += graph.check() + [f"{key}.{problem}" for key, f in (features or {}).items() for problem in f.check()]
     errors += phenotypes.check()
     for key in ("test", "val"):
         path = getattr(config.split, key)

@@ -2,7 +2,8 @@
 
 A run directory holds ``config.toml`` (the resolved config), ``run.json`` (:class:`RunInfo`),
 ``split.npz``, ``metrics.jsonl`` (one line per epoch), ``metrics.json`` (the final report),
-``weights/best|last.safetensors``, ``checkpoint/`` (what ``--resume`` needs) and ``plots/``.
+``weights/best|last.safetensors``, ``checkpoint/`` (what ``--resume`` needs), ``plots/`` and, with
+``train.log_with``, ``tracking/``.
 """
 
 from __future__ import annotations
@@ -62,6 +63,7 @@ class RunDir:
         self.checkpoint = self.root / "checkpoint"
         self.progress = self.checkpoint / "progress.json"
         self.plots = self.root / "plots"
+        self.tracking = self.root / "tracking"  # train.log_with: the trackers' local files (TensorBoard events)
 
     def is_run(self) -> bool:
         return self.info.exists()

@@ -16,14 +16,15 @@ import numpy as np
 import torch
 from accelerate import Accelerator
 from accelerate.state import AcceleratorState, GradientState
-from accelerate.utils import DistributedDataParallelKwargs, gather_object, send_to_device, set_seed
+from accelerate.utils import DistributedDataParallelKwargs, broadcast_object_list, gather_object, send_to_device, \
+    set_seed
 from tqdm.auto import tqdm
 
 from cellreg import __version__
 from cellreg.config import ConfigError, RunConfig, to_toml
 from cellreg.data.batches import loader
 from cellreg.plugin_api.registry import Registry
-from cellreg.training.callbacks import Checkpoints, standard_callbacks
+from cellreg.training.callbacks import Callback, Checkpoints, standard_callbacks
 from cellreg.training.checkpoint import load_weights
 from cellreg.training.metrics import HIGHER_IS_BETTER, bootstrap_intervals, json_safe, spread, table_metrics
 from cellreg.training.pipeline import Data, Pipeline
@@ -52,7 +53,7 @@ def apply_threads(threads: int) -> None:
         torch.set_num_threads(threads)
 
 
-def _fresh_accelerator(config: RunConfig) -> Accelerator:
+def _fresh_accelerator(config: RunConfig, tracking_dir: Path) -> Accelerator:
     # AcceleratorState is a process-wide singleton; a second run in one process must not inherit it.
     AcceleratorState._reset_state()
     GradientState._reset_state()
@@ -62,10 +63,12 @@ def _fresh_accelerator(config: RunConfig) -> Accelerator:
     ddp = DistributedDataParallelKwargs(find_unused_parameters=True, broadcast_buffers=False)
     return Accelerator(cpu=config.train.cpu or not torch.cuda.is_available(),
                        mixed_precision=config.train.mixed_precision,
-                       gradient_accumulation_steps=config.train.grad_accum, kwargs_handlers=[ddp])
+                       gradient_accumulation_steps=config.train.grad_accum, kwargs_handlers=[ddp],
+                       log_with=list(config.train.log_with) or None, project_dir=str(tracking_dir))
 
 
-def _selected(entry: dict, select: str) -> float:
+def selected_value(entry: dict, select: str) -> float:
+    """An epoch's ``train.select`` value (``val.loss``, ``val.<label>.<metric>``); NaN when undefined."""
     _, *path = select.split(".")
     node = entry["val"]
     for p in path:
@@ -83,12 +86,14 @@ def _better(value: float, best: float | None, metric: str) -> bool:
 
 class Trainer:
     """The loop: epochs of training, validation and model selection, then one test evaluation.
-    What it writes, the ``callbacks`` write (main process only)."""
+    What it writes, the ``callbacks`` write (main process only); ``callbacks`` adds pieces of the
+    caller's (a sweep's pruning), which run after the standard ones and may :meth:`request_stop`."""
 
-    def __init__(self, pipeline: Pipeline, run_dir: RunDir, fresh: bool = False) -> None:
+    def __init__(self, pipeline: Pipeline, run_dir: RunDir, fresh: bool = False,
+                 callbacks: tuple[Callback, ...] = ()) -> None:
         config = pipeline.config
         self.config, self.dir, self.pipeline = config, run_dir, pipeline
-        self.acc = _fresh_accelerator(config)
+        self.acc = _fresh_accelerator(config, run_dir.tracking)
         if fresh:
             run_dir.refuse_unless_new(to_toml(config))
         self.acc.wait_for_everyone()  # every rank has looked before the main one writes
@@ -102,6 +107,8 @@ class Trainer:
         self.op = pipeline.op
         self.model = pipeline.model
         self.history, self.callbacks = standard_callbacks(run_dir)
+        self.callbacks += list(callbacks)
+        self.stop_reason: str | None = None
         tc = config.train
         params = [p for p in self.model.parameters() if p.requires_grad]
         optimizer = torch.optim.AdamW(params, lr=tc.lr, weight_decay=tc.weight_decay)
@@ -163,7 +170,7 @@ class Trainer:
         for part in self.acc.unwrap_model(self.model).parts():  # schedules (e.g. pretrain, then joint)
             part.on_epoch_start(epoch, tc.epochs)
         self.train_loader.set_epoch(epoch)  # Accelerate re-sets the sampler epoch from this
-        set_seed(self.config.seed * 100_003 + epoch, device_specific=True)
+        set_seed((self.config.seed * 100_003 + epoch) % 2**32, device_specific=True)  # any seed; same below 42,949
         total = torch.zeros((), device=self.acc.device)
         parts: dict[str, torch.Tensor] = {}
         batches = 0
@@ -241,6 +248,17 @@ class Trainer:
         patience, best = self.config.train.patience, self.state["best_epoch"]
         return bool(patience) and best is not None and self.state["epoch"] - best >= patience
 
+    def request_stop(self, reason: str) -> None:
+        """End training after this epoch (a callback's call, on the main process): the selected
+        weights are then tested as after early stopping."""
+        self.stop_reason = reason
+
+    def _stop_requested(self) -> bool:
+        """The main process's stop request, seen by every process."""
+        if self.acc.num_processes > 1:
+            self.stop_reason = broadcast_object_list([self.stop_reason])[0]
+        return self.stop_reason is not None
+
     def _call(self, hook: str, *args) -> None:
         if self.main:
             for callback in self.callbacks:
@@ -259,7 +277,7 @@ class Trainer:
             entry["val"], _, _ = self.evaluate(self.val_loader)
             entry.update(self.diagnostics())
             entry["lr"] = self.scheduler.get_last_lr()[0]
-            value = _selected(entry, self.config.train.select)
+            value = selected_value(entry, self.config.train.select)
             improved = _better(value, self.state["best_value"], metric)
             if improved:
                 self.state["best_value"], self.state["best_epoch"] = value, epoch + 1
@@ -268,6 +286,10 @@ class Trainer:
             if self.main:
                 log.info(_epoch_line(entry, tc.epochs, self.config.train.select, value, improved))
             self.acc.wait_for_everyone()
+            if self._stop_requested():
+                if self.main:
+                    log.info("stopping after epoch %d: %s", epoch + 1, self.stop_reason)
+                break
             if stop_after_epoch is not None and epoch + 1 >= stop_after_epoch and epoch + 1 < tc.epochs:
                 return None  # used by tests to simulate a crash
         return self.finish()
@@ -285,6 +307,7 @@ class Trainer:
             "test": test, "val": best["val"], "train": best["train"],
             "selected_epoch": self.state["best_epoch"], "select": self.config.train.select,
             "epochs": self.state["epoch"], "stopped_early": self.state["epoch"] < self.config.train.epochs,
+            "stop_reason": self.stop_reason,
             "train_seconds": round(seconds, 3),
             "strains_per_second": round(self.state["strains_trained"] / seconds, 1) if seconds else None,
             "split_sizes": self.data.split.sizes(), "num_processes": self.acc.num_processes,
@@ -301,18 +324,21 @@ def _epoch_line(entry: dict, epochs: int, select: str, value: float, improved: b
 
 
 def run(config_path: str | Path | None, out: str | Path, overrides: list[str] = (), resume: bool = False,
-        registry: Registry | None = None, stop_after_epoch: int | None = None) -> dict | None:
-    """Train (or resume) one run; returns the final report, or None if stopped early on purpose."""
+        registry: Registry | None = None, stop_after_epoch: int | None = None,
+        callbacks: tuple[Callback, ...] = ()) -> dict | None:
+    """Train (or resume) one run; returns the final report, or None if stopped early on purpose.
+    ``callbacks`` join the standard ones (see :class:`Trainer`)."""
     run_dir = RunDir(Path(out))
     if resume:
         run_dir.require("nothing to resume")
-        trainer = Trainer(Pipeline.from_run(run_dir, registry, split=run_dir.read_split()), run_dir)
+        trainer = Trainer(Pipeline.from_run(run_dir, registry, split=run_dir.read_split()), run_dir,
+                          callbacks=callbacks)
         trainer.resume()
         if run_dir.finished():
             return json.loads(run_dir.metrics.read_text())
         return trainer.fit(stop_after_epoch, resumed=True)
     pipeline = Pipeline.from_file(config_path, overrides, registry)
     pipeline.preflight()
-    trainer = Trainer(pipeline, run_dir, fresh=True)
+    trainer = Trainer(pipeline, run_dir, fresh=True, callbacks=callbacks)
     trainer.write_start()
     return trainer.fit(stop_after_epoch)
