@@ -42,6 +42,7 @@ GENERIC_WORDS = {
     ("training/checkpoint.py", "file"): "a word of a message",
     ("config/split_config.py", "random"): "the random split",
     ("data/splits.py", "random"): "the random split",
+    ("commands/cli.py", "random"): "cellreg sweep --sampler random (Optuna's)",
 }
 
 

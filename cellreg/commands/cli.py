@@ -1,4 +1,4 @@
-"""The ``cellreg`` command: run, validate, predict, compare, bench, plugins."""
+"""The ``cellreg`` command: run, validate, predict, compare, sweep, bench, plugins."""
 
 from __future__ import annotations
 
@@ -155,6 +155,17 @@ def _cmd_compare(args) -> int:
     return 0
 
 
+def _cmd_sweep(args) -> int:
+    from cellreg.commands.sweep import Options, sweep
+
+    options = Options(trials=args.trials, storage=args.storage, study=args.study, sampler=args.sampler,
+                      pruner=args.pruner, pruner_startup=args.pruner_startup, seed=args.seed,
+                      same_seed=args.same_seed, overrides=tuple(args.set))
+    with logging_redirect_tqdm():
+        print(sweep(args.configs, args.space, args.out, options))
+    return 0
+
+
 def _cmd_bench(args) -> int:
     from cellreg.commands.bench import chart, markdown, run_bench
 
@@ -232,6 +243,27 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--json", action="store_true")
     b.add_argument("--out", help="folder for bench.json, bench.md and bench.png")
     b.set_defaults(func=_cmd_bench)
+    sw = sub.add_parser("sweep", help="tune configs with Optuna; several get the same budget, winners compared on test")
+    sw.add_argument("configs", nargs="+", metavar="CONFIG")
+    sw.add_argument("--space", action="append", required=True, metavar="SPACE.toml",
+                    help="search space ([[param]] tables); once for all configs, or once per config in order")
+    sw.add_argument("--trials", type=int, required=True, metavar="N",
+                    help="trials in each study in all: a resumed or shared study runs only what it lacks")
+    sw.add_argument("--storage", help="an Optuna journal file (a path; default OUT/study.journal) or an RDB URL "
+                    "(sqlite:///sweep.db, postgresql://user@host/db) shared by every worker")
+    sw.add_argument("--study", help="study name (default: the config's name)")
+    sw.add_argument("--out", help="the sweep's folder (default sweeps/<name>; several configs: OUT/<name> each)")
+    sw.add_argument("--sampler", choices=["tpe", "random"], default="tpe")
+    sw.add_argument("--pruner", choices=["median", "hyperband", "off"], default="median",
+                    help="stops trials whose validation metric lags, epoch by epoch (default median)")
+    sw.add_argument("--pruner-startup", type=int, default=2, metavar="K",
+                    help="median pruner: trials that finish before any is pruned (default 2)")
+    sw.add_argument("--seed", type=int, help="the sweep's seed, from which each trial's is derived "
+                    "(default: the config's)")
+    sw.add_argument("--same-seed", action="store_true", help="every trial trains with the sweep's seed itself")
+    sw.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                    help="override one value of every config, for every trial (repeatable)")
+    sw.set_defaults(func=_cmd_sweep)
     pl = sub.add_parser("plugins", help="list installed plugins")
     pl.add_argument("--json", action="store_true")
     pl.set_defaults(func=_cmd_plugins)

@@ -1,0 +1,1 @@
+"""Hyperparameter sweeps with Optuna: the search space, the study, the trials and what they leave."""
