@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import attrs
 import numpy as np
@@ -43,6 +43,15 @@ def _frozen_array(dtype):
     return attrs.field(converter=convert, eq=False)
 
 
+def _tags(value: Mapping[str, Sequence[str]]) -> dict[str, np.ndarray]:
+    out = {}
+    for name, column in dict(value).items():
+        a = np.array(column, dtype=object, copy=True).reshape(-1)
+        a.setflags(write=False)
+        out[str(name)] = a
+    return out
+
+
 @attrs.frozen(eq=False)
 class PhenotypeTable:
     """Strain ``s`` perturbs ``genes[offsets[s]:offsets[s+1]]`` with ``kinds`` of the same slice."""
@@ -53,6 +62,8 @@ class PhenotypeTable:
     labels: np.ndarray = _frozen_array(np.float32)  # [S, L], NaN = missing
     label_names: tuple[str, ...] = attrs.field(converter=tuple)
     gene_names: tuple[str, ...] = attrs.field(converter=tuple)  # the vocabulary the indices refer to
+    # per strain, text a source carries through (a published split column, a condition): name -> [S] str
+    tags: Mapping[str, np.ndarray] = attrs.field(factory=dict, converter=_tags, eq=False)
 
     def __attrs_post_init__(self) -> None:
         s = len(self.offsets) - 1
@@ -65,6 +76,9 @@ class PhenotypeTable:
             raise ValueError(f"labels must be [{s}, {len(self.label_names)}], got {list(self.labels.shape)}")
         if len(self.genes) and (self.genes.min() < 0 or self.genes.max() >= len(self.gene_names)):
             raise ValueError("gene index outside the vocabulary")
+        for name, column in self.tags.items():
+            if len(column) != s:
+                raise ValueError(f"tag {name!r} has {len(column)} values for {s} strains")
 
     @classmethod
     def from_sets(
@@ -123,7 +137,7 @@ class PhenotypeTable:
         offsets = np.concatenate([[0], np.cumsum(sizes)])
         pos = np.repeat(starts - offsets[:-1], sizes) + np.arange(offsets[-1])
         return PhenotypeTable(offsets, self.genes[pos], self.kinds[pos], self.labels[rows],
-                              self.label_names, self.gene_names)
+                              self.label_names, self.gene_names, {k: v[rows] for k, v in self.tags.items()})
 
     def fingerprint(self) -> str:
         h = Hasher()
@@ -132,19 +146,24 @@ class PhenotypeTable:
         h.update_strings(self.label_names)
         h.update_strings(["|"])
         h.update_strings(self.gene_names)
+        for name in sorted(self.tags):  # none for most tables: their fingerprint is unchanged
+            h.update_strings(["|tag", name])
+            h.update_strings(self.tags[name].astype(str))
         return h.hexdigest()
 
     def save(self, path: str | Path) -> None:
         np.savez(
             path, offsets=self.offsets, genes=self.genes, kinds=self.kinds, labels=self.labels,
             label_names=np.array(self.label_names, dtype=str), gene_names=np.array(self.gene_names, dtype=str),
+            **{f"tag:{k}": v.astype(str) for k, v in self.tags.items()},
         )
 
     @classmethod
     def load(cls, path: str | Path) -> "PhenotypeTable":
         with np.load(path, allow_pickle=False) as z:
+            tags = {k[len("tag:"):]: z[k].astype(object) for k in z.files if k.startswith("tag:")}
             return cls(z["offsets"], z["genes"], z["kinds"], z["labels"],
-                       z["label_names"].tolist(), z["gene_names"].tolist())
+                       z["label_names"].tolist(), z["gene_names"].tolist(), tags)
 
     def summary(self) -> str:
         sizes = np.bincount(self.set_sizes)

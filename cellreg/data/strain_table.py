@@ -3,12 +3,15 @@
 The core reads new strains with this (``cellreg predict``) whatever source a run was trained on;
 a phenotype source that reads such files can use this reader with its options taken from its config.
 
-Rows are read once into a flat list of gene names plus per-strain sizes (CSR), label cells stay
-strings per column and are cast by numpy in one go; names are looked up in the graph at the end.
+Rows are parsed by :mod:`cellreg.data.strain_rows` (the columnar engine, with the line reader as its
+reference and fallback) into distinct gene names plus a code per CSR entry; names are looked up
+once each, then the optional steps run on arrays: drop unknown strains, collapse a gene named twice,
+average replicates. The result is cached by content (:mod:`cellreg.toolkit.table_cache`).
 """
 
 from __future__ import annotations
 
+import logging
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -18,14 +21,65 @@ import numpy as np
 
 from cellreg.data.phenotypes import Perturbation, PhenotypeTable
 from cellreg.plugin_api.sources import NewStrains
-from cellreg.toolkit.text_tables import TextTable, check_header, column_index, parse_floats, read_table, short_row, \
-    delimiter_field, not_empty, suggest, unknown_genes_message
+from cellreg.toolkit.text_tables import delimiter_field, not_empty, read_table, suggest, unknown_genes_message
 
 if TYPE_CHECKING:
     from cellreg.data.graph import CellGraph
 
 TableUnknownGenes = Literal["error", "drop", "add"]  # add: genes marked `addition` extend the vocabulary
 KindName = Literal["deletion", "knockdown", "overexpression", "addition"]
+log = logging.getLogger("cellreg")
+
+
+@attrs.frozen
+class ColumnFilter:
+    """Keep rows whose ``column`` holds ``equals``, or one of ``one_of`` (cells compared after
+    trimming spaces): e.g. one screen, ``{ column = "Arraytype/Temp", equals = "DMA30" }``."""
+
+    column: str = attrs.field(validator=not_empty)
+    equals: str | None = None
+    one_of: list[str] | None = None
+
+    def __attrs_post_init__(self) -> None:
+        if (self.equals is None) == (self.one_of is None):
+            raise ValueError(f"filter on {self.column!r}: give exactly one of equals (a value) or one_of "
+                             "(a list of values)")
+        if self.one_of is not None and not self.one_of:
+            raise ValueError(f"filter on {self.column!r}: 'one_of' must not be empty")
+
+    @property
+    def accepted(self) -> frozenset[str]:
+        return frozenset([self.equals.strip()] if self.equals is not None else [v.strip() for v in self.one_of])
+
+    def describe(self) -> str:
+        if self.equals is not None:
+            return f"column {self.column!r} equals {self.equals!r}"
+        return f"column {self.column!r} one of {', '.join(map(repr, self.one_of))}"
+
+
+@attrs.frozen
+class TableStats:
+    """What loading a table did, for ``cellreg inspect`` and the log: rows in the file, rows the
+    filter removed, strains dropped for unknown genes, strains with a gene named twice, and rows
+    merged into another by ``aggregate = "mean"`` (``merged_strains`` strains came from 2+ rows)."""
+
+    rows: int
+    filtered_out: int
+    unknown_dropped: int
+    repeated_genes: int
+    replicate_rows: int
+    merged_strains: int
+    strains: int
+
+    def describe(self) -> str:
+        parts = [f"{self.rows:,} rows"]
+        if self.filtered_out:
+            parts.append(f"{self.filtered_out:,} filtered out")
+        if self.unknown_dropped:
+            parts.append(f"{self.unknown_dropped:,} with unknown genes dropped")
+        if self.replicate_rows:
+            parts.append(f"{self.replicate_rows:,} replicate rows averaged into {self.merged_strains:,} strains")
+        return f"{', '.join(parts)} -> {self.strains:,} strains"
 
 
 @attrs.frozen
@@ -44,6 +98,11 @@ class TableConfig:
     unknown_genes: TableUnknownGenes = "error"
     strip_suffix: str | None = None
     drop_genes: list[str] = attrs.field(factory=list)
+    filter: list[ColumnFilter] = attrs.field(factory=list)  # rows must pass every one
+    keep: list[str] = attrs.field(factory=list)  # text columns carried per strain (PhenotypeTable.tags)
+    conditions: list[str] = attrs.field(factory=list)  # columns that tell replicates apart; carried too
+    aggregate: Literal["none", "mean"] = "none"
+    aliases: str | None = None  # alias file: name, then the vocabulary's name (case-insensitive)
 
     def __attrs_post_init__(self) -> None:
         if (self.genes is None) == (self.gene_columns is None):
@@ -53,6 +112,16 @@ class TableConfig:
             raise ValueError("'gene_columns' must not be empty")
         if self.strip_suffix == "":
             raise ValueError("'strip_suffix' must not be empty (leave it out instead)")
+        genes = set(self.gene_column_names) | ({self.kinds} if self.kinds else set())
+        for option in ("keep", "conditions"):
+            for column in getattr(self, option):
+                if column in genes:
+                    raise ValueError(f"'{option}': column {column!r} holds genes or kinds")
+                if self.labels is not None and column in self.labels:
+                    raise ValueError(f"'{option}': column {column!r} is also a label")
+        if self.conditions and self.aggregate == "none":
+            raise ValueError("'conditions' tell replicates apart for aggregate = \"mean\"; with aggregate = "
+                             "\"none\" every row is a strain (use keep = [...] to carry a column)")
 
     @property
     def gene_column_names(self) -> list[str]:
@@ -63,84 +132,12 @@ class TableConfig:
         return int(Perturbation.parse(self.default_kind))
 
 
-class _Rows:
-    """The hot loop's output: CSR gene names, kind codes, the column of each name, label cells."""
-
-    def __init__(self, n_labels: int):
-        self.names: list[str] = []
-        self.kinds: list[int] = []
-        self.where: list[int] = []  # index into the gene columns, for messages
-        self.sizes: list[int] = []
-        self.lines: list[int] = []
-        self.labels: list[list[str]] = [[] for _ in range(n_labels)]
-        self.other: list[list[str]] = []  # per row, the cells of the columns carried through (predict)
-
-
-def _read(table: TextTable, config: TableConfig, gene_idx: list[int], kind_idx: int | None,
-          label_idx: list[int], other_idx: list[int]) -> _Rows:
-    out = _Rows(len(label_idx))
-    sep, suffix = config.gene_separator, config.strip_suffix
-    drop = frozenset(config.drop_genes)
-    default = config.default_code
-    kind_cache: dict[str, int] = {}
-    need = max(gene_idx + label_idx + ([kind_idx] if kind_idx is not None else [])) + 1
-    names, kinds, where, sizes, lines = out.names, out.kinds, out.where, out.sizes, out.lines
-    label_cells = list(zip(label_idx, out.labels))
-    for n, cells in table.rows:
-        if len(cells) < need:
-            raise short_row(table, n, cells, need)
-        genes: list[str] = []
-        cols: list[int] = []
-        for j, c in enumerate(gene_idx):
-            for g in cells[c].split(sep):
-                g = g.strip()
-                if g:
-                    genes.append(g.partition(suffix)[0] if suffix else g)
-                    cols.append(j)
-        if kind_idx is None:
-            codes = [default] * len(genes)
-        else:
-            codes = _kinds(table, n, config, cells[kind_idx], len(genes), default, kind_cache)
-        if drop:
-            keep = [i for i, g in enumerate(genes) if g not in drop]
-            genes, cols, codes = [genes[i] for i in keep], [cols[i] for i in keep], [codes[i] for i in keep]
-        names.extend(genes)
-        where.extend(cols)
-        kinds.extend(codes)
-        sizes.append(len(genes))
-        lines.append(n)
-        for c, store in label_cells:
-            store.append(cells[c])
-        if other_idx:
-            out.other.append([cells[c] if c < len(cells) else "" for c in other_idx])
-    return out
-
-
-def _kinds(table: TextTable, line: int, config: TableConfig, cell: str, n_genes: int, default: int,
-           cache: dict[str, int]) -> list[int]:
-    """Per-gene kinds joined like the genes; one kind applies to every gene, an empty cell means the default."""
-    parts = [p.strip() for p in cell.split(config.gene_separator) if p.strip()]
-    if not parts:
-        return [default] * n_genes
-    if len(parts) not in (1, n_genes):
-        raise ValueError(f"{table.path}: line {line}, column {config.kinds!r}: {len(parts)} kinds "
-                         f"for {n_genes} genes")
-    codes = []
-    for p in parts:
-        code = cache.get(p)
-        if code is None:
-            try:
-                code = cache[p] = int(Perturbation.parse(p))
-            except ValueError as exc:
-                raise ValueError(f"{table.path}: line {line}, column {config.kinds!r}: {exc}") from None
-        codes.append(code)
-    return codes * n_genes if len(codes) == 1 else codes
-
 
 def _label_names(path: Path, config: TableConfig, header: list[str]) -> list[str]:
-    """The configured labels, or every column not holding genes or kinds."""
+    """The configured labels, or every column not holding genes or kinds, not kept, not filtered on."""
     used = set(config.gene_column_names) | ({config.kinds} if config.kinds is not None else set())
-    names = config.labels if config.labels is not None else [h for h in header if h not in used]
+    carried = set(config.keep) | set(config.conditions) | {f.column for f in config.filter}
+    names = config.labels if config.labels is not None else [h for h in header if h not in used | carried]
     if not names and config.labels is None:
         raise ValueError(f"{path}: no label columns (every column holds genes or kinds); "
                          "set labels = [] for a table without labels")
@@ -150,133 +147,230 @@ def _label_names(path: Path, config: TableConfig, header: list[str]) -> list[str
     return names
 
 
+def _header(path: Path, config: TableConfig) -> list[str]:
+    with read_table(path, config.delimiter, config.comment) as table:
+        if table.first is None:
+            raise ValueError(f"{path}: empty file (a header line naming the columns is needed)")
+        return [h.strip() for h in table.first[1]]
+
+
 def table_label_names(path: Path, config: TableConfig) -> list[str]:
     """The labels a table provides, from its header line alone (cheap: for ``cellreg validate``)."""
     if config.labels is not None:
         return list(config.labels)
-    with read_table(path, config.delimiter, config.comment) as table:
-        if table.first is None:
-            raise ValueError(f"{path}: empty file (a header line naming the columns is needed)")
-        return _label_names(path, config, [h.strip() for h in table.first[1]])
+    return _label_names(path, config, _header(path, config))
 
 
-def read_strain_table(path: Path, graph: CellGraph, config: TableConfig) -> PhenotypeTable:
-    """The table at ``path`` (``config.path`` is ignored: the caller resolved it) against ``graph``."""
-    return _Reader(config, Path(path)).load(graph)
+def read_strain_table(path: Path, graph: CellGraph, config: TableConfig, engine: str = "auto") -> PhenotypeTable:
+    """The table at ``path`` (``config.path`` is ignored: the caller resolved it) against ``graph``.
+    ``engine = "lines"`` forces the line reader (the reference the columnar engine is tested against)."""
+    return load_strain_table(path, graph, config, engine)[0]
+
+
+def load_strain_table(path: Path, graph: CellGraph, config: TableConfig,
+                      engine: str = "auto") -> tuple[PhenotypeTable, TableStats]:
+    """:func:`read_strain_table` plus what the load did (:class:`TableStats`)."""
+    return _Reader(config, Path(path), engine=engine).load(graph)
 
 
 def read_new_strains(path: Path, graph: CellGraph, config: TableConfig) -> NewStrains:
     """Strains to score: the table, and the file's other columns (an id, notes) to carry into the
     output. ``config.labels`` must be ``[]``."""
     reader = _Reader(config, Path(path), keep_other=True)
-    table = reader.load(graph)
+    table, _ = reader.load(graph)
     return NewStrains(table, {name: [row[j] for row in reader.rows.other] for j, name in enumerate(reader.other)})
 
 
 class _Reader:
-    def __init__(self, config: TableConfig, path: Path, keep_other: bool = False):
+    def __init__(self, config: TableConfig, path: Path, keep_other: bool = False, engine: str = "auto"):
         self.config, self.path, self.keep_other = config, path, keep_other
+        self.engine = "lines" if keep_other else engine
+        self.aliases = Path(config.aliases) if config.aliases is not None else None
         self.other: list[str] = []
 
-    def load(self, graph: CellGraph) -> PhenotypeTable:
+    def load(self, graph: CellGraph) -> tuple[PhenotypeTable, TableStats]:
+        from cellreg.toolkit import table_cache
+
+        entry = None
+        if not self.keep_other:
+            options = {"config": attrs.asdict(self.config), "path": str(self.path), "genes": _digest(graph.genes)}
+            entry = table_cache.Entry("strains", [self.path] + ([self.aliases] if self.aliases else []), options)
+            cached = entry.load()
+            if cached is not None:
+                return _from_cache(cached)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            table, stats = self._load(graph)
+        for w in caught:
+            warnings.warn(w.message, w.category, stacklevel=3)
+        if stats.replicate_rows or stats.filtered_out:
+            log.info("%s: %s", self.path, stats.describe())
+        if entry is not None:
+            entry.save(_to_cache(table, stats, [str(w.message) for w in caught]))
+        return table, stats
+
+    def _load(self, graph: CellGraph) -> tuple[PhenotypeTable, TableStats]:
+        from cellreg.data.strain_rows import LabelError, read_lines, read_rows
+
         config = self.config
-        with read_table(self.path, config.delimiter, config.comment) as table:
-            if table.first is None:
-                raise ValueError(f"{self.path}: empty file (a header line naming the columns is needed)")
-            header = [h.strip() for h in table.first[1]]
-            check_header(table, header)
-            gene_names = config.gene_column_names
-            gene_idx = [column_index(c, header, table, "genes") for c in gene_names]
-            kind_idx = column_index(config.kinds, header, table, "kinds") if config.kinds is not None else None
-            label_names = _label_names(self.path, config, header)
-            label_idx = [column_index(c, header, table, "labels") for c in label_names]
-            used = set(gene_idx + label_idx + ([kind_idx] if kind_idx is not None else []))
-            other_idx = [j for j in range(len(header)) if j not in used] if self.keep_other else []
-            self.other = [header[j] for j in other_idx]
-            rows = self.rows = _read(table, config, gene_idx, kind_idx, label_idx, other_idx)
-        lines = np.asarray(rows.lines, dtype=np.int64)
+        label_names = _label_names(self.path, config, _header(self.path, config))
         hint = "" if config.labels is not None else \
             " (labels default to every column not holding genes or kinds; list them with labels = [...])"
         try:
-            columns = [parse_floats(cells, lines, self.path, repr(name), missing_ok=True)
-                       for name, cells in zip(label_names, rows.labels)]
-        except ValueError as exc:
+            if self.keep_other:
+                rows, lay = read_lines(self.path, config, label_names, keep_other=True)
+                self.other = [lay.header[j] for j in lay.other]
+            else:
+                rows, _ = read_rows(self.path, config, label_names, self.engine)
+        except LabelError as exc:
             raise ValueError(f"{exc}{hint}") from None
-        labels = np.stack(columns, axis=1) if columns else np.zeros((len(lines), 0), np.float32)
-        return self._build(graph, rows, lines, labels.reshape(len(lines), len(label_names)), label_names)
+        self.rows = rows
+        return self._build(graph, rows, label_names)
 
-    def _build(self, graph: CellGraph, rows: _Rows, lines: np.ndarray, labels: np.ndarray,
-               label_names: list[str]) -> PhenotypeTable:
-        sizes = np.asarray(rows.sizes, dtype=np.int64)
-        genes = graph.lookup(rows.names)
-        kinds = np.asarray(rows.kinds, dtype=np.int8)
-        unknown = genes < 0
+    def _build(self, graph: CellGraph, rows, label_names: list[str]) -> tuple[PhenotypeTable, TableStats]:
+        from cellreg.toolkit.gene_names import GeneNames
+
+        resolver = GeneNames.from_file(graph.genes, self.aliases)
+        sizes, kinds = rows.sizes, rows.kinds
+        per_name = resolver.lookup(rows.names)
+        genes = per_name[rows.codes] if len(rows.codes) else np.zeros(0, np.int64)
+        index = rows.rows  # per strain, its data row (for line numbers)
+        labels = rows.labels
+        text = dict(rows.text)
         vocabulary = graph.genes
+        unknown = genes < 0
         if unknown.any() and self.config.unknown_genes == "add":
-            genes, vocabulary = self._add(graph, rows, lines, genes, kinds, sizes)
+            genes, vocabulary = self._add(graph, rows, index, genes, kinds, sizes)
             unknown = genes < 0
+        n_read, n_unknown = len(sizes), 0
         if unknown.any():
             strain = np.repeat(np.arange(len(sizes)), sizes)
             bad_entries = np.flatnonzero(unknown)
             cols = self.config.gene_column_names
+            lines = rows.line_of(index[strain[bad_entries]])
             msg = unknown_genes_message(
-                self.path, [rows.names[i] for i in bad_entries], [int(lines[strain[i]]) for i in bad_entries],
+                self.path, [rows.names[rows.codes[i]] for i in bad_entries], [int(n) for n in lines],
                 [f", column {cols[rows.where[i]]!r}" for i in bad_entries],
-                f"the graph's {graph.num_genes:,}-gene vocabulary", graph.genes)
+                f"the graph's {graph.num_genes:,}-gene vocabulary", resolver.known)
             if self.config.unknown_genes == "error":
                 raise ValueError(msg + "; if they are genes of the organism, give the graph source a gene vocabulary "
                                  "that lists them (genes without edges stay in the graph); else set "
                                  'unknown_genes = "drop" to skip those strains')
             bad = np.zeros(len(sizes), dtype=bool)
             bad[strain[bad_entries]] = True
-            warnings.warn(f"{msg}; dropped {int(bad.sum()):,} of {len(sizes):,} strains", stacklevel=3)
+            n_unknown = int(bad.sum())
+            warnings.warn(f"{msg}; dropped {n_unknown:,} of {len(sizes):,} strains", stacklevel=3)
             keep_entry = ~bad[strain]
-            genes, kinds, sizes, labels = genes[keep_entry], kinds[keep_entry], sizes[~bad], labels[~bad]
-            lines = lines[~bad]
-        genes, kinds, sizes = self._collapse_repeats(lines, genes, kinds, sizes, vocabulary)
+            genes, kinds, sizes, labels, index = genes[keep_entry], kinds[keep_entry], sizes[~bad], labels[~bad], \
+                index[~bad]
+            text = {k: v.take(~bad) for k, v in text.items()}
+        genes, kinds, sizes, repeated = self._collapse_repeats(rows.line_of, index, genes, kinds, sizes, vocabulary)
+        merged = merged_strains = 0
+        if self.config.aggregate == "mean" and len(sizes):
+            genes, kinds, sizes, labels, text, merged, merged_strains = self._aggregate(
+                rows, index, genes, kinds, sizes, labels, text, len(vocabulary))
         offsets = np.concatenate([[0], np.cumsum(sizes)])
-        return PhenotypeTable(offsets, genes, kinds, labels, label_names, vocabulary)
+        table = PhenotypeTable(offsets, genes, kinds, labels.reshape(len(sizes), len(label_names)), label_names,
+                               vocabulary, {k: v.strings() for k, v in text.items()})
+        stats = TableStats(rows.read, rows.read - n_read, n_unknown, repeated, merged, merged_strains, len(sizes))
+        return table, stats
 
-    def _collapse_repeats(self, lines: np.ndarray, genes: np.ndarray, kinds: np.ndarray, sizes: np.ndarray,
-                          vocabulary: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _aggregate(self, rows, index, genes, kinds, sizes, labels, text, n_genes):
+        from cellreg.data.replicates import check_agree, group_rows, mean_labels
+
+        config = self.config
+        groups = group_rows(genes, kinds, sizes, n_genes, [text[c].codes for c in config.conditions])
+        check_agree(groups, {c: text[c].codes for c in config.keep if c not in config.conditions},
+                    lambda r: rows.line_of(index[r]), {c: text[c].values for c in config.keep}, self.path)
+        means = mean_labels(labels, groups)
+        first = groups.first
+        offsets = np.concatenate([[0], np.cumsum(sizes)])
+        take = np.repeat(offsets[first] - np.concatenate([[0], np.cumsum(sizes[first])])[:-1], sizes[first]) \
+            + np.arange(int(sizes[first].sum()))
+        merged = len(sizes) - groups.count
+        merged_strains = int((groups.sizes > 1).sum())
+        return (genes[take], kinds[take], sizes[first], means, {k: v.take(first) for k, v in text.items()},
+                merged, merged_strains)
+
+    def _collapse_repeats(self, line_of, index: np.ndarray, genes: np.ndarray, kinds: np.ndarray, sizes: np.ndarray,
+                          vocabulary: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
         """A gene named twice in one strain (a query and an array allele of one gene, or a name left after
         ``strip_suffix``) is one perturbation: kept once, with a warning; with two different kinds it
         is an error."""
         strain = np.repeat(np.arange(len(sizes)), sizes)
         key = strain * max(len(vocabulary), 1) + genes
+        if len(key) < 2 or not (np.diff(strain) == 0).any():
+            return genes, kinds, sizes, 0  # no strain with two genes: nothing can repeat
         _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
         if len(first) == len(key):
-            return genes, kinds, sizes
+            return genes, kinds, sizes, 0
+        inverse = inverse.reshape(-1)
         clash = np.flatnonzero(kinds != kinds[first[inverse]])
         if len(clash):
             i = clash[0]
-            raise ValueError(f"{self.path}: line {lines[strain[i]]}: gene {vocabulary[genes[i]]!r} appears twice in "
+            line = int(line_of(index[strain[[i]]])[0])
+            raise ValueError(f"{self.path}: line {line}: gene {vocabulary[genes[i]]!r} appears twice in "
                              f"one strain with different kinds ({Perturbation(kinds[first[inverse[i]]]).name.lower()} "
                              f"and {Perturbation(kinds[i]).name.lower()})")
         keep = np.zeros(len(key), bool)
         keep[first] = True
         repeated = np.flatnonzero(~keep)
-        warnings.warn(f"{self.path}: a gene named twice in one strain, in {len(np.unique(strain[repeated])):,} "
-                      f"strain(s) (first: line {lines[strain[repeated[0]]]}, {vocabulary[genes[repeated[0]]]!r}); "
+        n = len(np.unique(strain[repeated]))
+        line = int(line_of(index[strain[repeated[:1]]])[0])
+        warnings.warn(f"{self.path}: a gene named twice in one strain, in {n:,} "
+                      f"strain(s) (first: line {line}, {vocabulary[genes[repeated[0]]]!r}); "
                       "each gene is kept once per strain", stacklevel=4)
-        return genes[keep], kinds[keep], np.bincount(strain[keep], minlength=len(sizes))
+        return genes[keep], kinds[keep], np.bincount(strain[keep], minlength=len(sizes)), n
 
-    def _add(self, graph: CellGraph, rows: _Rows, lines: np.ndarray, genes: np.ndarray, kinds: np.ndarray,
+    def _add(self, graph: CellGraph, rows, index: np.ndarray, genes: np.ndarray, kinds: np.ndarray,
              sizes: np.ndarray) -> tuple[np.ndarray, tuple[str, ...]]:
         """Unknown genes marked ``addition`` become new vocabulary entries after the graph's genes,
         in order of first appearance; any other unknown gene is an error."""
         unknown = np.flatnonzero(genes < 0)
         wrong = unknown[kinds[unknown] != Perturbation.ADDITION]
+        name = [rows.names[c] for c in rows.codes]
         if len(wrong):
             strain = np.repeat(np.arange(len(sizes)), sizes)
             i = wrong[0]
             hint = "" if self.config.kinds is not None else \
                 "; kinds are read from the column named by `kinds` (`cellreg predict --kinds-column`)"
-            raise ValueError(f"{self.path}: line {lines[strain[i]]}: gene {rows.names[i]!r} is not in the graph's "
-                             f"vocabulary{suggest(rows.names[i], graph.genes)}; only genes marked 'addition' may be "
+            line = int(rows.line_of(index[strain[[i]]])[0])
+            raise ValueError(f"{self.path}: line {line}: gene {name[i]!r} is not in the graph's "
+                             f"vocabulary{suggest(name[i], graph.genes)}; only genes marked 'addition' may be "
                              f"new ({len(wrong):,} such entries){hint}")
-        new = list(dict.fromkeys(rows.names[i] for i in unknown))
-        index = {name: graph.num_genes + j for j, name in enumerate(new)}
+        new = list(dict.fromkeys(name[i] for i in unknown))
+        where = {g: graph.num_genes + j for j, g in enumerate(new)}
         genes = genes.copy()
-        genes[unknown] = [index[rows.names[i]] for i in unknown]
+        genes[unknown] = [where[name[i]] for i in unknown]
         return genes, graph.genes + tuple(new)
+
+
+def _digest(genes) -> str:
+    from cellreg.toolkit.hashing import Hasher
+
+    h = Hasher()
+    h.update_strings(genes)
+    return h.hexdigest()
+
+
+def _to_cache(table: PhenotypeTable, stats: TableStats, messages: list[str]) -> dict[str, np.ndarray]:
+    from cellreg.toolkit.table_cache import strings
+
+    out = {"offsets": table.offsets, "genes": table.genes, "kinds": table.kinds, "labels": table.labels,
+           "label_names": strings(table.label_names), "gene_names": strings(table.gene_names),
+           "stats": np.asarray(attrs.astuple(stats), np.int64), "warnings": strings(messages),
+           "tag_names": strings(table.tags)}
+    for i, column in enumerate(table.tags.values()):
+        values, codes = np.unique(column.astype(str), return_inverse=True)
+        out[f"tag{i}_values"], out[f"tag{i}_codes"] = values, codes.astype(np.int32)
+    return out
+
+
+def _from_cache(z: dict[str, np.ndarray]) -> tuple[PhenotypeTable, TableStats]:
+    for message in z["warnings"].tolist():
+        warnings.warn(message, stacklevel=4)
+    tags = {name: z[f"tag{i}_values"].astype(object)[z[f"tag{i}_codes"]]
+            for i, name in enumerate(z["tag_names"].tolist())}
+    table = PhenotypeTable(z["offsets"], z["genes"], z["kinds"], z["labels"], z["label_names"].tolist(),
+                           z["gene_names"].tolist(), tags)
+    return table, TableStats(*map(int, z["stats"]))

@@ -76,6 +76,7 @@ class EdgeListConfig:
     files: list[EdgeFile] = attrs.field(validator=not_empty)
     genes: str | None = None
     unknown_genes: UnknownGenes = "error"
+    aliases: str | None = None  # alias file: a name, then the vocabulary's name (matching case-insensitive)
 
 
 __all__ = ["Column", "EdgeFile", "EdgeListConfig", "RowFilter", "TableConfig"]

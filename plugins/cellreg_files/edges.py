@@ -1,7 +1,9 @@
 """GraphSource ``edge_list``: a CellGraph from gene-gene edge files (plain, STRING, BioGRID, ...).
 
-Gene names are interned to ids while reading (one dict lookup per cell), and only mapped to the
-vocabulary at the end, so a file never needs to be held as rows of strings.
+Gene names are interned to ids (one dict lookup per distinct name with the columnar engine,
+:mod:`cellreg_files.edge_columns`; per cell with the line reader, its reference and fallback) and
+only mapped to the vocabulary at the end, so a file never needs to be held as rows of strings.
+The built graph is cached by the content of its files (:mod:`cellreg.toolkit.table_cache`).
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import itertools
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 import attrs
 import numpy as np
@@ -53,7 +55,8 @@ class EdgePart:
     weight: np.ndarray | None
     relation: np.ndarray  # per edge, an index into relation_names
     relation_names: list[str]
-    lines: np.ndarray
+    rows: np.ndarray  # per edge, what line_of maps to its line number
+    line_of: Callable[[np.ndarray], np.ndarray] = attrs.field(default=lambda rows: rows)  # line reader: rows = lines
 
 
 class _Collector:
@@ -147,7 +150,22 @@ def _first_row_is_header(spec: EdgeFile, collector: _Collector, first: list[str]
     return "genes"
 
 
-def read_edge_file(path: Path, spec: EdgeFile, ids: dict[str, int], vocabulary: set[str] | None) -> EdgePart:
+def read_edge_file(path: Path, spec: EdgeFile, ids: dict[str, int], vocabulary: set[str] | None,
+                   engine: str = "auto") -> EdgePart:
+    """One ``[[graph.files]]`` entry: the columnar engine, or the line reader where it cannot promise
+    the same result (``engine = "lines"`` forces the line reader, the reference)."""
+    if engine != "lines":
+        from cellreg.toolkit.columnar import Fallback
+        from cellreg_files.edge_columns import read_edge_columns
+
+        try:
+            return read_edge_columns(path, spec, ids, vocabulary)
+        except Fallback:
+            pass
+    return read_edge_lines(path, spec, ids, vocabulary)
+
+
+def read_edge_lines(path: Path, spec: EdgeFile, ids: dict[str, int], vocabulary: set[str] | None) -> EdgePart:
     with read_table(path, spec.delimiter, spec.comment) as table:
         named = any(isinstance(c, str) for c in spec.columns().values())
         header = table.first[1] if table.first is not None and (named or spec.header is True) else None
@@ -188,31 +206,58 @@ class EdgeListSource(GraphSource):
     def __init__(self, config: EdgeListConfig, context: Context):
         self.config = config
         self.genes_path = context.resolve(config.genes) if config.genes is not None else None
+        self.aliases_path = context.resolve(config.aliases) if config.aliases is not None else None
         self.paths = [context.resolve(f.path) for f in config.files]
 
     def check(self) -> list[str]:
         missing = [(f"graph.files[{i}].path", p) for i, p in enumerate(self.paths) if not p.is_file()]
         if self.genes_path is not None and not self.genes_path.is_file():
             missing.insert(0, ("graph.genes", self.genes_path))
+        if self.aliases_path is not None and not self.aliases_path.is_file():
+            missing.insert(0, ("graph.aliases", self.aliases_path))
         return [f"{key}: no such file: {path}" for key, path in missing]
 
-    def load(self) -> CellGraph:
+    def load(self, engine: str = "auto") -> CellGraph:
+        from cellreg.toolkit import table_cache
+
+        inputs = [p for p in (self.genes_path, self.aliases_path) if p is not None] + list(dict.fromkeys(self.paths))
+        entry = table_cache.Entry("edges", inputs, {"config": attrs.asdict(self.config),
+                                                    "paths": [str(p) for p in inputs]})
+        cached = entry.load()
+        if cached is not None:
+            return _graph_from_cache(cached)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            graph = self._load(engine)
+        for w in caught:
+            warnings.warn(w.message, w.category, stacklevel=2)
+        entry.save(_graph_to_cache(graph, [str(w.message) for w in caught]))
+        return graph
+
+    def _load(self, engine: str) -> CellGraph:
+        from cellreg.toolkit.gene_list import read_aliases
+        from cellreg.toolkit.gene_names import GeneNames
+
         vocabulary = read_vocabulary(self.genes_path) if self.genes_path is not None else None
-        vocab_set = set(vocabulary) if vocabulary is not None else None
+        aliases = read_aliases(self.aliases_path) if self.aliases_path is not None else None
+        vocab_set = None
+        if vocabulary is not None:  # for header = "auto": a gene known by any spelling the aliases allow
+            vocab_set = set(vocabulary) if aliases is None else GeneNames(vocabulary, aliases)
         ids: dict[str, int] = {}
-        parts = [read_edge_file(p, spec, ids, vocab_set) for p, spec in zip(self.paths, self.config.files)]
+        parts = [read_edge_file(p, spec, ids, vocab_set, engine) for p, spec in zip(self.paths, self.config.files)]
         names = list(ids)
         if vocabulary is None:
             used = np.unique(np.concatenate([np.zeros(0, np.int64)] + [a for p in parts for a in (p.src, p.dst)]))
-            vocabulary = sorted(names[i] for i in used)
+            spelled = GeneNames((), aliases)
+            vocabulary = sorted({spelled.canonical(names[i]) for i in used})
             if not vocabulary:
                 raise ValueError(f"{self.paths[0]}: no edges in any edge file, so no genes")
-        index = {g: i for i, g in enumerate(vocabulary)}
-        remap = np.fromiter((index.get(n, -1) for n in names), dtype=np.int64, count=len(names))
+        resolver = GeneNames(vocabulary, aliases)
+        remap = resolver.lookup(names)
         merged: dict[str, _Merged] = {}
         for part in parts:
             src, dst = remap[part.src], remap[part.dst]
-            keep = self._known(part, names, src, dst, vocabulary)
+            keep = self._known(part, names, src, dst, resolver)
             for r, name in enumerate(part.relation_names):
                 sel = (part.relation == r) & keep
                 m = self._entry(merged, name, part)
@@ -227,22 +272,23 @@ class EdgeListSource(GraphSource):
 
         return CellGraph.from_edges(vocabulary, edges)
 
-    def _known(self, part: EdgePart, names: list[str], src: np.ndarray, dst: np.ndarray,
-               vocabulary: list[str]) -> np.ndarray:
+    def _known(self, part: EdgePart, names: list[str], src: np.ndarray, dst: np.ndarray, resolver) -> np.ndarray:
         """Edges whose genes are both in the vocabulary; unknown ones raise or warn per config."""
         bad_src, bad_dst = src < 0, dst < 0
         bad = bad_src | bad_dst
         if not bad.any():
             return ~bad
         rows = np.flatnonzero(bad)
+        line = np.zeros(len(bad), np.int64)
+        line[rows] = part.line_of(part.rows[rows])
         unknown, lines = [], []
         for i in rows:
             for ids, flag in ((part.src, bad_src), (part.dst, bad_dst)):
                 if flag[i]:
                     unknown.append(names[ids[i]])
-                    lines.append(int(part.lines[i]))
+                    lines.append(int(line[i]))
         msg = unknown_genes_message(part.path, unknown, lines, [""] * len(unknown),
-                                    f"the vocabulary {self.genes_path}", vocabulary)
+                                    f"the vocabulary {self.genes_path}", resolver.known)
         if self.config.unknown_genes == "error":
             raise ValueError(msg + '; set unknown_genes = "drop" to skip those edges')
         warnings.warn(f"{msg}; dropped {len(rows):,} edge line(s)", stacklevel=3)
@@ -259,3 +305,30 @@ class EdgeListSource(GraphSource):
             raise ValueError(f"{part.path}: relation {name!r} is also read from {m.first} with a different "
                              f"directed or weight setting; they must agree to be merged")
         return m
+
+
+def _graph_to_cache(graph: CellGraph, messages: list[str]) -> dict[str, np.ndarray]:
+    from cellreg.toolkit.table_cache import strings
+
+    out = {"genes": strings(graph.genes), "warnings": strings(messages), "relations": strings(graph.relations),
+           "directed": np.array([r.directed for r in graph.relations.values()], bool)}
+    for i, rel in enumerate(graph.relations.values()):
+        out[f"edge_index{i}"] = rel.edge_index.numpy()
+        if rel.weight is not None:
+            out[f"weight{i}"] = rel.weight.numpy()
+    return out
+
+
+def _graph_from_cache(z: dict[str, np.ndarray]) -> CellGraph:
+    import torch
+
+    from cellreg.data.graph import CellGraph, Relation
+
+    for message in z["warnings"].tolist():
+        warnings.warn(message, stacklevel=3)
+    relations = {}
+    for i, (name, directed) in enumerate(zip(z["relations"].tolist(), z["directed"].tolist())):
+        weight = z.get(f"weight{i}")
+        relations[name] = Relation(name=name, edge_index=torch.from_numpy(z[f"edge_index{i}"]),
+                                   weight=None if weight is None else torch.from_numpy(weight), directed=directed)
+    return CellGraph(genes=tuple(z["genes"].tolist()), relations=relations)

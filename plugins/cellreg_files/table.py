@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING
 import attrs
 
 from cellreg import Context, NewStrains, PhenotypeSource, StrainColumns
-from cellreg.data.strain_table import TableConfig, read_new_strains, read_strain_table, table_label_names
+from cellreg.data.strain_table import TableConfig, TableStats, load_strain_table, read_new_strains, \
+    table_label_names
 
 if TYPE_CHECKING:
     from cellreg import CellGraph, PhenotypeTable
@@ -20,26 +21,35 @@ if TYPE_CHECKING:
 
 class PerturbationTableSource(PhenotypeSource):
     def __init__(self, config: TableConfig, context: Context):
+        if config.aliases is not None:  # resolved once, so every file read with these options finds it
+            config = attrs.evolve(config, aliases=str(context.resolve(config.aliases)))
         self.config = config
         self.path = context.resolve(config.path)
+        self.stats: TableStats | None = None  # what the last load did (rows, filtered, dropped, merged)
 
     def describe(self) -> str:
         return self.config.path
 
     def check(self) -> list[str]:
-        return [] if self.path.is_file() else [f"phenotypes.path: no such file: {self.path}"]
+        missing = [] if self.path.is_file() else [f"phenotypes.path: no such file: {self.path}"]
+        if self.config.aliases is not None and not Path(self.config.aliases).is_file():
+            missing.append(f"phenotypes.aliases: no such file: {self.config.aliases}")
+        return missing
 
     def label_names(self) -> list[str]:
         return table_label_names(self.path, self.config)
 
     def load(self, graph: CellGraph) -> PhenotypeTable:
-        return read_strain_table(self.path, graph, self.config)
+        table, self.stats = load_strain_table(self.path, graph, self.config)
+        return table
 
     def read_labelled(self, path: Path, graph: CellGraph) -> PhenotypeTable:
-        return read_strain_table(path, graph, attrs.evolve(self.config, path=str(path)))
+        return load_strain_table(path, graph, attrs.evolve(self.config, path=str(path)))[0]
 
     def read_strains(self, path: Path, graph: CellGraph, columns: StrainColumns) -> NewStrains:
         config = attrs.evolve(self.config, path=str(path), **columns.table_options(),
                               gene_separator=columns.separator, kinds=columns.kinds, default_kind="deletion",
-                              labels=[], unknown_genes="add")
+                              labels=[], unknown_genes="add",
+                              # a file of new strains: every row is scored, its other columns carried as they are
+                              filter=[], keep=[], conditions=[], aggregate="none")
         return read_new_strains(path, graph, config)

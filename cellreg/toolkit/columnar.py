@@ -1,0 +1,278 @@
+"""The columnar engine: delimited files parsed by ``pyarrow.csv`` (multithreaded, in C++), with the
+line reader of :mod:`cellreg.toolkit.text_tables` as the reference it must agree with.
+
+pyarrow rather than polars: its CSV reader is multithreaded, it reads text columns straight into
+dictionary-encoded arrays (so gene names are looked up once per distinct name, not once per row),
+and it writes Parquet / Arrow IPC, which the feature files and the table cache use too.
+
+Semantics kept from the line reader: the first data line (header candidate) is found and split in
+Python exactly as :func:`~cellreg.toolkit.text_tables.read_table` does, and only the rest goes to
+pyarrow. Whatever pyarrow could read differently (comment lines after the first line, quotes, runs
+of whitespace for ``delimiter = " "``, a row with another number of fields, a cell that is not a
+number) raises :class:`Fallback`, and the caller reads the file with the line reader, which gives
+today's error naming the file, line and column. Line numbers are worked out only when a message
+needs them (:meth:`Columns.line_of`).
+"""
+
+from __future__ import annotations
+
+import gzip
+import itertools
+from pathlib import Path
+from typing import Sequence
+
+import attrs
+import numpy as np
+
+from cellreg.toolkit.text_tables import MISSING, read_table
+
+CHUNK = 1 << 24
+
+
+class Fallback(Exception):
+    """The columnar engine cannot promise the line reader's result for this file (say why)."""
+
+
+def _null_spellings() -> list[str]:
+    """Every upper/lower-case spelling of the missing markers (pyarrow compares null values exactly)."""
+    out = set()
+    for word in MISSING:
+        for combo in itertools.product(*[(c.lower(), c.upper()) for c in word]):
+            out.add("".join(combo))
+    return sorted(out)
+
+
+NULLS = _null_spellings()
+
+
+def _raw_chunks(path: Path):
+    with open(path, "rb") as f:
+        while chunk := f.read(CHUNK):
+            yield chunk
+
+
+def text_chunks(path: Path):
+    """The file's bytes as the line reader sees them (``.gz`` decompressed), in large chunks."""
+    if path.suffix != ".gz":
+        yield from _raw_chunks(path)
+        return
+    try:
+        with gzip.open(path, "rb") as f:
+            while chunk := f.read(CHUNK):
+                yield chunk
+    except (OSError, EOFError) as exc:
+        raise Fallback(f"gzip: {exc}") from None
+
+
+@attrs.define
+class Scan:
+    """What one pass over the bytes after the first data line found."""
+
+    newlines: int = 0
+    lone_cr: bool = False
+    comment: bool = False  # the comment marker occurs somewhere (maybe not at a line start)
+    quote: bool = False
+    whitespace_ok: bool = True  # for delimiter " ": single spaces between fields only
+    ends_with_newline: bool = True
+    size: int = 0  # bytes after the first data line
+
+
+def chunks_after(path: Path, offset: int):
+    """The text from byte ``offset`` on, in large chunks."""
+    pos = 0
+    for chunk in text_chunks(path):
+        if pos + len(chunk) > offset:
+            yield chunk[max(offset - pos, 0):]
+        pos += len(chunk)
+
+
+def scan(path: Path, start: int, delimiter: str, comment: str) -> Scan:
+    """One pass of ``bytes.find``/``count`` calls (memchr speed) over the text after byte ``start``."""
+    out = Scan()
+    comment_b, prev = comment.encode(), b""
+    cr = crlf = 0
+    for chunk in chunks_after(path, start):
+        joined = prev + chunk  # two-byte patterns across the boundary
+        out.size += len(chunk)
+        out.newlines += chunk.count(b"\n")
+        if b"\r" in chunk:
+            cr += chunk.count(b"\r")
+        crlf += joined.count(b"\r\n")
+        out.comment |= bool(comment_b) and comment_b in chunk
+        out.quote |= b'"' in chunk
+        if delimiter == " " and out.whitespace_ok:
+            out.whitespace_ok = chunk.isascii() and not (
+                b"  " in joined or b" \n" in joined or b"\n " in joined or b" \r" in joined or b"\t" in chunk
+                or b"\x0b" in chunk or b"\x0c" in chunk or any(b in chunk for b in _SEPARATORS))
+        prev = chunk[-1:]
+        out.ends_with_newline = chunk.endswith((b"\n", b"\r"))
+    out.lone_cr = cr != crlf
+    return out
+
+
+_SEPARATORS = [bytes([c]) for c in range(0x1c, 0x20)]  # str.split() splits on these too
+
+
+@attrs.define
+class Columns:
+    """The rows after the first data line, read by columns (Arrow, named c0, c1, ...)."""
+
+    table: object  # pyarrow.Table
+    body_start_line: int  # the line number of the line after the first data line
+    scan: Scan
+    path: Path
+    delimiter: str
+    comment: str
+
+    @property
+    def num_rows(self) -> int:
+        return self.table.num_rows
+
+    def line_of(self, rows: np.ndarray) -> np.ndarray:
+        """Line numbers (1-based, as in the file) of rows of :attr:`table`: arithmetic when every
+        line after the first data line is a row, else one pass of the line reader."""
+        rows = np.asarray(rows, dtype=np.int64)
+        physical = self.scan.newlines + (0 if self.scan.ends_with_newline else 1)
+        if not self.scan.lone_cr and not self.scan.comment and physical == self.num_rows:
+            return self.body_start_line + rows
+        return data_lines(self.path, self.delimiter, self.comment)[1:][rows]
+
+
+def data_lines(path: Path, delimiter: str, comment: str) -> np.ndarray:
+    """The line number of every data line (not blank, not a comment), as the line reader counts."""
+    with read_table(path, delimiter, comment) as table:
+        if table.first is None:
+            return np.zeros(0, np.int64)
+        return np.fromiter(itertools.chain([table.first[0]], (n for n, _ in table.rows)), np.int64)
+
+
+def _line_end(data: bytes, offset: int) -> int:
+    """The offset after the line starting at ``offset`` (``\\n``, ``\\r\\n`` or a lone ``\\r``), -1 if
+    it is not complete in ``data``."""
+    n, r = data.find(b"\n", offset), data.find(b"\r", offset)
+    if r >= 0 and (n < 0 or r < n):
+        if r + 1 >= len(data):
+            return -1
+        return r + 2 if data[r + 1:r + 2] == b"\n" else r + 1
+    return n + 1 if n >= 0 else -1
+
+
+class ColumnFile:
+    """A delimited file opened for the columnar engine. Its first data line is read and split by the
+    line reader (so header errors and ``header = "auto"`` guesses are the line reader's own); it has
+    the attributes :func:`~cellreg.toolkit.text_tables.column_index` reads. :meth:`read` parses the rest."""
+
+    def __init__(self, path: Path, delimiter: str, comment: str):
+        self.path, self.comment = Path(path), comment
+        with read_table(self.path, delimiter, comment) as table:
+            self.first, self.comment_before_first, self.delimiter = \
+                table.first, table.comment_before_first, table.delimiter
+        self.offset = self._offset_after_first() if self.first is not None else 0
+
+    def _offset_after_first(self) -> int:
+        offset, line, head = 0, 0, b""
+        for chunk in text_chunks(self.path):
+            head += chunk
+            while line < self.first[0]:
+                nl = _line_end(head, offset)
+                if nl < 0:
+                    break
+                offset, line = nl, line + 1
+            if line >= self.first[0]:
+                return offset
+        return len(head)  # the first data line is the last line and has no newline
+
+    def read(self, text: Sequence[int] = (), numbers: Sequence[int] = (), missing: bool = False) -> Columns:
+        """``text`` column indices as dictionary-encoded strings, ``numbers`` as float64 (with
+        ``missing`` the :data:`~cellreg.toolkit.text_tables.MISSING` markers are null). Raises
+        :class:`Fallback` where the line reader could read the file differently."""
+        import pyarrow as pa
+        import pyarrow.csv as csv
+
+        path, delim, comment = self.path, self.delimiter, self.comment
+        width = len(self.first[1]) if self.first is not None else 0
+        if width < 2:
+            raise Fallback("one column")  # a line of blanks would be a row of one empty cell
+        s = scan(path, self.offset, delim, comment)
+        s.comment = s.comment and _has_comment_line(path, self.offset, comment)
+        if s.comment:
+            raise Fallback("comment lines after the first line")
+        if s.quote and delim not in ("\t", " "):
+            raise Fallback("quoted fields")  # csv.reader's way with odd quoting is the reference
+        if not s.whitespace_ok:
+            raise Fallback("runs of whitespace")
+        names = [f"c{i}" for i in range(width)]
+        wanted = sorted(set(text) | set(numbers))
+        if wanted and wanted[-1] >= width:
+            raise Fallback("a column beyond the first line's fields")
+        types = {names[i]: pa.dictionary(pa.int32(), pa.string()) for i in text}
+        types.update({names[i]: pa.float64() for i in numbers})
+        if s.size == 0:  # only the first line: pyarrow refuses an empty input
+            return Columns(pa.table({names[i]: pa.array([], types[names[i]]) for i in wanted}),
+                           self.first[0] + 1, s, path, delim, comment)
+        try:
+            source = pa.input_stream(str(path), compression="gzip" if path.suffix == ".gz" else None)
+            source.read(self.offset)
+            table = csv.read_csv(
+                source,
+                read_options=csv.ReadOptions(column_names=names, block_size=1 << 24),
+                parse_options=csv.ParseOptions(delimiter=delim, quote_char=False, escape_char=False,
+                                               newlines_in_values=False, ignore_empty_lines=True),
+                convert_options=csv.ConvertOptions(include_columns=[names[i] for i in wanted], column_types=types,
+                                                   null_values=NULLS if missing else [], strings_can_be_null=False,
+                                                   quoted_strings_can_be_null=False),
+            )
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError, UnicodeDecodeError) as exc:
+            raise Fallback(str(exc)) from None
+        return Columns(table, self.first[0] + 1, s, path, delim, comment)
+
+
+def _has_comment_line(path: Path, offset: int, comment: str) -> bool:
+    """Whether a line after ``offset`` starts (after blanks) with the comment marker: the cheap scan
+    only saw the marker somewhere."""
+    import re
+
+    pattern = re.compile(rb"(?:^|[\r\n])[ \t\x0b\x0c]*" + re.escape(comment.encode()))
+    tail = b"\n"
+    for chunk in chunks_after(path, offset):
+        if pattern.search(tail + chunk):
+            return True
+        tail = chunk[-64:]
+    return False
+
+
+def dictionary(table, name: str) -> tuple[list[str], np.ndarray]:
+    """A dictionary-encoded column as (distinct values, int32 code per row)."""
+    import pyarrow as pa
+
+    col = table.column(name)
+    if col.num_chunks == 0 or len(col) == 0:
+        return [], np.zeros(0, np.int32)
+    col = col.unify_dictionaries()
+    values = col.chunk(0).dictionary.to_pylist()
+    codes = pa.chunked_array([c.indices for c in col.chunks]).to_numpy() if col.num_chunks > 1 \
+        else col.chunk(0).indices.to_numpy(zero_copy_only=False)
+    return values, np.ascontiguousarray(codes, dtype=np.int32)
+
+
+def floats(table, name: str, missing: bool) -> np.ndarray:
+    """A float64 column; a non-finite number (or, without ``missing``, a null) raises :class:`Fallback`,
+    so that the line reader names the cell."""
+    col = table.column(name)
+    values = col.to_numpy()
+    if len(values) == 0:
+        return np.zeros(0, np.float64)
+    values = np.asarray(values, dtype=np.float64)
+    nulls = col.null_count
+    if nulls and not missing:
+        raise Fallback("an empty number")
+    finite = np.isfinite(values)
+    if not finite.all():
+        if not nulls:
+            raise Fallback("a non-finite number")
+        import pyarrow.compute as pc
+
+        valid = pc.is_valid(col).to_numpy(zero_copy_only=False)
+        if (~finite & valid).any():
+            raise Fallback("a non-finite number")
+    return values
