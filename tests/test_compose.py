@@ -50,7 +50,7 @@ def files(tmp_path, textbook_genes):
 
 def sources(tmp_path):
     return {"name": "compose", "genes": "genes.txt", "sources": [
-        {"name": "edge_list", "files": [{"path": "physical.tsv", "relation": "physical", "header": False}], "aliases": "aliases.tsv"},
+        {"name": "edge_list", "files": [{"path": "physical.tsv", "relation": "physical", "header": False}], "map_genes": "aliases.tsv"},
         {"name": "metabolism", "model": "textbook"}]}
 
 

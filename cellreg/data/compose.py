@@ -1,7 +1,7 @@
 """Several CellGraphs over one gene vocabulary: the multigraph of the research (BioGRID, TF→target,
 STRING channels, a metabolic model, an ontology) built from one source each.
 
-Each source's genes are mapped by name (an alias table first, then exact, then case-insensitive)
+Each source's genes are mapped by name (its ``map_genes`` table first, then exact, then case-insensitive)
 onto the vocabulary: a given list, or the union of the sources in order of first appearance.
 Relations and other node types are copied across; gene ends of ``extra`` edge types are re-indexed,
 other node types keep their own indices. A relation or node type two sources both define is an

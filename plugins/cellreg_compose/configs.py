@@ -13,8 +13,8 @@ from cellreg.toolkit.text_tables import not_empty
 @attrs.frozen
 class ComposeConfig:
     """Several graph sources over one vocabulary. Each ``[[graph.sources]]`` table is a graph plugin's
-    own table (``name`` plus its options) and may add ``aliases``: a file mapping that source's gene
-    names to the vocabulary's."""
+    own table (``name`` plus its options) and may add ``map_genes``: a file mapping that source's gene
+    names to the vocabulary's (for sources without an alias option of their own)."""
 
     sources: list[dict[str, Any]] = attrs.field(validator=not_empty)
     genes: str | None = None  # the vocabulary, one name per line; default: the union of the sources

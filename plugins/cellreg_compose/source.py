@@ -20,7 +20,7 @@ class ComposedGraph(GraphSource):
         for i, table in enumerate(config.sources):
             path = f"graph.sources[{i}]"
             body = dict(table)
-            alias = body.pop("aliases", None)
+            alias = body.pop("map_genes", None)
             if body.get("name") == "compose":
                 errors.append(f"{path}.name: a composed graph cannot be one of its own sources")
                 continue
@@ -33,7 +33,7 @@ class ComposedGraph(GraphSource):
             self.sources.append((label, context.registry.build("graph", choice.name, choice.config, context)))
             self.aliases.append(context.resolve(alias) if isinstance(alias, str) else alias)
             if alias is not None and not isinstance(alias, str):
-                errors.append(f"{path}.aliases: expected a file path, got {alias!r}")
+                errors.append(f"{path}.map_genes: expected a file path, got {alias!r}")
         if errors:
             raise ConfigError("[graph]", errors)
 
@@ -44,7 +44,7 @@ class ComposedGraph(GraphSource):
             problems += [p.replace("graph.", f"graph.sources[{i}].", 1) if p.startswith("graph.") else
                          f"graph.sources[{i}]: {p}" for p in source.check()]
             if alias is not None and not alias.is_file():
-                problems.append(f"graph.sources[{i}].aliases: no such file: {alias}")
+                problems.append(f"graph.sources[{i}].map_genes: no such file: {alias}")
         return problems
 
     def load(self) -> CellGraph:
