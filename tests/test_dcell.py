@@ -71,8 +71,10 @@ def test_level_batched_equals_term_by_term_forward_and_gradients(train):
         assert torch.allclose(m.bias.grad[j, :w], lin.bias.grad, atol=1e-5)
         o = m.weight.shape[1]
         assert torch.allclose(m.norm.weight.grad[j * o:j * o + w], ref.norm[t].weight.grad, atol=1e-5)
+        assert not m.weight.grad[j, w:].any() and not m.weight.grad[j, :, i:].any()  # padding stays zero
         if t not in ref.root_set:
             assert torch.allclose(m.aux_weight.grad[j, :w].t(), aux_lin.weight.grad, atol=1e-5)
+        assert not m.aux_weight.grad[j, w:].any()
     assert torch.allclose(enc.kind_state.grad[1:], ref.kind_state.grad[1:], atol=1e-5)
 
 

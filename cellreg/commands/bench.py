@@ -114,7 +114,10 @@ def worker(method: dict, settings: dict, genes: int, batch: int, budget_mb: floa
     torch.manual_seed(seed)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     registry = default_registry()
-    config = parse_config({"seed": seed, **organism(settings, genes), **method}, source="bench", registry=registry)
+    tables = organism(settings, genes)
+    tables["graph"].update(method.get("graph", {}))  # a method's [graph] adds options to the organism's
+    rest = {k: v for k, v in method.items() if k != "graph"}
+    config = parse_config({"seed": seed, **tables, **rest}, source="bench", registry=registry)
     pipe = Pipeline(config, registry, Path(settings["base_dir"]))
     table = pipe.data.table
     if batch > len(table):

@@ -29,39 +29,35 @@ def _uniform(shape: tuple[int, ...], bound: torch.Tensor, generator: torch.Gener
 
 
 class TermBlock(nn.Module):
-    """One block of same-level terms as one batched product; padding is masked out of the weights."""
+    """One block of same-level terms as one batched product.
 
-    def __init__(self, block: Block, labels: int, init_scale: float, root: np.ndarray) -> None:
+    Padding costs no masking in the forward pass: padded weights and biases start at zero, padded
+    inputs read the constant-zero slot and padded neurons are read by nothing but their own
+    (zero) read-out weights, so every padded parameter gets a zero gradient and stays zero.
+    """
+
+    def __init__(self, block: Block, labels: int, init_scale: float) -> None:
         super().__init__()
         n, i, o = len(block.terms), block.inputs.shape[1], block.out_width
         self.register_buffer("inputs", torch.from_numpy(block.inputs.reshape(-1)), persistent=False)
-        neurons = torch.arange(o) < torch.from_numpy(block.width).unsqueeze(1)
-        self.register_buffer("neurons", neurons.float(), persistent=False)  # [n, out] real neurons
-        self.register_buffer("real_inputs", (torch.arange(i) < torch.from_numpy(block.in_size).unsqueeze(1)).float(),
-                             persistent=False)  # [n, in]
-        self.register_buffer("aux_on", torch.from_numpy(~root).float().view(n, 1, 1), persistent=False)
+        neurons = (torch.arange(o) < torch.from_numpy(block.width).unsqueeze(1)).float()  # [n, out]
+        real_inputs = (torch.arange(i) < torch.from_numpy(block.in_size).unsqueeze(1)).float()  # [n, in]
         bound = init_scale / torch.from_numpy(block.in_size).float().sqrt().view(n, 1, 1)  # nn.Linear's, per term
-        self.weight = nn.Parameter(_uniform((n, o, i), bound) * self.weight_mask())
-        self.bias = nn.Parameter(_uniform((n, o), bound.view(n, 1)) * self.neurons)
+        self.weight = nn.Parameter(_uniform((n, o, i), bound) * neurons.unsqueeze(2) * real_inputs.unsqueeze(1))
+        self.bias = nn.Parameter(_uniform((n, o), bound.view(n, 1)) * neurons)
         self.norm = nn.BatchNorm1d(n * o)
         aux_bound = 1 / torch.from_numpy(block.width).float().sqrt().view(n, 1, 1)
-        self.aux_weight = nn.Parameter(_uniform((n, o, labels), aux_bound) * self.neurons.unsqueeze(-1))
+        self.aux_weight = nn.Parameter(_uniform((n, o, labels), aux_bound) * neurons.unsqueeze(-1))
         self.aux_bias = nn.Parameter(_uniform((n, 1, labels), aux_bound))
-
-    def weight_mask(self) -> torch.Tensor:
-        """[n, out, in] real weights."""
-        return self.neurons.unsqueeze(2) * self.real_inputs.unsqueeze(1)
 
     def forward(self, states: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``states`` [B, S] (every slot written so far) -> neurons [B, n * out] and aux [n, B, L]."""
         n, o, i = self.weight.shape
         b = states.shape[0]
         x = states[:, self.inputs].view(b, n, i).transpose(0, 1)  # [n, B, in]
-        y = torch.tanh(torch.baddbmm(self.bias.unsqueeze(1), x, (self.weight * self.weight_mask()).transpose(1, 2)))
+        y = torch.tanh(torch.baddbmm(self.bias.unsqueeze(1), x, self.weight.transpose(1, 2)))
         z = self.norm(y.transpose(0, 1).reshape(b, n * o))  # batch norm per neuron = per term
-        aux_weight = self.aux_weight * (self.neurons.unsqueeze(-1) * self.aux_on)
-        aux = torch.baddbmm(self.aux_bias, z.view(b, n, o).transpose(0, 1), aux_weight)
-        return z, aux
+        return z, torch.baddbmm(self.aux_bias, z.view(b, n, o).transpose(0, 1), self.aux_weight)
 
 
 class DCellEncoder(Encoder):
@@ -80,8 +76,8 @@ class DCellEncoder(Encoder):
         is_root = np.zeros(hierarchy.num_terms, bool)
         is_root[layout.roots] = True
         labels = max(len(context.label_names), 1)
-        self.levels = nn.ModuleList(nn.ModuleList(TermBlock(b, labels, settings.init_scale, is_root[b.terms])
-                                                  for b in level) for level in layout.levels)
+        self.levels = nn.ModuleList(nn.ModuleList(TermBlock(b, labels, settings.init_scale) for b in level)
+                                    for level in layout.levels)
         order = np.concatenate([b.terms for b in layout.blocks])  # hierarchy term of each aux row
         self.register_buffer("aux_rows", torch.from_numpy(np.flatnonzero(~is_root[order])), persistent=False)
         self.aux_terms = order[~is_root[order]]  # hierarchy term of each TermPredictions row
