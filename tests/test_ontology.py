@@ -176,3 +176,15 @@ def test_vocabulary_file_and_check(tmp_path):
                               f"graph.gaf: no such file: {tmp_path / 'tiny.gaf'}"]
     with pytest.raises(ValueError, match="either 'topology' or 'obo'"):
         OntologyGraphConfig(obo="a", gaf="b", topology="c")
+
+
+def test_hierarchy_survives_composition():
+    from cellreg.data.compose import Part, compose
+    from cellreg.data.graph import CellGraph
+
+    ontology = load(topology="tiny.topology")
+    network = CellGraph.from_edges(("YZ1", "YB6", "YA1"), [("physical", np.array([0, 1]), np.array([1, 2]), None, False)])
+    graph = compose([Part("network", network, {}), Part("ontology", ontology, {})], None, "error", "the union")
+    h, edges, direct = named(graph)
+    assert edges == EXPECTED_EDGES and direct == EXPECTED_DIRECT  # gene ends re-indexed onto the union
+    assert "physical" in graph.relations and graph.num_genes == 20
