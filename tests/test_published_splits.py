@@ -126,3 +126,26 @@ def test_predict_reads_genes_from_several_columns(bench):
                                   delimiter="\t"))
     assert [r["genes"] for r in columns] == ["Y01+Y02", "Y03+Y05"]
     assert [r["pred_score"] for r in columns] == [r["pred_score"] for r in joined]
+
+
+def test_a_split_column_says_where_each_row_belongs(bench):
+    rng = np.random.default_rng(1)
+    rows = pairs(rng, 90)
+    sides = ["train"] * 60 + ["Test"] * 20 + ["val"] * 10
+    write_table(bench / "col.tsv", rows, rng, extra=sides)
+    table = {"name": "table", "path": "col.tsv", "gene_columns": ["query", "array"], "strip_suffix": "_",
+             "labels": ["score"], "keep": ["split"]}
+    split = Pipeline.from_file(config(bench, {"kind": "column"}, table)).data.split
+    np.testing.assert_array_equal(split.train, np.arange(60))
+    np.testing.assert_array_equal(split.test, np.arange(60, 80))
+    np.testing.assert_array_equal(split.val, np.arange(80, 90))
+    write_table(bench / "col.tsv", rows, rng, extra=["train"] * 70 + ["test"] * 20)  # no val: carved
+    split = Pipeline.from_file(config(bench, {"kind": "column", "val_fraction": 0.2}, table)).data.split
+    np.testing.assert_array_equal(split.test, np.arange(70, 90))
+    assert set(split.val) < set(range(70)) and abs(len(split.val) - 14) <= 2
+    write_table(bench / "col.tsv", rows, rng, extra=["train"] * 70 + ["holdout"] * 20)
+    with pytest.raises(ConfigError, match=r"split.column: column 'split' must say train, val or test on every row; "
+                                          r"found 'holdout' \(first in row 71 of the data\)"):
+        Pipeline.from_file(config(bench, {"kind": "column"}, table)).data
+    with pytest.raises(ConfigError, match=r"the phenotype table has no column 'split' .* keep = \['split'\]"):
+        Pipeline.from_file(config(bench, {"kind": "column"}, table | {"keep": []})).data

@@ -28,7 +28,7 @@ def sides_from_column(values: np.ndarray, column: str) -> np.ndarray:
     """0 train / 1 val / 2 test per row from the cells of the split column (any case)."""
     cells = np.char.lower(np.char.strip(np.asarray(values, dtype=str)))
     uniq, inverse = np.unique(cells, return_inverse=True)
-    bad = [u for u in uniq if u not in SIDES]
+    bad = [str(u) for u in uniq if u not in SIDES]
     if bad:
         first = int(np.flatnonzero(np.isin(cells, bad))[0])
         raise ConfigError("split", [f"split.column: column {column!r} must say train, val or test on every row; "
@@ -51,9 +51,11 @@ def concatenate(tables: Sequence[PhenotypeTable], origins: Sequence[str]) -> tup
               for t in tables]
     offsets = np.concatenate([[0]] + [t.offsets[1:] + sum(len(u.genes) for u in tables[:i])
                                       for i, t in enumerate(tables)])
+    tags = {name: np.concatenate([t.tags[name] for t in tables]) for name in first.tags
+            if all(name in t.tags for t in tables)}  # a column every file keeps
     table = PhenotypeTable(offsets, np.concatenate([t.genes for t in tables]),
                            np.concatenate([t.kinds for t in tables]), np.concatenate(labels),
-                           first.label_names, first.gene_names)
+                           first.label_names, first.gene_names, tags)
     return table, np.repeat(np.arange(len(tables)), [len(t) for t in tables])
 
 

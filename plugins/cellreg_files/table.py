@@ -30,6 +30,16 @@ class PerturbationTableSource(PhenotypeSource):
     def describe(self) -> str:
         return self.config.path
 
+    def report(self) -> dict[str, str]:
+        if self.stats is None:
+            return {}
+        st = self.stats
+        return {"rows read": f"{st.rows:,}", "filtered out": f"{st.filtered_out:,}",
+                "strains dropped for unknown genes": f"{st.unknown_dropped:,}",
+                "strains naming a gene twice (kept once)": f"{st.repeated_genes:,}",
+                "replicate rows averaged": f"{st.replicate_rows:,} into {st.merged_strains:,} strains",
+                "strains": f"{st.strains:,}"}
+
     def check(self) -> list[str]:
         missing = [] if self.path.is_file() else [f"phenotypes.path: no such file: {self.path}"]
         if self.config.aliases is not None and not Path(self.config.aliases).is_file():
