@@ -240,7 +240,8 @@ def _columns(file, config: TableConfig, lay: Layout) -> Rows:
         if read and not keep.any():
             raise no_row_kept(file.path, config, present, read)
         rows = np.flatnonzero(keep)
-    labels = np.stack([floats(table, f"c{c}", missing=True)[rows] for c in lay.labels], axis=1) \
+    every = len(rows) == read  # no filter: index nothing (a copy per column at 20 M rows)
+    labels = np.stack([_rows_of(floats(table, f"c{c}", missing=True), rows, every) for c in lay.labels], axis=1) \
         if lay.labels else np.zeros((len(rows), 0))
     del table
     names, codes, kinds, where, sizes = _entries(config, lay, enc, rows)
@@ -251,6 +252,10 @@ def _columns(file, config: TableConfig, lay: Layout) -> Rows:
         to = np.asarray([distinct.setdefault(v.strip(), len(distinct)) for v in values], dtype=np.int32)
         text[name] = Category(list(distinct), to[row_codes[rows]] if len(to) else np.zeros(len(rows), np.int32))
     return Rows(names, codes, kinds, where, sizes, labels, text, rows, cols.line_of, read)
+
+
+def _rows_of(a: np.ndarray, rows: np.ndarray, every: bool) -> np.ndarray:
+    return a if every else a[rows]
 
 
 def _entries(config: TableConfig, lay: Layout, enc: dict, rows: np.ndarray):
@@ -269,45 +274,51 @@ def _entries(config: TableConfig, lay: Layout, enc: dict, rows: np.ndarray):
             cell_gene.extend(ids.setdefault(g, len(ids)) for g in genes)
             cell_dropped.extend(g in drop for g in genes)
             cell_off.append(len(cell_gene))
-        cell_ids.append(codes[rows].astype(np.int64) + base)
+        cell_ids.append(_rows_of(codes, rows, len(rows) == len(codes)) + np.int32(base))
         base += len(values)
     cell_off = np.asarray(cell_off, np.int64)
-    cell_gene = np.asarray(cell_gene, np.int64)
+    cell_gene = np.asarray(cell_gene, np.int32)
     cell_dropped = np.asarray(cell_dropped, bool)
     n_rows, n_cols = len(rows), len(lay.genes)
-    pair_cell = np.stack(cell_ids, axis=1).ravel() if n_rows else np.zeros(0, np.int64)  # row-major (row, col)
+    pair_cell = np.stack(cell_ids, axis=1).ravel() if n_rows else np.zeros(0, np.int32)  # row-major (row, col)
     del cell_ids
     per_pair = np.diff(cell_off)[pair_cell]
-    total = int(per_pair.sum())
-    if total == len(pair_cell) and per_pair.all():  # one gene per cell: no expansion needed
-        entry_pair = np.arange(total)
+    if per_pair.all() and (per_pair == 1).all():  # one gene per cell (Costanzo): no expansion
+        del per_pair
         entry = cell_off[pair_cell]
+        where = np.tile(np.arange(n_cols, dtype=np.int8), n_rows)
+        sizes = np.full(n_rows, n_cols, np.int64)
+        row_of = None if (lay.kinds is None and not drop) else np.repeat(np.arange(n_rows), n_cols)
     else:
+        total = int(per_pair.sum())
         entry_pair = np.repeat(np.arange(len(pair_cell)), per_pair)
         pair_start = np.cumsum(per_pair) - per_pair
         entry = cell_off[pair_cell][entry_pair] + (np.arange(total) - pair_start[entry_pair])
-    del per_pair
+        del per_pair, pair_start
+        where = (entry_pair % n_cols).astype(np.int8)
+        row_of = entry_pair // n_cols
+        sizes = np.bincount(row_of, minlength=n_rows).astype(np.int64)
+    del pair_cell
     genes = cell_gene[entry]
-    where = (entry_pair % n_cols).astype(np.int8)
-    row_of = entry_pair // n_cols
-    sizes = np.bincount(row_of, minlength=n_rows).astype(np.int64)
-    kinds = _entry_kinds(config, lay, enc, rows, sizes, row_of)
+    dropped = cell_dropped[entry] if drop else None
+    del entry
+    kinds = _entry_kinds(config, lay, enc, rows, sizes, row_of, len(genes))
     if drop:
-        kept = ~cell_dropped[entry]
+        kept = ~dropped
         genes, where, kinds, row_of = genes[kept], where[kept], kinds[kept], row_of[kept]
         sizes = np.bincount(row_of, minlength=n_rows).astype(np.int64)
     return list(ids), genes, kinds, where, sizes
 
 
 def _entry_kinds(config: TableConfig, lay: Layout, enc: dict, rows: np.ndarray, sizes: np.ndarray,
-                 row_of: np.ndarray) -> np.ndarray:
+                 row_of: np.ndarray | None, nnz: int) -> np.ndarray:
     """Each entry's kind: the row's kinds cell holds none (the default), one kind for every gene, or
     one per gene; anything else falls back so the line reader names the line."""
     from cellreg.toolkit.columnar import Fallback
 
     default = config.default_code
     if lay.kinds is None:
-        return np.full(len(row_of), default, np.int8)
+        return np.full(nnz, default, np.int8)
     values, codes = enc[lay.kinds]
     off, flat = [0], []
     for v in values:

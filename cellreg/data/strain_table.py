@@ -232,8 +232,8 @@ class _Reader:
 
         resolver = GeneNames.from_file(graph.genes, self.aliases)
         sizes, kinds = rows.sizes, rows.kinds
-        per_name = resolver.lookup(rows.names)
-        genes = per_name[rows.codes] if len(rows.codes) else np.zeros(0, np.int64)
+        per_name = resolver.lookup(rows.names).astype(np.int32)  # a vocabulary is far below 2**31 genes
+        genes = per_name[rows.codes] if len(rows.codes) else np.zeros(0, np.int32)
         index = rows.rows  # per strain, its data row (for line numbers)
         labels = rows.labels
         text = dict(rows.text)
@@ -298,21 +298,26 @@ class _Reader:
         ``strip_suffix``) is one perturbation: kept once, with a warning; with two different kinds it
         is an error."""
         strain = np.repeat(np.arange(len(sizes)), sizes)
-        key = strain * max(len(vocabulary), 1) + genes
-        if len(key) < 2 or not (np.diff(strain) == 0).any():
-            return genes, kinds, sizes, 0  # no strain with two genes: nothing can repeat
-        _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
-        if len(first) == len(key):
+        suspects = _maybe_repeated(genes, sizes, strain)
+        if not suspects.any():
             return genes, kinds, sizes, 0
-        inverse = inverse.reshape(-1)
-        clash = np.flatnonzero(kinds != kinds[first[inverse]])
+        key = strain * max(len(vocabulary), 1) + genes
+        where = np.flatnonzero(suspects[strain])  # only the entries of strains that may hold a repeat
+        _, first, inverse = np.unique(key[where], return_index=True, return_inverse=True)
+        if len(first) == len(where):
+            return genes, kinds, sizes, 0
+        first, inverse = where[first], inverse.reshape(-1)
+        kinds_w = kinds[where]
+        clash = where[np.flatnonzero(kinds_w != kinds[first[inverse]])]
         if len(clash):
             i = clash[0]
+            twin = first[inverse[np.searchsorted(where, i)]]
             line = int(line_of(index[strain[[i]]])[0])
             raise ValueError(f"{self.path}: line {line}: gene {vocabulary[genes[i]]!r} appears twice in "
-                             f"one strain with different kinds ({Perturbation(kinds[first[inverse[i]]]).name.lower()} "
+                             f"one strain with different kinds ({Perturbation(kinds[twin]).name.lower()} "
                              f"and {Perturbation(kinds[i]).name.lower()})")
-        keep = np.zeros(len(key), bool)
+        keep = np.ones(len(key), bool)
+        keep[where] = False
         keep[first] = True
         repeated = np.flatnonzero(~keep)
         n = len(np.unique(strain[repeated]))
@@ -343,6 +348,23 @@ class _Reader:
         genes = genes.copy()
         genes[unknown] = [where[name[i]] for i in unknown]
         return genes, graph.genes + tuple(new)
+
+
+def _maybe_repeated(genes: np.ndarray, sizes: np.ndarray, strain: np.ndarray) -> np.ndarray:
+    """Per strain, whether two of its entries could be one gene: exact for sets of up to 4 genes
+    (pairwise comparisons over a padded matrix, no sort), True for larger sets (checked by sort)."""
+    suspects = sizes > 4
+    small = np.flatnonzero(sizes[strain] <= 4)
+    if len(small) == 0:
+        return suspects
+    start = np.cumsum(sizes) - sizes
+    width = int(min(sizes.max(), 4))
+    padded = np.full((len(sizes), width), -1, np.int64)
+    padded[strain[small], small - start[strain[small]]] = genes[small]
+    for i in range(width):
+        for j in range(i + 1, width):
+            suspects |= (padded[:, i] == padded[:, j]) & (padded[:, j] >= 0)
+    return suspects
 
 
 def _digest(genes) -> str:

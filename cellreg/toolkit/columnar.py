@@ -66,14 +66,11 @@ def text_chunks(path: Path):
 
 @attrs.define
 class Scan:
-    """What one pass over the bytes after the first data line found."""
+    """What one pass over the bytes after the first data line found (``bytes.find``, memchr speed)."""
 
-    newlines: int = 0
-    lone_cr: bool = False
     comment: bool = False  # the comment marker occurs somewhere (maybe not at a line start)
     quote: bool = False
-    whitespace_ok: bool = True  # for delimiter " ": single spaces between fields only
-    ends_with_newline: bool = True
+    whitespace_ok: bool = True  # for delimiter " ": no other whitespace than spaces and newlines
     size: int = 0  # bytes after the first data line
 
 
@@ -87,30 +84,37 @@ def chunks_after(path: Path, offset: int):
 
 
 def scan(path: Path, start: int, delimiter: str, comment: str) -> Scan:
-    """One pass of ``bytes.find``/``count`` calls (memchr speed) over the text after byte ``start``."""
+    """Whether pyarrow could split the text after byte ``start`` otherwise than the line reader.
+    Runs of spaces (``delimiter = " "``) are found after parsing instead: they make empty fields."""
     out = Scan()
-    comment_b, prev = comment.encode(), b""
-    cr = crlf = 0
+    comment_b = comment.encode()
     for chunk in chunks_after(path, start):
-        joined = prev + chunk  # two-byte patterns across the boundary
         out.size += len(chunk)
-        out.newlines += chunk.count(b"\n")
-        if b"\r" in chunk:
-            cr += chunk.count(b"\r")
-        crlf += joined.count(b"\r\n")
         out.comment |= bool(comment_b) and comment_b in chunk
         out.quote |= b'"' in chunk
-        if delimiter == " " and out.whitespace_ok:
-            out.whitespace_ok = chunk.isascii() and not (
-                b"  " in joined or b" \n" in joined or b"\n " in joined or b" \r" in joined or b"\t" in chunk
-                or b"\x0b" in chunk or b"\x0c" in chunk or any(b in chunk for b in _SEPARATORS))
-        prev = chunk[-1:]
-        out.ends_with_newline = chunk.endswith((b"\n", b"\r"))
-    out.lone_cr = cr != crlf
+        if delimiter == " " and out.whitespace_ok:  # one-byte searches only (memchr speed)
+            out.whitespace_ok = chunk.isascii() and not any(b in chunk for b in _SEPARATORS)
     return out
 
 
-_SEPARATORS = [bytes([c]) for c in range(0x1c, 0x20)]  # str.split() splits on these too
+def count_lines(path: Path, start: int) -> tuple[int, bool]:
+    """Physical lines after byte ``start`` (``\\n``, ``\\r\\n``, a lone ``\\r`` or a last line
+    without one), and whether a lone ``\\r`` occurs."""
+    newlines = cr = crlf = 0
+    prev, last = b"", b"\n"
+    for chunk in chunks_after(path, start):
+        newlines += chunk.count(b"\n")
+        if b"\r" in chunk:
+            cr += chunk.count(b"\r")
+            crlf += chunk.count(b"\r\n")
+        if prev == b"\r" and chunk[:1] == b"\n":
+            crlf += 1
+        prev = last = chunk[-1:]
+    lone = cr != crlf
+    return newlines + (cr - crlf) + (0 if last in (b"\n", b"\r") else 1), lone
+
+
+_SEPARATORS = [bytes([c]) for c in (0x09, 0x0b, 0x0c, 0x1c, 0x1d, 0x1e, 0x1f)]  # str.split() splits on these
 
 
 @attrs.define
@@ -119,10 +123,11 @@ class Columns:
 
     table: object  # pyarrow.Table
     body_start_line: int  # the line number of the line after the first data line
-    scan: Scan
+    offset: int  # the byte offset of that line
     path: Path
     delimiter: str
     comment: str
+    _every_line_a_row: bool | None = None
 
     @property
     def num_rows(self) -> int:
@@ -130,10 +135,12 @@ class Columns:
 
     def line_of(self, rows: np.ndarray) -> np.ndarray:
         """Line numbers (1-based, as in the file) of rows of :attr:`table`: arithmetic when every
-        line after the first data line is a row, else one pass of the line reader."""
+        line after the first data line is a row (one counting pass), else one pass of the line reader."""
         rows = np.asarray(rows, dtype=np.int64)
-        physical = self.scan.newlines + (0 if self.scan.ends_with_newline else 1)
-        if not self.scan.lone_cr and not self.scan.comment and physical == self.num_rows:
+        if self._every_line_a_row is None:
+            physical, lone_cr = count_lines(self.path, self.offset)
+            self._every_line_a_row = not lone_cr and physical == self.num_rows
+        if self._every_line_a_row:
             return self.body_start_line + rows
         return data_lines(self.path, self.delimiter, self.comment)[1:][rows]
 
@@ -187,6 +194,7 @@ class ColumnFile:
         ``missing`` the :data:`~cellreg.toolkit.text_tables.MISSING` markers are null). Raises
         :class:`Fallback` where the line reader could read the file differently."""
         import pyarrow as pa
+        import pyarrow.compute as pc
         import pyarrow.csv as csv
 
         path, delim, comment = self.path, self.delimiter, self.comment
@@ -200,16 +208,25 @@ class ColumnFile:
         if s.quote and delim not in ("\t", " "):
             raise Fallback("quoted fields")  # csv.reader's way with odd quoting is the reference
         if not s.whitespace_ok:
-            raise Fallback("runs of whitespace")
+            raise Fallback("whitespace other than spaces")
         names = [f"c{i}" for i in range(width)]
         wanted = sorted(set(text) | set(numbers))
         if wanted and wanted[-1] >= width:
             raise Fallback("a column beyond the first line's fields")
+        if delim == " " and wanted:
+            # str.split never gives an empty field; pyarrow gives one for two spaces in a row, a
+            # leading or a trailing space. Read every column up to the last one used, so that such a
+            # field cannot shift the used ones unnoticed, and refuse empty cells below.
+            text = sorted(set(range(wanted[-1] + 1)) - set(numbers))
+            wanted = sorted(set(text) | set(numbers))
+            missing_values = [v for v in NULLS if v]
+        else:
+            missing_values = NULLS
         types = {names[i]: pa.dictionary(pa.int32(), pa.string()) for i in text}
         types.update({names[i]: pa.float64() for i in numbers})
         if s.size == 0:  # only the first line: pyarrow refuses an empty input
             return Columns(pa.table({names[i]: pa.array([], types[names[i]]) for i in wanted}),
-                           self.first[0] + 1, s, path, delim, comment)
+                           self.first[0] + 1, self.offset, path, delim, comment)
         try:
             source = pa.input_stream(str(path), compression="gzip" if path.suffix == ".gz" else None)
             source.read(self.offset)
@@ -219,12 +236,17 @@ class ColumnFile:
                 parse_options=csv.ParseOptions(delimiter=delim, quote_char=False, escape_char=False,
                                                newlines_in_values=False, ignore_empty_lines=True),
                 convert_options=csv.ConvertOptions(include_columns=[names[i] for i in wanted], column_types=types,
-                                                   null_values=NULLS if missing else [], strings_can_be_null=False,
+                                                   null_values=missing_values if missing else [], strings_can_be_null=False,
                                                    quoted_strings_can_be_null=False),
             )
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError, UnicodeDecodeError) as exc:
             raise Fallback(str(exc)) from None
-        return Columns(table, self.first[0] + 1, s, path, delim, comment)
+        if delim == " ":
+            for i in text:
+                column = table.column(names[i])
+                if column.num_chunks and pc.any(pc.equal(column.unify_dictionaries().chunk(0).dictionary, "")).as_py():
+                    raise Fallback("runs of spaces")
+        return Columns(table, self.first[0] + 1, self.offset, path, delim, comment)
 
 
 def _has_comment_line(path: Path, offset: int, comment: str) -> bool:

@@ -1,0 +1,216 @@
+"""Tables at scale: load time and peak memory of a Costanzo-format strain table and a STRING
+``protein.links.detailed`` file, against ``pyarrow.csv.read_csv`` of the same file alone, and the
+cached second load against the first.
+
+Every measurement runs in a fresh subprocess (peak RSS = that process's ``ru_maxrss``); the files
+are generated into a temporary folder (about 75 bytes per Costanzo row, 45 per STRING line).
+
+    nice .venv/bin/python benchmarks/tables_bench.py                      # 20 M rows, 10 M lines
+    nice .venv/bin/python benchmarks/tables_bench.py --rows 200000 --lines 100000 --repeats 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+COSTANZO_COLUMNS = ["Query Strain ID", "Query allele name", "Array Strain ID", "Array allele name", "Arraytype/Temp",
+                    "Genetic interaction score (ε)", "P-value", "Query single mutant fitness (SMF)", "Array SMF",
+                    "Double mutant fitness", "Double mutant fitness standard deviation"]
+LABELS = ["Genetic interaction score (ε)", "P-value", "Double mutant fitness"]
+STRING_COLUMNS = ["protein1", "protein2", "neighborhood", "fusion", "cooccurence", "coexpression", "experimental",
+                  "database", "textmining", "combined_score"]
+CHUNK = 1_000_000
+
+
+def yeast_genes(n: int = 6000) -> list[str]:
+    """Systematic-looking names: Y + chromosome letter + arm + 3 digits + strand (YAL001C)."""
+    out = []
+    for i in range(n):
+        chrom, arm, num, strand = "ABCDEFGHIJKLMNOP"[i % 16], "LR"[(i // 16) % 2], 1 + i // 32, "CW"[i % 2]
+        out.append(f"Y{chrom}{arm}{num:03d}{strand}")
+    return out
+
+
+def _write(path: Path, header: str, table, delimiter: str) -> None:
+    import pyarrow.csv as csv
+
+    with open(path, "ab") as f:
+        csv.write_csv(table, f, csv.WriteOptions(include_header=False, delimiter=delimiter, quoting_style="none"))
+
+
+def make_costanzo(path: Path, rows: int, genes: list[str], seed: int = 0) -> None:
+    import pyarrow as pa
+
+    rng = np.random.default_rng(seed)
+    path.write_text("\t".join(COSTANZO_COLUMNS) + "\n", encoding="utf-8")
+    g = np.asarray(genes, dtype=object)
+    suffix = np.asarray(["_dma1", "_dma2", "_tsq2", "_tsa508", "_sn1", "_damp3"], dtype=object)
+    screens = np.asarray(["DMA30", "DMA26", "TSA30", "TSA26"], dtype=object)
+    allele = np.asarray([x.lower() for x in genes], dtype=object)
+    for start in range(0, rows, CHUNK):
+        n = min(CHUNK, rows - start)
+        q, a = rng.integers(0, len(genes), n), rng.integers(0, len(genes), n)
+        sq, sa = rng.integers(0, len(suffix), n), rng.integers(0, 2, n)
+        cols = [g[q] + suffix[sq], allele[q], g[a] + suffix[sa], allele[a], screens[rng.integers(0, 4, n)]]
+        nums = [rng.normal(0, 0.08, n), rng.uniform(0, 1, n), rng.uniform(0.5, 1.1, n), rng.uniform(0.5, 1.1, n),
+                rng.uniform(0.2, 1.1, n), rng.uniform(0, 0.1, n)]
+        arrays = [pa.array(c.tolist(), pa.string()) for c in cols] + [pa.array(np.round(x, 4)) for x in nums]
+        _write(path, "", pa.table(arrays, names=[f"c{i}" for i in range(len(arrays))]), "\t")
+
+
+def make_string(path: Path, lines: int, genes: list[str], seed: int = 1) -> None:
+    import pyarrow as pa
+
+    rng = np.random.default_rng(seed)
+    path.write_text(" ".join(STRING_COLUMNS) + "\n")
+    ids = np.asarray([f"4932.{x}" for x in genes], dtype=object)
+    for start in range(0, lines, CHUNK):
+        n = min(CHUNK, lines - start)
+        a = rng.integers(0, len(genes), n)
+        b = (a + rng.integers(1, len(genes), n)) % len(genes)
+        scores = [np.where(rng.uniform(size=n) < p, rng.integers(40, 1000, n), 0) for p in
+                  (0.1, 0.01, 0.02, 0.5, 0.3, 0.05, 0.6)]
+        combined = np.maximum.reduce(scores) + rng.integers(0, 100, n)
+        arrays = [pa.array(ids[a].tolist()), pa.array(ids[b].tolist())] + [pa.array(s) for s in scores + [combined]]
+        _write(path, "", pa.table(arrays, names=[f"c{i}" for i in range(len(arrays))]), " ")
+
+
+# --- children: one measurement each ------------------------------------------------------------
+
+
+def child(task: dict) -> dict:
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    import pyarrow.csv as csv  # imports are not timed, for both
+
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    path = Path(task["path"])
+    if task["what"] == "read_csv":
+        opts = csv.ParseOptions(delimiter="\t" if task["kind"] == "costanzo" else " ")
+        t0 = time.perf_counter()
+        table = csv.read_csv(path, parse_options=opts)
+        seconds = time.perf_counter() - t0
+        n = table.num_rows
+    else:
+        import torch
+
+        torch.set_num_threads(1)
+        from cellreg import Context
+        from cellreg.config import structure
+        from cellreg.data import replicates, strain_rows  # noqa: F401 - imported lazily by the readers
+        from cellreg.data.graph import CellGraph
+        from cellreg.data.strain_table import TableConfig, load_strain_table
+        from cellreg.toolkit import columnar, table_cache  # noqa: F401
+        from cellreg_files import edge_columns  # noqa: F401
+        from cellreg_files.configs import EdgeListConfig
+        from cellreg_files.edges import EdgeListSource
+
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        errors: list[str] = []
+        if task["kind"] == "costanzo":
+            graph = CellGraph.from_edges(task["genes"], [])
+            options = {"path": str(path), "gene_columns": ["Query Strain ID", "Array Strain ID"], "strip_suffix": "_",
+                       "labels": LABELS, **task.get("options", {})}
+            config = structure(options, TableConfig, "phenotypes", errors)
+            t0 = time.perf_counter()
+            table, stats = load_strain_table(path, graph, config, task.get("engine", "auto"))
+            seconds = time.perf_counter() - t0
+            n = table.num_strains
+        else:
+            options = {"files": [{"path": str(path), "relation": "combined", "weight": "combined_score",
+                                  "strip_prefix": "4932."}]}
+            config = structure(options, EdgeListConfig, "graph", errors)
+            t0 = time.perf_counter()
+            graph = EdgeListSource(config, Context(base_dir=path.parent)).load(task.get("engine", "auto"))
+            seconds = time.perf_counter() - t0
+            n = graph.num_edges
+        assert not errors, errors
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return {"seconds": seconds, "peak_mb": peak / 1024, "before_mb": before / 1024, "n": n}
+
+
+def measure(task: dict, cache: str | None) -> dict:
+    env = {**os.environ, "CELLREG_CACHE": cache or "off", "CELLREG_CACHE_MIN_BYTES": "0"}
+    out = subprocess.run([sys.executable, __file__, "--child", json.dumps(task)], env=env, check=True,
+                         capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def run(kind: str, path: Path, genes: list[str], repeats: int, root: Path, options: dict | None = None) -> dict:
+    task = {"kind": kind, "path": str(path), "genes": genes, "options": options or {}}
+    rows = {"read_csv": [], "load": [], "first": [], "cached": []}
+    for r in range(repeats):
+        rows["read_csv"].append(measure({**task, "what": "read_csv"}, None))
+        rows["load"].append(measure({**task, "what": "load"}, None))
+        cache = root / f"cache-{kind}-{r}"
+        rows["first"].append(measure({**task, "what": "load"}, str(cache)))
+        rows["cached"].append(measure({**task, "what": "load"}, str(cache)))
+        shutil.rmtree(cache, ignore_errors=True)
+        print(f"  {kind} repeat {r + 1}: " + ", ".join(f"{k} {v[-1]['seconds']:.1f} s" for k, v in rows.items()),
+              flush=True)
+    med = {k: {m: statistics.median(x[m] for x in v) for m in ("seconds", "peak_mb", "before_mb")}
+           for k, v in rows.items()}
+    med["n"] = rows["load"][0]["n"]
+    return med
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=20_000_000, help="Costanzo-format rows")
+    parser.add_argument("--lines", type=int, default=10_000_000, help="STRING detailed lines")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--dir", help="where to generate the files (default: a temporary folder, removed after)")
+    parser.add_argument("--aggregate", action="store_true",
+                        help="also the Costanzo load with conditions = [Arraytype/Temp], aggregate = mean")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        print(json.dumps(child(json.loads(args.child))))
+        return
+    root = Path(args.dir) if args.dir else Path(tempfile.mkdtemp(prefix="cellreg-tables-"))
+    root.mkdir(parents=True, exist_ok=True)
+    genes = yeast_genes()
+    try:
+        results = {}
+        for kind, n, make in (("costanzo", args.rows, make_costanzo), ("string", args.lines, make_string)):
+            if n <= 0:
+                continue
+            path = root / ("SGA_ExE.txt" if kind == "costanzo" else "4932.protein.links.detailed.v12.0.txt")
+            if not path.exists():
+                t0 = time.perf_counter()
+                make(path, n, genes)
+                print(f"{path.name}: {n:,} rows, {path.stat().st_size / 1e9:.2f} GB, "
+                      f"written in {time.perf_counter() - t0:.0f} s", flush=True)
+            results[kind] = run(kind, path, genes, args.repeats, root)
+            if kind == "costanzo" and args.aggregate:
+                results["costanzo, aggregate = mean"] = run(
+                    kind, path, genes, 1, root, {"conditions": ["Arraytype/Temp"], "aggregate": "mean"})
+        print(f"\n| file | rows | read_csv s (peak MB) | load s (peak MB) | load / read_csv | "
+              f"first load with cache s | cached s | first / cached |")
+        print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+        for kind, m in results.items():
+            rc, ld, fi, ca = m["read_csv"], m["load"], m["first"], m["cached"]
+            print(f"| {kind} | {m['n']:,} | {rc['seconds']:.1f} ({rc['peak_mb']:,.0f}) | "
+                  f"{ld['seconds']:.1f} ({ld['peak_mb']:,.0f}) | {ld['seconds'] / rc['seconds']:.2f}× | "
+                  f"{fi['seconds']:.1f} | {ca['seconds']:.2f} ({ca['peak_mb']:,.0f}) | "
+                  f"{fi['seconds'] / ca['seconds']:.0f}× |")
+        print(f"\n(rows: strains or edges after the load; peak MB includes the interpreter and imports, "
+              f"{results[next(iter(results))]['load']['before_mb']:,.0f} MB before the load)")
+    finally:
+        if not args.dir:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
