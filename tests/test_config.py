@@ -39,7 +39,7 @@ def test_typo_key_names_path_and_suggests():
 
 def test_typo_inside_a_plugin_table_names_the_plugin_path():
     errors = errors_of(with_("model.encoder.dimm", "8"))
-    assert errors == ["model.encoder: unknown key 'dimm' (did you mean 'dim'?); valid keys: dim"]
+    assert errors == ["model.encoder: unknown key 'dimm' (did you mean 'dim'?); valid keys: dim, features"]
 
 
 def test_float_for_int_and_string_for_bool_are_rejected():

@@ -43,6 +43,15 @@ GENERIC_WORDS = {
     ("config/split_config.py", "random"): "the random split",
     ("data/splits.py", "random"): "the random split",
     ("commands/cli.py", "random"): "cellreg sweep --sampler random (Optuna's)",
+    ("config/split_config.py", "files"): "the published-files split",
+    ("data/splits.py", "files"): "the published-files split",
+    ("training/pipeline.py", "files"): "the published-files split",
+    ("training/preflight.py", "files"): "the published-files split",
+    ("toolkit/table_cache.py", "files"): "the cache's file list",
+    ("toolkit/table_cache.py", "none"): "a cache setting",
+    ("data/strain_table.py", "none"): "aggregate = none",
+    ("data/strain_table.py", "mean"): "aggregate = mean",
+    ("commands/inspect.py", "mean"): "a statistic",
 }
 
 

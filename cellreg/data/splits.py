@@ -181,7 +181,7 @@ def _published(table: PhenotypeTable, config: SplitConfig, sides: np.ndarray | N
     if config.kind == "column":
         if config.column not in table.tags:
             raise ConfigError("split", [f"split.column: the phenotype table has no column {config.column!r} "
-                                        f"(kept columns: {', '.join(table.tags) or 'none'}); a table source keeps it "
+                                        f"(kept columns: {', '.join(table.tags) or 'no column kept'}); a table source keeps it "
                                         f"with keep = [{config.column!r}] in [phenotypes]"])
         sides = sides_from_column(table.tags[config.column], config.column)
     groups = _same_sets(table)
