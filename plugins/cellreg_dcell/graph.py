@@ -12,27 +12,12 @@ from pathlib import Path
 from cellreg import CellGraph, Context, GraphSource
 from cellreg.config import DataError
 from cellreg_dcell.configs import OntologyGraphConfig
+from cellreg.toolkit.gene_list import read_gene_list
 from cellreg_dcell.ontology import Filters, build
-from cellreg_dcell.readers import read_lines, read_gaf, read_obo, read_topology
+from cellreg_dcell.readers import read_gaf, read_obo, read_topology
 
 log = logging.getLogger("cellreg")
 FILES = ("obo", "gaf", "topology", "genes")
-
-
-def read_vocabulary(path: Path) -> list[str]:
-    """One gene per line (its first field); blank lines and ``#`` comments skipped; no duplicates."""
-    genes, seen = [], {}
-    for n, line in enumerate(read_lines(path), 1):
-        fields = line.split("#")[0].split()
-        if not fields:
-            continue
-        if fields[0] in seen:
-            raise DataError(str(path), [f"line {n}: gene {fields[0]} is listed already (line {seen[fields[0]]})"])
-        seen[fields[0]] = n
-        genes.append(fields[0])
-    if not genes:
-        raise DataError(str(path), ["no genes"])
-    return genes
 
 
 class OntologyGraph(GraphSource):
@@ -52,7 +37,7 @@ class OntologyGraph(GraphSource):
 
     def load(self) -> CellGraph:
         c = self.config
-        known = read_vocabulary(self._path("genes")) if c.genes else None
+        known = read_gene_list(self._path("genes")) if c.genes else None
         if c.topology:
             ontology = read_topology(self._path("topology"))
             annotations = ontology.annotations

@@ -18,30 +18,13 @@ import numpy as np
 
 from cellreg import GraphSource
 from cellreg.plugin_api.sources import Context
+from cellreg.toolkit.gene_list import read_gene_list
 from cellreg_files.configs import EdgeFile, EdgeListConfig
 from cellreg.toolkit.text_tables import TextTable, column_index, is_number, parse_floats, read_table, short_row, \
     unknown_genes_message
 
 if TYPE_CHECKING:
     from cellreg.data.graph import CellGraph
-
-
-def read_vocabulary(path: Path) -> list[str]:
-    """One gene name per line; blank lines and ``#`` comments skipped; repeats are an error."""
-    genes: list[str] = []
-    seen: dict[str, int] = {}
-    with read_table(path, " ", "#") as table:
-        for n, cells in itertools.chain([table.first] if table.first else [], table.rows):
-            if len(cells) != 1:
-                raise ValueError(f"{path}: line {n}: expected one gene name per line, got {' '.join(cells)!r}")
-            gene = cells[0]
-            if gene in seen:
-                raise ValueError(f"{path}: line {n}: gene {gene!r} already listed on line {seen[gene]}")
-            seen[gene] = n
-            genes.append(gene)
-    if not genes:
-        raise ValueError(f"{path}: no gene names in the vocabulary file")
-    return genes
 
 
 @attrs.define
@@ -238,7 +221,7 @@ class EdgeListSource(GraphSource):
         from cellreg.toolkit.gene_list import read_aliases
         from cellreg.toolkit.gene_names import GeneNames
 
-        vocabulary = read_vocabulary(self.genes_path) if self.genes_path is not None else None
+        vocabulary = read_gene_list(self.genes_path) if self.genes_path is not None else None
         aliases = read_aliases(self.aliases_path) if self.aliases_path is not None else None
         vocab_set = None
         if vocabulary is not None:  # for header = "auto": a gene known by any spelling the aliases allow
