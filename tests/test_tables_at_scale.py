@@ -17,6 +17,7 @@ from cellreg.data.strain_table import load_strain_table
 from cellreg.plugin_api.registry import load_registry
 from cellreg_files import edges as edges_module
 from cellreg_files.configs import EdgeListConfig, TableConfig
+from test_files_plugin import make
 
 GENES = ["YAL001C", "YBR002W", "YCR003C", "YDL227C", "YDR004W", "YEL005C"]
 
@@ -27,13 +28,6 @@ def write(path, text, crlf=False, gz=False):
         data = gzip.compress(data)
     path.write_bytes(data)
     return path
-
-
-def make(cls, table: dict):
-    errors: list[str] = []
-    config = structure(table, cls, "graph" if cls is EdgeListConfig else "phenotypes", errors)
-    assert not errors, errors
-    return config
 
 
 def edge_source(tmp_path, table):

@@ -220,7 +220,7 @@ def read_rows(path: Path, config: TableConfig, label_names: list[str], engine: s
 
 
 def _columns(file, config: TableConfig, lay: Layout) -> Rows:
-    from cellreg.toolkit.columnar import Fallback, dictionary, floats
+    from cellreg.toolkit.columnar import dictionary, floats
 
     text_cols = set(lay.genes) | set(lay.text.values()) | {c for c, _ in lay.filters}
     if lay.kinds is not None:
@@ -261,8 +261,6 @@ def _rows_of(a: np.ndarray, rows: np.ndarray, every: bool) -> np.ndarray:
 def _entries(config: TableConfig, lay: Layout, enc: dict, rows: np.ndarray):
     """CSR entries in the line reader's order (row, then gene column, then position in the cell),
     computed over distinct cells and expanded with numpy."""
-    from cellreg.toolkit.columnar import Fallback
-
     sep, suffix, drop = config.gene_separator, config.strip_suffix, frozenset(config.drop_genes)
     ids: dict[str, int] = {}
     cell_off, cell_gene, cell_dropped, base, cell_ids = [0], [], [], 0, []
