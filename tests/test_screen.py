@@ -219,3 +219,23 @@ def test_memory_of_enumerating_designs_does_not_grow_with_their_number():
     assert (small_n, large_n) == (4950, 499500)  # 100 x the designs ...
     assert large < 2 * small + 100_000  # ... the same memory, a block's worth
     assert large < 499500 * 2 * 8 / 4  # far below the list of designs itself
+
+
+def test_the_heads_cached_wild_type_terms_follow_a_weight_change(runs):
+    """The cross-attention head keeps Φ₀ while a screen's batches share one state; a weight changed
+    in place (an optimizer step, loading weights) must not leave it stale."""
+    import torch
+
+    from cellreg.screen.scorer import RunScorer
+
+    scorer = RunScorer(runs / "transformer")
+    space = DesignSpace(scorer.genes, organism=range(20), sizes=[2])
+    block = space.block(0, 50)
+    before = scorer(block)
+    with torch.no_grad():
+        scorer.head.phi.lins[0].weight.mul_(1.5)
+    after = scorer(block)
+    with torch.enable_grad():  # no cache with autograd on
+        batch = scorer.batch(block)
+        fresh = scorer.head(scorer.encoder(batch), batch).values.detach() * scorer.std + scorer.mean
+    assert not torch.allclose(before, after) and torch.allclose(after, fresh, atol=1e-6)

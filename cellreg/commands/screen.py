@@ -44,7 +44,10 @@ from cellreg.training.trainer import apply_threads
 
 log = logging.getLogger("cellreg")
 
-WILDTYPE_BATCH = 4096  # designs per batch when every run's encoder is a wild-type one
+# Designs per batch when every run's encoder is a wild-type one: a head that scores each design
+# against every gene holds [B, N] products, fastest while they stay in cache (~16 MB: 512 designs
+# at yeast scale, docs/benchmarks.md), and small organisms take up to 8,192 designs a batch.
+BATCH_ENTRIES, BATCH_RANGE = 2**22, (256, 8192)
 SAMPLE = {False: 1024, True: 16}  # designs timed for the estimate (wild-type, per-strain encoders)
 PLOTTED = 100_000  # scores kept for the distribution plot, evenly spaced over all designs
 KIND_NAMES = [k.name.lower() for k in Perturbation]
@@ -158,6 +161,12 @@ def _check_out(out: Path, overwrite: bool) -> None:
                                      "(nothing was written)"])
 
 
+def wildtype_batch(genes: int) -> int:
+    """The power of two nearest below ``BATCH_ENTRIES / genes``, within ``BATCH_RANGE``."""
+    lo, hi = BATCH_RANGE
+    return int(min(hi, max(lo, 2 ** math.floor(math.log2(max(BATCH_ENTRIES / genes, 1))))))
+
+
 def _eta(seconds: float) -> str:
     if seconds < 120:
         return f"{seconds:.0f} s"
@@ -224,7 +233,7 @@ def screen(run_dirs: Sequence[str | Path], out: str | Path, *, objectives: Seque
 
     per_strain = any(s.per_strain for s in scorers)
     batch = batch_size or (min(s.pipe.config.train.batch_size for s in scorers if s.per_strain) if per_strain
-                           else WILDTYPE_BATCH)
+                           else wildtype_batch(len(space.gene_names)))
     total = len(space) if limit is None else min(limit, len(space))
     mine = space.share(batch, rank, world, limit)
 
@@ -251,7 +260,8 @@ def screen(run_dirs: Sequence[str | Path], out: str | Path, *, objectives: Seque
     keep = TopK(top, sum(widths) + len(scorers) + 2, device)
     per_run = torch.full((len(scorers), 0), -torch.inf, device=device)
     stride = max(1, math.ceil(total / PLOTTED))
-    plotted = []
+    cap = -(-total // stride) + 1
+    plotted, filled = torch.full((cap,), torch.nan, device=device), 0  # one buffer: no small tensor per batch
     bar = tqdm(total=mine, unit="design", unit_scale=True, desc="screen", disable=True if not (progress and main)
                else None, smoothing=0.1)
     scoring = time.perf_counter()
@@ -262,22 +272,26 @@ def screen(run_dirs: Sequence[str | Path], out: str | Path, *, objectives: Seque
         ids = torch.arange(start, start + len(block), device=device)
         keep.push(score, ids, torch.cat(values + [objective.T, mean[:, None], sd[:, None]], dim=1))
         per_run = torch.cat([per_run, objective], 1).topk(min(top, per_run.shape[1] + len(block)), dim=1).values
-        plotted.append(score[(-start) % stride::stride])
+        first = (-start) % stride  # the designs whose rank is a multiple of stride
+        n = len(range(first, len(block), stride))
+        plotted[filled:filled + n] = score[first::stride]
+        filled += n
         bar.update(len(block))
     bar.close()
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
     scoring = time.perf_counter() - scoring
 
     # Merge the processes' buffers; the main process writes.
-    cap = -(-total // stride) + 1
-    mine_plotted = torch.cat(plotted) if plotted else torch.empty(0, device=device)
-    mine_plotted = torch.cat([mine_plotted, mine_plotted.new_full((cap - len(mine_plotted),), torch.nan)])
     per_run = torch.cat([per_run, per_run.new_full((len(scorers), top - per_run.shape[1]), -torch.inf)], 1)
     score, ids, payload = merge(top, *(_gather(t, world) for t in keep.padded()))
     thresholds = _gather(per_run.T.contiguous(), world).topk(top, dim=0).values[-1]  # each run's K-th best
-    every = _gather(mine_plotted, world)
+    every = _gather(plotted, world)
+    slowest = float(_gather(torch.tensor([scoring], device=device), world).max())  # the screen's scoring time
     summary = {"designs": total, "processes": world, "runs": names, "batch": batch, "kept": len(ids),
-               "seconds": round(time.perf_counter() - started, 2), "scoring_seconds": round(scoring, 2),
-               "designs_per_s": round(mine / scoring, 1) if scoring > 0 else math.nan}
+               "seconds": round(time.perf_counter() - started, 2), "scoring_seconds": round(slowest, 2),
+               "designs_per_s": round(total / slowest, 1) if slowest > 0 else math.nan,
+               "designs_per_s_per_process": round(mine / scoring, 1) if scoring > 0 else math.nan}
     if not main:
         return summary
     score, ids, payload = score.cpu(), ids.cpu().numpy(), payload.cpu().numpy()
@@ -296,8 +310,8 @@ def screen(run_dirs: Sequence[str | Path], out: str | Path, *, objectives: Seque
     screen_plot(every[~np.isnan(every)], total, score.numpy(), top_genes, plot,
                 f"{total:,} designs, {len(names)} run(s)" + (f", mean − {cautious:g}·sd" if cautious else ""))
     summary.update(out=str(out), plot=str(plot))
-    log.info("screen: %s designs in %.1f s (%s designs/s per process); top %d written to %s, plot %s%s",
-             f"{total:,}", scoring, f"{summary['designs_per_s']:,.0f}", len(ids), out, plot,
+    log.info("screen: %s designs in %.1f s (%s designs/s); top %d written to %s, plot %s%s",
+             f"{total:,}", slowest, f"{summary['designs_per_s']:,.0f}", len(ids), out, plot,
              "" if summary["spearman"] is None else f"; runs agree: mean Spearman {summary['spearman']:.3f} over the "
              "kept designs")
     return summary

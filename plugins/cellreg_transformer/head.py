@@ -55,6 +55,7 @@ class CrossAttentionHead(PerturbationHead):
         super().__init__()
         d = context.encoder.dim
         self.config = config
+        self._phi0: tuple | None = None  # (state, versions, Φ₀) of the last eval-mode call: unperturbed()
         self.kind = nn.Embedding(len(Perturbation) + 1, d)
         nn.init.normal_(self.kind.weight, std=0.02)
         self.score = nn.Linear(d, d, bias=False)  # W in q_Sᵀ W h_i
@@ -89,10 +90,22 @@ class CrossAttentionHead(PerturbationHead):
         beta = torch.softmax(self.score(q) @ state.genes.T, dim=1)
         return q, beta, members
 
+    def unperturbed(self, h: torch.Tensor) -> torch.Tensor:
+        """Φ₀ = φ(H, unperturbed) [N', d]: once per step; without autograd in eval mode, kept while
+        the state ``h`` (the same tensor, unchanged) and the weights stay the same, so scoring many
+        batches against one wild-type state (``cellreg screen``) computes it once."""
+        if self.training or torch.is_grad_enabled():
+            return self.phi(h + self.kind.weight[UNPERTURBED])
+        key = (h._version, tuple(p._version for p in self.parameters()))
+        cached = self._phi0
+        if cached is None or cached[0] is not h or cached[1] != key:
+            cached = self._phi0 = (h, key, self.phi(h + self.kind.weight[UNPERTURBED]))
+        return cached[2]
+
     def forward(self, state: CellState, batch) -> Prediction:
         h, genes, mask = state.genes, batch["genes"], batch["mask"]
         q, beta, members = self.attention(state, batch)
-        phi0 = self.phi(h + self.kind.weight[UNPERTURBED])  # [N', d], once per step
+        phi0 = self.unperturbed(h)  # [N', d], once per step
         z = beta @ phi0
         correction = self.phi(members) - phi0[genes]  # [B, K, d]
         z = z + ((beta.gather(1, genes) * mask).unsqueeze(-1) * correction).sum(1)
