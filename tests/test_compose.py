@@ -87,7 +87,10 @@ def test_the_vocabulary_defaults_to_the_union_in_order(files):
     edge_genes = Pipeline.from_file(write_config(tmp_path, {
         "name": "edge_list", "files": [{"path": "physical.tsv", "relation": "physical", "header": False}]})).graph.genes
     aliased = [by_symbol.get(g, g) for g in edge_genes]
-    assert graph.genes == tuple(dict.fromkeys(aliased + genes))  # the sources in order, each gene once
+    first = {}
+    for g in aliased + genes:  # the sources in order, each gene once whatever its case (B9000 = b9000)
+        first.setdefault(g.casefold(), g)
+    assert graph.genes == tuple(first.values()) and len(graph.genes) == len(genes) + len(extra)
 
 
 def test_clashes_and_unknown_genes_name_their_sources(files):
@@ -134,3 +137,22 @@ def test_models_train_on_the_composed_graph(files, model):
     run(path, tmp_path / "run")
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert np.isfinite(metrics["test"]["fitness"]["mse"])
+
+
+def test_spellings_and_aliases_of_one_gene_meet_in_one_node():
+    """A union in which YAL001C and yal001c are one gene, and a name map that sends two names to
+    one gene: no self-loop, no repeated edge, the largest weight kept."""
+    import torch
+
+    from cellreg.data.compose import Part, compose
+    from cellreg.data.graph import CellGraph
+
+    a = CellGraph.from_edges(["YAL001C", "YAL002W", "ADH1"], [("r", np.array([0, 0]), np.array([1, 2]),
+                                                                 np.array([1.0, 3.0]), False)])
+    b = CellGraph.from_edges(["yal001c", "yal003w"], [("s", np.array([0]), np.array([1]), None, True)])
+    graph = compose([Part("a", a, {"adh1": "YAL002W"}), Part("b", b)])
+    assert graph.genes == ("YAL001C", "YAL002W", "yal003w")
+    assert graph.relations["r"].edge_index.tolist() == [[0], [1]]  # YAL001C-YAL002W and YAL001C-ADH1: one edge
+    assert graph.relations["r"].weight.tolist() == [3.0]
+    assert graph.relations["s"].edge_index.tolist() == [[0], [2]]
+    assert graph.relations["s"].directed and isinstance(graph.relations["s"].edge_index, torch.Tensor)

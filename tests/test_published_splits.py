@@ -108,6 +108,11 @@ def test_bad_published_splits_fail_before_anything_loads(bench):
         Pipeline.from_file(config(bench, {"kind": "random", "test": "test.tsv"}))
     with pytest.raises(ConfigError, match=r"split.test: no such file: .*nope.tsv"):
         Pipeline.from_file(config(bench, {"kind": "files", "test": "nope.tsv"})).preflight()
+    (bench / "renamed.tsv").write_text((bench / "test.tsv").read_text().replace("\tscore", "\teps", 1))
+    renamed = {"name": "table", "path": "train.tsv", "gene_columns": ["query", "array"], "strip_suffix": "_"}
+    with pytest.raises(ConfigError, match=r"(?s)split.test \(renamed.tsv\).*no column for label\(s\) 'score', which the "
+                                          r"main table has"):
+        Pipeline.from_file(config(bench, {"kind": "files", "test": "renamed.tsv"}, renamed)).data
     synthetic = config(bench, {"kind": "files", "test": "test.tsv"}, {"name": "synthetic", "doubles": 50})
     with pytest.raises(ConfigError, match=r"split.kind: \"files\" reads the published strains with the phenotype "
                                           r"source, and 'synthetic' does not read files"):
@@ -149,3 +154,19 @@ def test_a_split_column_says_where_each_row_belongs(bench):
         Pipeline.from_file(config(bench, {"kind": "column"}, table)).data
     with pytest.raises(ConfigError, match=r"the phenotype table has no column 'split' .* keep = \['split'\]"):
         Pipeline.from_file(config(bench, {"kind": "column"}, table | {"keep": []})).data
+
+
+def test_the_split_cache_tells_split_columns_apart(bench):
+    rng = np.random.default_rng(2)
+    rows = pairs(rng, 60)
+    lines = ["query\tarray\tscore\tsplit\tother"] + [
+        f"{a}_dma\t{b}_tsa\t{rng.normal():.3f}\t{'test' if i < 10 else 'train'}\t{'test' if i >= 50 else 'train'}"
+        for i, (a, b) in enumerate(rows)]
+    (bench / "two.tsv").write_text("\n".join(lines) + "\n")
+    table = {"name": "table", "path": "two.tsv", "gene_columns": ["query", "array"], "strip_suffix": "_",
+             "labels": ["score"], "keep": ["split", "other"]}
+    first = Pipeline.from_file(config(bench, {"kind": "column", "cache_dir": "cache"}, table)).data.split
+    second = Pipeline.from_file(config(bench, {"kind": "column", "column": "other", "cache_dir": "cache"},
+                                       table)).data.split
+    np.testing.assert_array_equal(first.test, np.arange(10))
+    np.testing.assert_array_equal(second.test, np.arange(50, 60))

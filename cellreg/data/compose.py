@@ -1,8 +1,10 @@
 """Several CellGraphs over one gene vocabulary: the multigraph of the research (BioGRID, TF→target,
 STRING channels, a metabolic model, an ontology) built from one source each.
 
-Each source's genes are mapped by name (its ``map_genes`` table first, then exact, then case-insensitive)
-onto the vocabulary: a given list, or the union of the sources in order of first appearance.
+Each source's genes are mapped by name (its ``map_genes`` table first, then exact, then
+case-insensitive) onto the vocabulary: a given list, or the union of the sources in order of first
+appearance, a name in two cases counted once. Extra edge types' per-edge attributes are the tensors
+whose first dimension is the edge count (the layout of :mod:`cellreg.toolkit.layout`).
 Relations and other node types are copied across; gene ends of ``extra`` edge types are re-indexed,
 other node types keep their own indices. A relation or node type two sources both define is an
 error naming both, as silently merging two meanings of one name would be.
@@ -18,7 +20,7 @@ import numpy as np
 import torch
 from torch_geometric.data import HeteroData
 
-from cellreg.data.graph import GENE, CellGraph, Relation
+from cellreg.data.graph import GENE, CellGraph, Relation, canonical_edges
 from cellreg.toolkit.text_tables import suggest
 
 log = logging.getLogger("cellreg")
@@ -33,11 +35,17 @@ class Part:
     aliases: Mapping[str, str] = attrs.field(factory=dict)
 
     def names(self) -> list[str]:
-        return [self.aliases.get(g, g) for g in self.graph.genes]
+        """The source's genes as the vocabulary spells them: through ``map_genes`` (any case)."""
+        folded = {a.casefold(): g for a, g in self.aliases.items()}
+        return [folded.get(g.casefold(), g) for g in self.graph.genes]
 
 
 def _vocabulary(parts: Sequence[Part]) -> list[str]:
-    return list(dict.fromkeys(g for p in parts for g in p.names()))
+    """Every source's genes in order, a name spelled in two cases once (its first spelling)."""
+    first: dict[str, str] = {}
+    for g in (g for p in parts for g in p.names()):
+        first.setdefault(g.casefold(), g)
+    return list(first.values())
 
 
 def _index(part: Part, vocabulary: Sequence[str], unknown: str, where: str) -> np.ndarray:
@@ -81,11 +89,11 @@ def compose(parts: Sequence[Part], vocabulary: Sequence[str] | None = None, unkn
             _claim(rel_owner, name, part.label, "relation")
             ei = index[rel.edge_index]
             keep = (ei >= 0).all(0)
-            ei = ei[:, keep]
-            if not rel.directed:  # re-indexing may turn src < dst around
-                ei = torch.stack([ei.min(0).values, ei.max(0).values])
-            relations[name] = Relation(name, ei.contiguous(), None if rel.weight is None else rel.weight[keep],
-                                       rel.directed)
+            weight = None if rel.weight is None else rel.weight[keep].numpy()
+            # two source names for one gene would leave a self-loop or a repeated edge: canonical again
+            edges, weight = canonical_edges(ei[0, keep].numpy(), ei[1, keep].numpy(), weight, rel.directed)
+            relations[name] = Relation(name, torch.from_numpy(edges),
+                                       None if weight is None else torch.from_numpy(weight), rel.directed)
         if part.graph.gene_features is not None:
             f = torch.zeros(n, part.graph.gene_features.shape[1])
             ok = index >= 0

@@ -37,18 +37,18 @@ def sides_from_column(values: np.ndarray, column: str) -> np.ndarray:
 
 
 def concatenate(tables: Sequence[PhenotypeTable], origins: Sequence[str]) -> tuple[PhenotypeTable, np.ndarray]:
-    """The tables one after another, on the first one's labels (a label another lacks is NaN there);
-    returns the table and each row's table index."""
+    """The tables one after another, on the first one's labels (each must have them all; extra
+    columns are ignored); returns the table and each row's table index."""
     first = tables[0]
     for t, where in zip(tables[1:], origins[1:]):
         if t.gene_names != first.gene_names:
             raise ConfigError(where, ["its genes were read against another vocabulary than the main table's"])
         lacking = [n for n in first.label_names if n not in t.label_names]
-        if lacking:
-            log.warning("%s: no column for label(s) %s; they are missing there", where, ", ".join(lacking))
-    labels = [np.stack([t.labels[:, t.label_names.index(n)] if n in t.label_names else np.full(len(t), np.nan)
-                        for n in first.label_names], 1).astype(np.float32).reshape(len(t), len(first.label_names))
-              for t in tables]
+        if lacking:  # its every value would be NaN, and the run's test metrics with them
+            raise ConfigError(where, [f"no column for label(s) {', '.join(map(repr, lacking))}, which the main table "
+                                      f"has; a published file must name the labels as the training table does"])
+    labels = [np.stack([t.labels[:, t.label_names.index(n)] for n in first.label_names], 1)
+              .astype(np.float32).reshape(len(t), len(first.label_names)) for t in tables]
     offsets = np.concatenate([[0]] + [t.offsets[1:] + sum(len(u.genes) for u in tables[:i])
                                       for i, t in enumerate(tables)])
     tags = {name: np.concatenate([t.tags[name] for t in tables]) for name in first.tags

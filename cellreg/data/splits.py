@@ -56,6 +56,8 @@ def split_key(table: PhenotypeTable, config: SplitConfig, sides: np.ndarray | No
     h.update_strings([table.fingerprint()])
     if sides is not None:
         h.update_array(sides)
+    if config.kind == "column":  # which of the table's kept columns says where each row goes
+        h.update_strings([config.column])
     h.update_json({"kind": config.kind, "val": config.val_fraction, "test": config.test_fraction,
                    "seed": config.seed, "version": 2 if config.kind != "gene_held_out" else 1})  # 2: repeats together
     return h.hexdigest()

@@ -129,7 +129,7 @@ class Pipeline:
         sources' own (their files exist) and the labels the config asks for, where the source can
         tell them without loading."""
         preflight(self.config, self.graph_source, self.phenotypes, self.source,
-                  {label.split(" ")[0]: source for label, _, source in self.feature_sources}, self.base_dir)
+                  {f"features[{i}]": source for i, (_, _, source) in enumerate(self.feature_sources)}, self.base_dir)
 
     @functools.cached_property
     def feature_sources(self) -> list[tuple[str, FeatureTerm, FeatureSource]]:
