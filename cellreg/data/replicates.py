@@ -30,7 +30,49 @@ class Groups:
         return np.bincount(self.group, minlength=self.count)
 
 
-def _set_key(genes: np.ndarray, kinds: np.ndarray, sizes: np.ndarray, n_genes: int) -> np.ndarray:
+def _sorted_columns(codes: np.ndarray, k: int) -> list[np.ndarray]:
+    """Rows of ``k`` codes [m, k] sorted within each row, as k columns: min/max networks for the
+    common pairs and triples, one row-wise sort beyond."""
+    if k == 1:
+        return [codes[:, 0]]
+    if k == 2:
+        a, b = codes[:, 0], codes[:, 1]
+        return [np.minimum(a, b), np.maximum(a, b)]
+    if k == 3:
+        a, b, c = codes[:, 0], codes[:, 1], codes[:, 2]
+        lo, hi = np.minimum(a, b), np.maximum(a, b)
+        return [np.minimum(lo, c), np.maximum(lo, np.minimum(hi, c)), np.maximum(hi, c)]
+    return list(np.sort(codes, axis=1).T)
+
+
+def _flat_keys(genes: np.ndarray, kinds: np.ndarray, sizes: np.ndarray, conditions: list[np.ndarray]) -> np.ndarray | None:
+    """One int64 per row naming its set (codes sorted within the row, its size as the first digit)
+    and conditions; None when the digits do not fit in 63 bits."""
+    rows = len(sizes)
+    code = genes.astype(np.int64) * 8 + kinds
+    width = int(sizes.max()) if rows else 0
+    base = int(code.max()) + 2 if len(code) else 2
+    spans = [base] * width + [int(c.max()) + 2 if len(c) else 2 for c in conditions]
+    if np.log2(width + 1) + sum(np.log2(x) for x in spans) >= 62:
+        return None
+    start = np.cumsum(sizes) - sizes
+    key = np.zeros(rows, np.int64)
+    for k in np.unique(sizes):  # a loop over set sizes (a handful), not rows
+        rows_k = np.flatnonzero(sizes == k)
+        if k == 0:
+            continue
+        at = start[rows_k][:, None] + np.arange(k)
+        value = np.full(len(rows_k), int(k), np.int64)
+        for col in _sorted_columns(code[at], int(k)):
+            value = value * base + (col + 1)
+        value *= base ** (width - int(k))  # the same number of digits for every size
+        key[rows_k] = value
+    for c, span in zip(conditions, spans[width:]):
+        key = key * span + (c.astype(np.int64) + 1)
+    return key
+
+
+def _set_key(genes: np.ndarray, kinds: np.ndarray, sizes: np.ndarray) -> np.ndarray:
     """[R, max size] each row's (gene, kind) codes sorted, padded with -1 (in front, after the sort)."""
     rows = len(sizes)
     strain = np.repeat(np.arange(rows), sizes)
@@ -44,21 +86,20 @@ def _set_key(genes: np.ndarray, kinds: np.ndarray, sizes: np.ndarray, n_genes: i
 
 def group_rows(genes: np.ndarray, kinds: np.ndarray, sizes: np.ndarray, n_genes: int,
                conditions: list[np.ndarray]) -> Groups:
-    key = np.concatenate([_set_key(genes, kinds, sizes, n_genes)] +
-                         [c.astype(np.int64).reshape(-1, 1) for c in conditions], axis=1)
-    span = key.max(axis=0) + 2 if len(key) else np.ones(key.shape[1], np.int64)  # codes + 1 >= 0
-    if np.sum(np.log2(span.astype(np.float64))) < 62:  # one int64 per row: a 1-d unique, much faster
-        flat = np.zeros(len(key), np.int64)
-        for j in range(key.shape[1]):
-            flat = flat * span[j] + (key[:, j] + 1)
+    flat = _flat_keys(genes, kinds, sizes, conditions)
+    if flat is not None:  # one int64 per row: a 1-d unique, much faster
         _, first, inverse = np.unique(flat, return_index=True, return_inverse=True)
     else:
+        key = np.concatenate([_set_key(genes, kinds, sizes)] +
+                             [c.astype(np.int64).reshape(-1, 1) for c in conditions], axis=1)
         _, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
     inverse = inverse.reshape(-1)
-    order = np.argsort(first, kind="stable")
-    rank = np.empty_like(order)
-    rank[order] = np.arange(len(order))
-    return Groups(rank[inverse], first[order])
+    is_first = np.zeros(len(inverse), bool)
+    is_first[first] = True
+    rank = (np.cumsum(is_first) - 1)[first]  # each group's number in order of its first row: no second sort
+    ordered = np.empty_like(first)
+    ordered[rank] = first
+    return Groups(rank[inverse], ordered)
 
 
 def mean_labels(labels: np.ndarray, groups: Groups) -> np.ndarray:
