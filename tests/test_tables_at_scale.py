@@ -357,3 +357,18 @@ def test_new_options_errors_name_the_key(table, message):
     errors: list[str] = []
     structure({"path": "p.tsv", "genes": "genes", **table}, TableConfig, "phenotypes", errors)
     assert errors and any(message in e for e in errors), errors
+
+
+def test_cache_entries_are_keyed_by_the_reading_code(tmp_path, monkeypatch):
+    """An entry written by other parsing code is never served: the key hashes the readers' source."""
+    from cellreg.toolkit import table_cache
+
+    monkeypatch.setenv("CELLREG_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("CELLREG_CACHE_MIN_BYTES", "0")
+    (tmp_path / "t.tsv").write_text("a\tb\n")
+    same = [table_cache.Entry("strains", [tmp_path / "t.tsv"], {}, code=("cellreg.data.strain_table",)).path
+            for _ in range(2)]
+    other = table_cache.Entry("strains", [tmp_path / "t.tsv"], {}, code=("cellreg.data.replicates",)).path
+    assert same[0] == same[1] != other
+    monkeypatch.setattr(table_cache, "code_digest", lambda modules: "an edited reader")
+    assert table_cache.Entry("strains", [tmp_path / "t.tsv"], {}, code=("cellreg.data.strain_table",)).path != same[0]

@@ -29,6 +29,9 @@ if TYPE_CHECKING:
 TableUnknownGenes = Literal["error", "drop", "add"]  # add: genes marked `addition` extend the vocabulary
 KindName = Literal["deletion", "knockdown", "overexpression", "addition"]
 log = logging.getLogger("cellreg")
+READING_CODE = ("cellreg.data.strain_table", "cellreg.data.strain_rows", "cellreg.data.replicates",
+                "cellreg.toolkit.columnar", "cellreg.toolkit.text_tables", "cellreg.toolkit.gene_names")
+"""The modules whose code decides a loaded table: a change to any of them retires its cache entries."""
 
 
 @attrs.frozen
@@ -194,7 +197,8 @@ class _Reader:
         entry = None
         if not self.keep_other:
             options = {"config": attrs.asdict(self.config), "path": str(self.path), "genes": _digest(graph.genes)}
-            entry = table_cache.Entry("strains", [self.path] + ([self.aliases] if self.aliases else []), options)
+            entry = table_cache.Entry("strains", [self.path] + ([self.aliases] if self.aliases else []), options,
+                                      code=READING_CODE)
             cached = entry.load()
             if cached is not None:
                 return _from_cache(cached)

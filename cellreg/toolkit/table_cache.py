@@ -1,7 +1,7 @@
 """A content-keyed cache of parsed tables: the second load of the same files skips parsing.
 
 The key is a hash of every input file's *bytes* (size and mtime say nothing about content), the
-options that change the result, and :data:`FORMAT`; an entry is a plain ``.npz`` (no pickles)
+options that change the result, the source of the reading code, and :data:`FORMAT`; an entry is a plain ``.npz`` (no pickles)
 written atomically, so concurrent runs (ranks of one job) never read half an entry. Where:
 ``$CELLREG_CACHE``, else ``$XDG_CACHE_HOME/cellreg``, else ``~/.cache/cellreg``; ``CELLREG_CACHE=off``
 turns it off. Inputs smaller than ``$CELLREG_CACHE_MIN_BYTES`` (default 4 MiB) are not cached:
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import functools
 import os
 from pathlib import Path
 from typing import Any, Iterable, Mapping
@@ -54,11 +55,25 @@ def file_digest(path: Path) -> str:
     return f"{name}:{h.hexdigest()}"
 
 
+@functools.lru_cache(maxsize=None)
+def code_digest(modules: tuple[str, ...]) -> str:
+    """A hash of the source of ``modules`` and of this one."""
+    import hashlib
+    import importlib
+
+    h = hashlib.sha256()
+    for name in sorted(set(modules) | {__name__}):
+        h.update(Path(importlib.import_module(name).__file__).read_bytes())
+    return h.hexdigest()[:16]
+
+
 class Entry:
     """One cache slot for ``files`` read with ``options``; :meth:`load` / :meth:`save` do nothing when
     caching is off or the inputs are small."""
 
-    def __init__(self, kind: str, files: Iterable[Path], options: Mapping[str, Any]):
+    def __init__(self, kind: str, files: Iterable[Path], options: Mapping[str, Any], code: Iterable[str] = ()):
+        """``code``: the modules whose source decides the result (the reader's own, by ``__name__``):
+        their text is part of the key, so an entry written by other parsing code is never served."""
         files = [Path(f) for f in files]
         root = cache_dir()
         self.path: Path | None = None
@@ -67,7 +82,7 @@ class Entry:
         import hashlib
 
         key = json.dumps({"format": FORMAT, "kind": kind, "files": [file_digest(f) for f in files],
-                          "options": options}, sort_keys=True, default=str)
+                          "code": code_digest(tuple(code)), "options": options}, sort_keys=True, default=str)
         self.path = root / "tables" / f"{kind}-{hashlib.sha256(key.encode()).hexdigest()[:32]}.npz"
 
     def load(self) -> dict[str, np.ndarray] | None:
