@@ -10,7 +10,6 @@ and :func:`cellreg_files.edges.read_edge_file` rereads the file line by line for
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -36,7 +35,7 @@ def _names(values: list[str], codes: np.ndarray, prefix: str, ids: dict[str, int
 
 
 def read_edge_columns(path: Path, spec: EdgeFile, ids: dict[str, int], vocabulary: set[str] | None):
-    from cellreg_files.edges import EdgePart, _Collector, _first_row_is_header
+    from cellreg_files.edges import EdgePart, _Collector, _first_row_is_header, warn_header_guess
 
     file = ColumnFile(path, spec.delimiter, spec.comment)
     if file.first is None:
@@ -54,8 +53,14 @@ def read_edge_columns(path: Path, spec: EdgeFile, ids: dict[str, int], vocabular
         keep = match[codes] if n else keep
     rows = np.flatnonzero(keep)
     # the body's genes are interned before the first line is judged, as the line reader does
-    src = _names(*dictionary(table, f"c{cols['source']}"), spec.strip_prefix, ids)[rows] if n else np.zeros(0, np.int64)
-    dst = _names(*dictionary(table, f"c{cols['target']}"), spec.strip_prefix, ids)[rows] if n else np.zeros(0, np.int64)
+    def gene_ids(option: str) -> np.ndarray:
+        """Only the rows the filter keeps: the line reader never sees a filtered row's genes either."""
+        if not n:
+            return np.zeros(0, np.int64)
+        values, codes = dictionary(table, f"c{cols[option]}")
+        return _names(values, codes[rows], spec.strip_prefix, ids)
+
+    src, dst = gene_ids("source"), gene_ids("target")
     weight = floats(table, f"c{cols['weight']}", missing=False)[rows] if "weight" in cols else None
     rel_names: list[str] = [spec.relation] if spec.relation_column is None else []
     relation = np.zeros(len(rows), np.int64)
@@ -81,11 +86,7 @@ def read_edge_columns(path: Path, spec: EdgeFile, ids: dict[str, int], vocabular
         reason = _first_row_is_header(spec, collector, file.first[1], vocabulary)
         first_is_data = reason is None
         if reason == "genes":
-            where = "in the vocabulary" if vocabulary is not None else "on any other line"
-            warnings.warn(f"{path}: line {file.first[0]} ({file.delimiter.join(file.first[1])[:80]!r}) was "
-                          f"taken for a header and skipped, as neither of its genes is {where} "
-                          '(header = "auto"); set header = false if it is an edge, header = true to say it '
-                          "is a header", stacklevel=3)
+            warn_header_guess(path, file.first, file.delimiter, vocabulary is not None)
     line_rows = rows
     if first_is_data:
         collector.add([file.first])  # a short row, an empty name: the line reader's own errors

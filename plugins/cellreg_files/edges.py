@@ -133,6 +133,13 @@ def _first_row_is_header(spec: EdgeFile, collector: _Collector, first: list[str]
     return "genes"
 
 
+def warn_header_guess(path: Path, first: tuple[int, list[str]], delimiter: str, has_vocabulary: bool) -> None:
+    where = "in the vocabulary" if has_vocabulary else "on any other line"
+    warnings.warn(f"{path}: line {first[0]} ({delimiter.join(first[1])[:80]!r}) was taken for a header and "
+                  f"skipped, as neither of its genes is {where} (header = \"auto\"); set header = false if it is an "
+                  "edge, header = true to say it is a header", stacklevel=4)
+
+
 def read_edge_file(path: Path, spec: EdgeFile, ids: dict[str, int], vocabulary: set[str] | None,
                    engine: str = "auto") -> EdgePart:
     """One ``[[graph.files]]`` entry: the columnar engine, or the line reader where it cannot promise
@@ -166,11 +173,7 @@ def read_edge_lines(path: Path, spec: EdgeFile, ids: dict[str, int], vocabulary:
             if reason is None:
                 collector.add([table.first])
             elif reason == "genes":  # a guess: an edge between two genes seen nowhere else looks the same
-                where = "in the vocabulary" if vocabulary is not None else "on any other line"
-                warnings.warn(f"{path}: line {table.first[0]} ({table.delimiter.join(table.first[1])[:80]!r}) was "
-                              f"taken for a header and skipped, as neither of its genes is {where} "
-                              '(header = "auto"); set header = false if it is an edge, header = true to say it '
-                              "is a header", stacklevel=2)
+                warn_header_guess(path, table.first, table.delimiter, vocabulary is not None)
         return collector.finish()
 
 
