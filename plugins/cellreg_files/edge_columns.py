@@ -53,7 +53,7 @@ def read_edge_columns(path: Path, spec: EdgeFile, ids: dict[str, int], vocabular
         keep = match[codes] if n else keep
     rows = np.flatnonzero(keep)
     # the body's genes are interned before the first line is judged, as the line reader does
-    def gene_ids(option: str) -> np.ndarray:
+    def gene_ids(option: str, table=table) -> np.ndarray:
         """Only the rows the filter keeps: the line reader never sees a filtered row's genes either."""
         if not n:
             return np.zeros(0, np.int64)
