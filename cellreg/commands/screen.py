@@ -210,6 +210,9 @@ def screen(run_dirs: Sequence[str | Path], out: str | Path, *, objectives: Seque
         if s.genes != vocabulary:
             raise ConfigError(str(s.dir.root), [f"its organism's genes differ from those of {scorers[0].dir.root}: "
                                                 "runs screened together must share one gene vocabulary"])
+    if main and len({s.pipe.info.graph_fingerprint for s in scorers}) > 1:
+        log.warning("screen: the runs were trained on graphs that differ (relations, features or another seed of "
+                    "a synthetic organism): their genes share names, but make sure they are one organism")
     weights_ = [objective_weights(terms, s.labels, str(s.dir.root)).to(device) for s in scorers]
 
     if designs is not None:
