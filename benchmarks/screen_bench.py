@@ -220,7 +220,7 @@ def markdown(report: dict) -> str:
         t, h = training.get("transformer", {}), training.get("hetero_lazy_d64", {})
         if "strains_per_s" in t and "strains_per_s" in h:
             lines += ["", f"Transformer / HeteroCell (lazy masks, dim 64, 2 layers) training throughput: "
-                          f"{t['strains_per_s'] / h['strains_per_s']:,.0f}x at batch 8, "
+                          f"{t['strains_per_s'] / h['strains_per_s']:.2g}x at batch 8, "
                           f"{t['max_batch_strains_per_s'] / h['max_batch_strains_per_s']:,.0f}x at each one's "
                           "largest batch."]
     return "\n".join(lines)
