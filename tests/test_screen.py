@@ -29,6 +29,8 @@ FAMILIES = {
              'perturbation={name="lazy_mask"}'],
     "khop": ['model.encoder={name="hetero_cell", dim=8, layers=2}', 'model.head={name="difference", hidden=16}',
              'perturbation={name="khop", k=1}'],
+    "dcell": ["graph.hierarchy={branching=4}", 'model.encoder={name="dcell"}', 'model.head={name="dcell"}',
+              'loss=[{name="mse"}, {name="dcell_auxiliary"}]'],
 }
 CANDIDATES = [f"G{i:05d}" for i in range(1, 9)]
 
@@ -78,7 +80,7 @@ def predicted(run_dir, rows, tmp_path, **kwargs):
 
 @pytest.mark.parametrize("family", list(FAMILIES))
 def test_every_family_scores_every_design_as_predict_does(runs, tmp_path, family):
-    kinds = ["deletion"] if family in ("lazy", "khop") else ["deletion", "knockdown"]  # graph ops model deletions
+    kinds = ["deletion"] if family in ("lazy", "khop", "dcell") else ["deletion", "knockdown"]  # graph ops, DCell: deletions
     add = ["NEW1"] if family == "transformer" else []
     total = len(brute_force(CANDIDATES, (1, 2, 3), kinds, add))
     out = tmp_path / "top.tsv"
@@ -153,6 +155,17 @@ def test_explain_and_an_explicit_table_match_predict(runs, tmp_path):
         assert r["explain_perturbation_head"] == p["explain_perturbation_head"]
         assert len(r["explain_attention_physical"].split(";")) == 4
     assert [float(r["score"]) for r in rows] == sorted((-float(r["transformer.fitness"]) for r in rows), reverse=True)
+
+
+def test_dcell_explains_terms_by_name_as_predict_does(runs, tmp_path):
+    out = tmp_path / "top.tsv"
+    screen([runs / "dcell"], out, genes=CANDIDATES[:4], sizes=[2], objectives=["fitness:min"], explain=True,
+           explain_genes=3, progress=False)
+    rows = read(out)
+    reference = {p["genes"]: p for p in predicted(runs / "dcell", rows, tmp_path, explain=True, top=3)}
+    columns = [c for c in rows[0] if c.startswith("explain_")]
+    assert columns and all(r[c] == reference[r["genes"]][c] for r in rows for c in columns)
+    assert not any(cell.split(":")[0].startswith("G0") for r in rows for c in columns for cell in r[c].split(";"))
 
 
 def test_limit_and_the_measured_estimate_for_a_per_strain_encoder(runs, tmp_path, caplog):
@@ -237,5 +250,5 @@ def test_the_heads_cached_wild_type_terms_follow_a_weight_change(runs):
     after = scorer(block)
     with torch.enable_grad():  # no cache with autograd on
         batch = scorer.batch(block)
-        fresh = scorer.head(scorer.encoder(batch), batch).values.detach() * scorer.std + scorer.mean
+        fresh = scorer.scaler.inverse(scorer.head(scorer.encoder(batch), batch).values.detach())
     assert not torch.allclose(before, after) and torch.allclose(after, fresh, atol=1e-6)

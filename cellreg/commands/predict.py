@@ -16,46 +16,17 @@ import numpy as np
 import torch
 
 from cellreg.config import ConfigError, DataError
-from cellreg.data.gene_features import JoinedFeatures
 from cellreg.data.phenotypes import Perturbation, PhenotypeTable
-from cellreg.data.vector_files import read_vectors
 from cellreg.plugin_api.contracts import StrainColumns
 from cellreg.plugin_api.registry import Registry
 from cellreg.training.checkpoint import load_weights
+from cellreg.training.scoring import explain_columns, read_added_features
 from cellreg.training.pipeline import Pipeline
 from cellreg.training.rundir import RunDir
 from cellreg.toolkit.atomic import atomic_write
-from cellreg.toolkit.text_tables import suggest
 from cellreg.training.trainer import apply_threads
 
 log = logging.getLogger("cellreg")
-
-
-def read_added_features(path: Path, names: tuple[str, ...], joined: JoinedFeatures | None = None) -> torch.Tensor:
-    """Vectors of the added genes ``names`` from a file in any ``[[features]] name = "file"`` format;
-    with the run's ``joined`` features, the values of its tables side by side (their missing-indicator
-    columns are put in place) or the full width."""
-    try:
-        vectors = read_vectors(path)
-    except ValueError as exc:
-        raise ConfigError(str(path), [str(exc)]) from None
-    index = {g: i for i, g in enumerate(vectors.genes)}
-    missing = [g for g in names if g not in index]
-    if missing:
-        raise ConfigError(str(path), [f"no features for added gene(s): {', '.join(missing[:5])}"
-                                      f"{suggest(missing[0], vectors.genes)}"])
-    values = vectors.values[[index[g] for g in names]]
-    if joined is not None:
-        try:
-            values = joined.widen(values)
-        except ValueError as exc:
-            raise ConfigError(str(path), [str(exc)]) from None
-    return torch.from_numpy(np.ascontiguousarray(values, dtype=np.float32))
-
-
-def _format_top(names: tuple[str, ...], idx: torch.Tensor, weight: torch.Tensor) -> list[str]:
-    return [";".join(f"{names[i]}:{w:.4g}" for i, w in zip(row_i.tolist(), row_w.tolist()))
-            for row_i, row_w in zip(idx, weight)]
 
 
 @torch.no_grad()
@@ -100,11 +71,9 @@ def predict(run_dir: str | Path, table_path: str | Path, out: str | Path | None 
         batch = collate(np.arange(start, min(start + batch_size, len(table))))
         state = model.encoder(batch)
         preds.append(scaler.inverse(model.head(state, batch).values.float().numpy()))
-        for m in explainers if explain else []:
-            for name, (idx, weight) in m.explain(state, batch, top).items():
-                names = m.explained_names(name)  # None: gene indices
-                explained.setdefault(name, []).extend(_format_top(table.gene_names if names is None else names, idx,
-                                                                  weight))
+        for name, cells in (explain_columns(explainers, state, batch, top, table.gene_names) if explain
+                            else {}).items():
+            explained.setdefault(name, []).extend(cells)
     pred = np.concatenate(preds)
     kept = {name: cells for name, cells in strains.columns.items() if not name.startswith(("pred_", "explain_"))}
     atomic_write(out, lambda tmp: _write(Path(tmp), table, separator, pipe.label_names, pred, explained, kept))

@@ -29,7 +29,6 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from cellreg.commands.predict import _format_top
 from cellreg.config import ConfigError
 from cellreg.data.phenotypes import Perturbation, PhenotypeTable
 from cellreg.plugin_api.contracts import StrainColumns
@@ -77,7 +76,7 @@ def _gather(t: torch.Tensor, world: int) -> torch.Tensor:
 
 # -- the designs ------------------------------------------------------------------------------------
 
-def read_gene_list(path: str | Path) -> list[str]:
+def read_candidates(path: str | Path) -> list[str]:
     """Gene names separated by whitespace or commas; ``#`` starts a comment."""
     names = []
     with open(path) as f:
@@ -224,7 +223,7 @@ def screen(run_dirs: Sequence[str | Path], out: str | Path, *, objectives: Seque
             raise ConfigError(str(designs), ["no designs to score (only a header line, or blank rows)"])
         space: Designs = TableDesigns(table)
     else:
-        candidates = list(genes) + (read_gene_list(genes_file) if genes_file else [])
+        candidates = list(genes) + (read_candidates(genes_file) if genes_file else [])
         if all_genes:
             candidates += list(vocabulary)
         space = design_space(vocabulary, candidates, sizes, kinds, add, include, exclude)
@@ -339,9 +338,9 @@ def _explain(scorers: list[RunScorer], names: list[str], kept: PhenotypeTable, k
             continue
         for start in range(0, len(kept), batch):
             part = kept.select(np.arange(start, min(start + batch, len(kept))))
-            for mechanism, (idx, weight) in s.explain(part, k).items():
+            for mechanism, cells in s.explain(part, k).items():
                 column = f"explain_{mechanism}" if len(scorers) == 1 else f"{name}.explain_{mechanism}"
-                out.setdefault(column, []).extend(_format_top(kept.gene_names, idx.cpu(), weight.cpu()))
+                out.setdefault(column, []).extend(cells)
     return out
 
 

@@ -13,7 +13,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from cellreg.commands.predict import read_added_features
 from cellreg.config import ConfigError
 from cellreg.data.phenotypes import PhenotypeTable
 from cellreg.plugin_api.contracts import Batch, CellState
@@ -21,6 +20,7 @@ from cellreg.plugin_api.registry import Registry
 from cellreg.training.checkpoint import load_weights
 from cellreg.training.pipeline import Pipeline
 from cellreg.training.rundir import RunDir
+from cellreg.training.scoring import explain_columns, read_added_features
 
 
 class RunScorer:
@@ -33,9 +33,7 @@ class RunScorer:
         self.model.eval().to(device)
         self.device = torch.device(device)
         self.labels = pipe.label_names
-        scaler = pipe.scaler
-        self.mean = torch.as_tensor(scaler.mean, device=device)
-        self.std = torch.as_tensor(scaler.std, device=device)
+        self.scaler = pipe.scaler
         self.encoder, self.head = self.model.encoder, self.model.head
         self.per_strain = self.encoder.per_strain
         self._state: CellState | None = None
@@ -75,18 +73,14 @@ class RunScorer:
     def __call__(self, table: PhenotypeTable) -> torch.Tensor:
         """[B, L] raw predictions of the block's designs."""
         batch = self.batch(table)
-        values = self.head(self.state(batch), batch).values.float()
-        return values * self.std + self.mean
+        return self.scaler.inverse(self.head(self.state(batch), batch).values.float())  # as predict does
 
     @torch.no_grad()
-    def explain(self, table: PhenotypeTable, k: int) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
-        """Per mechanism: (gene indices [B, k], weights [B, k]) from the encoder's and head's hooks."""
+    def explain(self, table: PhenotypeTable, k: int) -> dict[str, list[str]]:
+        """Per mechanism, a ``name:weight;...`` cell per design, as ``predict --explain`` writes them."""
         batch = self.batch(table)
-        state, out = self.state(batch), {}
-        for part in (self.encoder, self.head):
-            if part.explains:
-                out.update(part.explain(state, batch, k))
-        return out
+        parts = [p for p in (self.encoder, self.head) if p.explains]
+        return explain_columns(parts, self.state(batch), batch, k, table.gene_names)
 
     @property
     def explains(self) -> bool:
