@@ -6,7 +6,8 @@ annotations are propagated up the DAG (a term's genes are its own and its descen
 with fewer than ``min_genes`` genes are dropped, then every term whose genes equal a child's. A
 dropped term's children are attached to its parents, and each kept term's direct genes become
 its genes that none of its kept children has, so a term's gene set never changes by filtering.
-Everything is sparse-matrix algebra over the terms, with loops over levels only.
+Propagation and the filters are sparse-matrix algebra over the terms; reading the annotations into
+that matrix is a load-time loop over them (it runs once per run, not per step).
 """
 
 from __future__ import annotations
