@@ -372,3 +372,16 @@ def test_cache_entries_are_keyed_by_the_reading_code(tmp_path, monkeypatch):
     assert same[0] == same[1] != other
     monkeypatch.setattr(table_cache, "code_digest", lambda modules: "an edited reader")
     assert table_cache.Entry("strains", [tmp_path / "t.tsv"], {}, code=("cellreg.data.strain_table",)).path != same[0]
+
+
+@pytest.mark.parametrize("engine", ["lines", "auto"])
+def test_an_edge_filter_that_keeps_nothing_says_what_the_column_holds(tmp_path, engine):
+    from cellreg_files.configs import EdgeFile, EdgeListConfig, RowFilter
+    from cellreg_files.edges import EdgeListSource
+
+    (tmp_path / "b.tsv").write_text("A\tB\tType\nG1\tG2\tphysical\nG2\tG3\tgenetic\n")
+    config = EdgeListConfig(files=[EdgeFile(path="b.tsv", relation="p", source="A", target="B",
+                                            filter=RowFilter(column="Type", equals="Physical"))])
+    with pytest.raises(ValueError, match=r"graph.files\[0\].filter \('Type' equals 'Physical'\) keeps none of its rows; "
+                                         r"did you mean 'physical'\?; the column holds 'physical', 'genetic'"):
+        EdgeListSource(config, Context(base_dir=tmp_path)).load(engine)

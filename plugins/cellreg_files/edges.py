@@ -20,7 +20,7 @@ from cellreg import GraphSource
 from cellreg.plugin_api.sources import Context
 from cellreg.toolkit.gene_list import read_gene_list
 from cellreg_files.configs import EdgeFile, EdgeListConfig
-from cellreg.toolkit.text_tables import TextTable, column_index, is_number, parse_floats, read_table, short_row, \
+from cellreg.toolkit.text_tables import TextTable, column_index, suggest, is_number, parse_floats, read_table, short_row, \
     unknown_genes_message
 
 if TYPE_CHECKING:
@@ -186,6 +186,27 @@ class _Merged:
     first: Path
 
 
+def _filter_kept_nothing(part: EdgePart, i: int) -> None:
+    """A filter that keeps no row of a non-empty file is a typo far more often than a wish for an
+    empty relation: say so, with the values the column holds (read again only on this path)."""
+    spec, flt = part.spec, part.spec.filter
+    values: dict[str, None] = {}
+    with read_table(part.path, spec.delimiter, spec.comment) as table:
+        named = any(isinstance(c, str) for c in spec.columns().values())
+        header = table.first[1] if table.first is not None and (named or spec.header is True) else None
+        if table.first is None:
+            return
+        col = column_index(flt.column, header, table, "filter.column")
+        rows = table.rows if header is not None else itertools.chain([table.first], table.rows)
+        for _, cells in rows:
+            if col < len(cells):
+                values.setdefault(cells[col].strip())
+    if values and flt.equals.strip() not in values:  # else the rows were there and min_score took them
+        shown = ", ".join(map(repr, list(values)[:10]))
+        raise ValueError(f"{part.path}: graph.files[{i}].filter ({flt.column!r} equals {flt.equals!r}) keeps none of "
+                         f"its rows{suggest(flt.equals, list(values))}; the column holds {shown}")
+
+
 class EdgeListSource(GraphSource):
     """Reads every configured file, then maps names to the vocabulary and merges relations."""
 
@@ -234,6 +255,9 @@ class EdgeListSource(GraphSource):
             vocab_set = set(vocabulary) if aliases is None else GeneNames(vocabulary, aliases)
         ids: dict[str, int] = {}
         parts = [read_edge_file(p, spec, ids, vocab_set, engine) for p, spec in zip(self.paths, self.config.files)]
+        for i, part in enumerate(parts):
+            if part.spec.filter is not None and len(part.src) == 0:
+                _filter_kept_nothing(part, i)
         names = list(ids)
         if vocabulary is None:
             used = np.unique(np.concatenate([np.zeros(0, np.int64)] + [a for p in parts for a in (p.src, p.dst)]))
