@@ -133,8 +133,9 @@ def test_two_processes_keep_exactly_what_one_process_keeps(runs, tmp_path):
     from cellreg.commands.cli import main
 
     assert main(["screen", *args, "--out", str(tmp_path / "one.tsv")]) == 0
-    subprocess.run([sys.executable, "-m", "cellreg.commands.cli", "screen", *args, "--out", str(tmp_path / "two.tsv"),
-                    "--num-processes", "2"], check=True, capture_output=True, timeout=300)
+    done = subprocess.run([sys.executable, "-m", "cellreg.commands.cli", "screen", *args, "--out",
+                           str(tmp_path / "two.tsv"), "--num-processes", "2"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]  # the ranks' tracebacks, if any
     one, two = (tmp_path / "one.tsv").read_text(), (tmp_path / "two.tsv").read_text()
     assert len(one.splitlines()) == 13 and one == two  # the same designs, scores and agreement, byte for byte
 
