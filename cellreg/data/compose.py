@@ -21,6 +21,7 @@ import torch
 from torch_geometric.data import HeteroData
 
 from cellreg.data.graph import GENE, CellGraph, Relation, canonical_edges
+from cellreg.toolkit.gene_names import GeneNames
 from cellreg.toolkit.text_tables import suggest
 
 log = logging.getLogger("cellreg")
@@ -50,12 +51,8 @@ def _vocabulary(parts: Sequence[Part]) -> list[str]:
 
 def _index(part: Part, vocabulary: Sequence[str], unknown: str, where: str) -> np.ndarray:
     """Vocabulary index of each of the part's genes, -1 where it has none and ``unknown = "drop"``."""
-    exact = {g: i for i, g in enumerate(vocabulary)}
-    folded: dict[str, int] = {}
-    for i, g in enumerate(vocabulary):
-        folded.setdefault(g.casefold(), i)
     names = part.names()
-    index = np.fromiter((exact.get(n, folded.get(n.casefold(), -1)) for n in names), np.int64, len(names))
+    index = GeneNames(vocabulary, {}).lookup(names)  # exact, then ignoring case
     missing = np.flatnonzero(index < 0)
     if len(missing):
         examples = ", ".join(f"{names[i]!r}{suggest(names[i], vocabulary)}" for i in missing[:5])

@@ -12,6 +12,8 @@ import logging
 import warnings
 from pathlib import Path
 
+import numpy as np
+
 from cellreg.sweep.space import Param
 from cellreg.sweep.study import require_optuna
 from cellreg.toolkit.atomic import atomic_write
@@ -81,7 +83,7 @@ def plots(study, folder: Path, select: str) -> list[str]:
             except (ValueError, RuntimeError) as exc:  # e.g. every trial has the same value
                 log.info("%s skipped: %s", name, exc)
                 continue
-        fig = ax.figure if hasattr(ax, "figure") else ax.flat[0].figure
+        fig = (ax.flat[0] if isinstance(ax, np.ndarray) else ax).figure  # Optuna returns an Axes or an array of them
         fig.tight_layout()
         atomic_write(folder / name, lambda tmp: fig.savefig(tmp, dpi=120, format="png"))
         plt.close(fig)
