@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from cellreg.data.phenotypes import PhenotypeTable
-from cellreg.plugin_api.contracts import PerturbationOp
+
+
+class RowCollator(Protocol):
+    """What :class:`Collate` needs of a perturbation op (:class:`cellreg.plugin_api.contracts.PerturbationOp`
+    meets it): the data layer names no contract, so the contracts can build on it."""
+
+    def collate(self, table: PhenotypeTable, rows: np.ndarray) -> dict[str, torch.Tensor]: ...
 
 
 class Rows(Dataset):
@@ -25,7 +33,7 @@ class Collate:
     """rows -> op inputs + ``row`` [B] + ``target`` [B, L] (standardized, NaN = missing; only when
     ``targets`` are given: new strains being scored have none)."""
 
-    def __init__(self, table: PhenotypeTable, op: PerturbationOp, targets: np.ndarray | None = None) -> None:
+    def __init__(self, table: PhenotypeTable, op: RowCollator, targets: np.ndarray | None = None) -> None:
         self.table, self.op, self.targets = table, op, targets
 
     def __call__(self, rows: list[int] | np.ndarray) -> dict[str, torch.Tensor]:

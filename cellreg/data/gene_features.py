@@ -15,7 +15,7 @@ import attrs
 import numpy as np
 
 from cellreg.config.errors import DataError
-from cellreg.plugin_api.sources import GeneFeatures
+from cellreg.data.records import GeneFeatures
 from cellreg.toolkit.text_tables import suggest
 
 log = logging.getLogger("cellreg")

@@ -20,7 +20,7 @@ import attrs
 import numpy as np
 
 from cellreg.data.phenotypes import Perturbation, PhenotypeTable
-from cellreg.plugin_api.sources import NewStrains
+from cellreg.data.records import NewStrains
 from cellreg.toolkit.text_tables import delimiter_field, not_empty, read_table, suggest, unknown_genes_message
 
 if TYPE_CHECKING:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cellreg.plugin_api.sources import GeneFeatures
+from cellreg.data.records import GeneFeatures
 from cellreg.toolkit.text_tables import is_number, read_table
 
 TEXT = (".tsv", ".txt", ".csv", ".tab")

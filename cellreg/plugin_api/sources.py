@@ -7,9 +7,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
 import attrs
-import numpy as np
+
+from cellreg.data.records import GeneFeatures, NewStrains  # re-exported: what sources return
 
 if TYPE_CHECKING:
+    from cellreg.data.environment_schema import EnvColumnSchema
     from cellreg.data.graph import CellGraph
     from cellreg.data.phenotypes import PhenotypeTable
     from cellreg.plugin_api.contracts import Encoder
@@ -28,6 +30,7 @@ class Context:
     label_names: tuple[str, ...] = ()
     encoder: "Encoder | None" = None
     registry: "Registry | None" = None  # for sources made of other plugins (a composed graph)
+    environment_column: "EnvColumnSchema | None" = None  # for an environment encoder: the column it encodes
 
     def resolve(self, path: str | Path) -> Path:
         p = Path(path).expanduser()
@@ -50,15 +53,6 @@ class StrainColumns:
         if self.gene_columns:
             return {"genes": None, "gene_columns": list(self.gene_columns)}
         return {"genes": self.genes, "gene_columns": None}
-
-
-@attrs.frozen
-class NewStrains:
-    """What :meth:`PhenotypeSource.read_strains` returns: the strains (no labels), and any other
-    columns of the file, one string per strain, which ``cellreg predict`` carries into its output."""
-
-    table: PhenotypeTable
-    columns: dict[str, list[str]] = attrs.field(factory=dict)
 
 
 class GraphSource:
@@ -106,6 +100,12 @@ class PhenotypeSource:
         """Where the strains come from (a file as configured), for messages; "" when generated."""
         return ""
 
+    def environment_kinds(self) -> dict[str, str] | None:
+        """The environment columns :meth:`load` will give, ``{name: kind}`` ("numeric",
+        "categorical", "dose"), where the config tells them; None when only loading tells. The
+        ``[[environment]]`` terms of a run config are checked against them before any data loads."""
+        return None
+
     @property
     def reads_labelled_files(self) -> bool:
         """Whether this source overrides :meth:`read_labelled` (``[split] kind = "files"`` needs it)."""
@@ -128,21 +128,6 @@ class PhenotypeSource:
         config = TableConfig(str(path), **columns.table_options(), gene_separator=columns.separator,
                              kinds=columns.kinds, labels=[], unknown_genes="add")
         return read_new_strains(path, graph, config)
-
-
-@attrs.frozen(eq=False)
-class GeneFeatures:
-    """Vectors for some genes, as a :class:`FeatureSource` gives them: ``values[i]`` belongs to
-    ``genes[i]``; ``columns`` names the ``F`` columns (for messages and ``cellreg inspect``)."""
-
-    genes: tuple[str, ...] = attrs.field(converter=tuple)
-    values: np.ndarray  # [G, F] float32
-    columns: tuple[str, ...] = attrs.field(converter=tuple)
-
-    def __attrs_post_init__(self) -> None:
-        if self.values.ndim != 2 or self.values.shape != (len(self.genes), len(self.columns)):
-            raise ValueError(f"features: values must be [{len(self.genes)} genes, {len(self.columns)} columns], "
-                             f"got {list(self.values.shape)}")
 
 
 class FeatureSource:
