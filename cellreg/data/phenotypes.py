@@ -14,6 +14,8 @@ from typing import Mapping, Sequence
 import attrs
 import numpy as np
 
+from cellreg.data.label_groups import LabelGroup, complete_groups, groups_from_json, groups_to_json, is_default, \
+    restrict_groups
 from cellreg.toolkit.hashing import Hasher
 
 
@@ -64,6 +66,9 @@ class PhenotypeTable:
     gene_names: tuple[str, ...] = attrs.field(converter=tuple)  # the vocabulary the indices refer to
     # per strain, text a source carries through (a published split column, a condition): name -> [S] str
     tags: Mapping[str, np.ndarray] = attrs.field(factory=dict, converter=_tags, eq=False)
+    # how the labels belong together (cellreg.data.label_groups); completed to cover every label,
+    # one scalar group per label not declared in one
+    label_groups: tuple[LabelGroup, ...] = attrs.field(default=(), converter=tuple, eq=False)
 
     def __attrs_post_init__(self) -> None:
         s = len(self.offsets) - 1
@@ -79,6 +84,7 @@ class PhenotypeTable:
         for name, column in self.tags.items():
             if len(column) != s:
                 raise ValueError(f"tag {name!r} has {len(column)} values for {s} strains")
+        object.__setattr__(self, "label_groups", complete_groups(self.label_groups, self.label_names))
 
     @classmethod
     def from_sets(
@@ -130,6 +136,12 @@ class PhenotypeTable:
         except ValueError:
             raise KeyError(f"no label {name!r}; labels are: {', '.join(self.label_names)}") from None
 
+    def with_labels(self, names: Sequence[str]) -> "PhenotypeTable":
+        """The same strains with only the labels ``names``, in that order; groups keep their labels among them."""
+        idx = [self.label_index(n) for n in names]
+        return attrs.evolve(self, labels=self.labels[:, idx], label_names=tuple(names),
+                            label_groups=restrict_groups(self.label_groups, names))
+
     def select(self, rows: np.ndarray) -> "PhenotypeTable":
         """A new table with the given strains, in that order."""
         rows = np.asarray(rows, dtype=np.int64)
@@ -137,7 +149,8 @@ class PhenotypeTable:
         offsets = np.concatenate([[0], np.cumsum(sizes)])
         pos = np.repeat(starts - offsets[:-1], sizes) + np.arange(offsets[-1])
         return PhenotypeTable(offsets, self.genes[pos], self.kinds[pos], self.labels[rows],
-                              self.label_names, self.gene_names, {k: v[rows] for k, v in self.tags.items()})
+                              self.label_names, self.gene_names, {k: v[rows] for k, v in self.tags.items()},
+                              label_groups=self.label_groups)
 
     def fingerprint(self) -> str:
         h = Hasher()
@@ -149,6 +162,8 @@ class PhenotypeTable:
         for name in sorted(self.tags):  # none for most tables: their fingerprint is unchanged
             h.update_strings(["|tag", name])
             h.update_strings(self.tags[name].astype(str))
+        if not is_default(self.label_groups, self.label_names):  # declared groups only: old fingerprints hold
+            h.update_strings(["|groups", groups_to_json(self.label_groups)])
         return h.hexdigest()
 
     def save(self, path: str | Path) -> None:
@@ -156,6 +171,8 @@ class PhenotypeTable:
             path, offsets=self.offsets, genes=self.genes, kinds=self.kinds, labels=self.labels,
             label_names=np.array(self.label_names, dtype=str), gene_names=np.array(self.gene_names, dtype=str),
             **{f"tag:{k}": v.astype(str) for k, v in self.tags.items()},
+            **({} if is_default(self.label_groups, self.label_names)
+               else {"label_groups": np.array(groups_to_json(self.label_groups))}),
         )
 
     @classmethod
@@ -163,7 +180,8 @@ class PhenotypeTable:
         with np.load(path, allow_pickle=False) as z:
             tags = {k[len("tag:"):]: z[k].astype(object) for k in z.files if k.startswith("tag:")}
             return cls(z["offsets"], z["genes"], z["kinds"], z["labels"],
-                       z["label_names"].tolist(), z["gene_names"].tolist(), tags)
+                       z["label_names"].tolist(), z["gene_names"].tolist(), tags,
+                       label_groups=groups_from_json(str(z["label_groups"])) if "label_groups" in z.files else ())
 
     def summary(self) -> str:
         sizes = np.bincount(self.set_sizes)

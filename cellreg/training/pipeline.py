@@ -52,8 +52,7 @@ def select_labels(table: PhenotypeTable, config: RunConfig, source: str) -> Phen
     wanted = config.train.labels
     if not wanted:
         return table
-    idx = [table.label_names.index(w) for w in wanted]
-    return attrs.evolve(table, labels=table.labels[:, idx], label_names=tuple(wanted))
+    return table.with_labels(wanted)  # label groups keep their labels among these
 
 
 def check_table(table: PhenotypeTable, config: RunConfig, source: str, origin: str) -> None:
