@@ -7,6 +7,8 @@ import math
 import numpy as np
 from scipy import stats
 
+from cellreg.training.bootstrap import bootstrap_intervals as chunked_intervals
+
 METRICS = ("pearson", "spearman", "mse", "rmse", "r2")
 HIGHER_IS_BETTER = {"pearson": True, "spearman": True, "r2": True, "mse": False, "rmse": False, "loss": False}
 
@@ -45,39 +47,11 @@ def json_safe(obj):
     return obj
 
 
-def _rowwise_pearson(p: np.ndarray, o: np.ndarray) -> np.ndarray:
-    p = p - p.mean(1, keepdims=True)
-    o = o - o.mean(1, keepdims=True)
-    denom = np.sqrt((p * p).sum(1) * (o * o).sum(1))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(denom > 0, (p * o).sum(1) / denom, np.nan)
-
-
 def bootstrap_intervals(pred: np.ndarray, obs: np.ndarray, n_boot: int = 1000, seed: int = 0,
                         level: float = 0.95) -> dict[str, list[float]]:
-    """Percentile bootstrap interval of every metric over measured entries: strains resampled with
-    replacement ``n_boot`` times, all resamples computed at once."""
-    keep = ~np.isnan(obs)
-    p, o = pred[keep].astype(np.float64), obs[keep].astype(np.float64)
-    if len(o) < 2:
-        return {m: [math.nan, math.nan] for m in METRICS}
-    idx = np.random.default_rng(seed).integers(0, len(o), size=(n_boot, len(o)))
-    bp, bo = p[idx], o[idx]
-    mse = ((bp - bo) ** 2).mean(1)
-    var = bo.var(1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        r2 = np.where(var > 0, 1 - mse / var, np.nan)
-    values = {
-        "pearson": _rowwise_pearson(bp, bo),
-        "spearman": _rowwise_pearson(stats.rankdata(bp, axis=1), stats.rankdata(bo, axis=1)),
-        "mse": mse, "rmse": np.sqrt(mse), "r2": r2,
-    }
-    tail = (1 - level) / 2 * 100
-    out = {}
-    for m, v in values.items():
-        v = v[np.isfinite(v)]
-        out[m] = [float(np.percentile(v, tail)), float(np.percentile(v, 100 - tail))] if len(v) else [math.nan] * 2
-    return out
+    """Percentile bootstrap interval of every metric over measured entries, in bounded memory and
+    time: see :mod:`cellreg.training.bootstrap`."""
+    return chunked_intervals(pred, obs, n_boot, seed, level)
 
 
 def spread(embeddings, max_items: int = 1024) -> float:

@@ -26,6 +26,7 @@ from cellreg.data.batches import loader
 from cellreg.plugin_api.registry import Registry
 from cellreg.training.callbacks import Callback, Checkpoints, standard_callbacks
 from cellreg.training.checkpoint import load_weights
+from cellreg.training.bootstrap import resamples_for
 from cellreg.training.metrics import HIGHER_IS_BETTER, bootstrap_intervals, json_safe, spread, table_metrics
 from cellreg.training.pipeline import Data, Pipeline
 from cellreg.training.rundir import RunDir, RunInfo
@@ -152,6 +153,7 @@ class Trainer:
             split_sizes=data.split.sizes(), labels=list(data.table.label_names), scaler=data.scaler.to_dict(),
             base_dir=str(self.pipeline.base_dir), num_processes=self.acc.num_processes, cellreg_version=__version__,
             max_strain_size=int(np.diff(data.table.offsets).max()),
+            environment=self.pipeline.environment.to_dict(),
         ))
 
     def resume(self) -> None:
@@ -300,7 +302,9 @@ class Trainer:
         load_weights(self.acc.unwrap_model(self.model), self.dir.best)
         test, pred, obs = self.evaluate(self.test_loader)
         for j, label in enumerate(self.data.table.label_names):
-            test[label]["ci95"] = bootstrap_intervals(pred[:, j], obs[:, j], seed=self.config.seed)
+            if self.main:  # once, not on every rank: the other ranks write nothing
+                test[label]["ci95"] = bootstrap_intervals(pred[:, j], obs[:, j], seed=self.config.seed)
+                test[label]["ci95_resamples"] = resamples_for(test[label]["n"])
         best = next(h for h in self.history.read() if h["epoch"] == self.state["best_epoch"])
         seconds = self.state["train_seconds"]
         report = json_safe({
