@@ -1,0 +1,67 @@
+"""The shipped real benchmark (examples/real/, docs/real_benchmark.md) loads through the example configs
+as DCell published it: the published pair counts, the subsystem's genes, no test pair in training,
+and the same strains under every family's graph (STRING v9.1 and DCell's ontology)."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cellreg.training.pipeline import Pipeline
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+REAL = EXAMPLES / "real"
+
+
+def read_pairs(name: str) -> list[tuple[str, str, float]]:
+    with open(REAL / name, newline="") as f:
+        return [(r["gene_a"], r["gene_b"], float(r["interaction"])) for r in csv.DictReader(f, delimiter="\t")]
+
+
+def strain_pairs(data, rows) -> list[frozenset]:
+    t, names = data.table, data.table.gene_names
+    return [frozenset(names[g] for g in t.genes[t.offsets[s]:t.offsets[s + 1]]) for s in rows]
+
+
+@pytest.fixture(scope="module")
+def baseline():
+    return Pipeline.from_file(EXAMPLES / "real_baseline.toml").data
+
+
+def test_the_published_split_is_loaded_as_published(baseline):
+    split = baseline.split
+    assert len(split.train) + len(split.val) == 5092 and len(split.test) == 1724
+    assert abs(len(split.val) - 0.1 * 5092) < 2 and split.val.max() < 5092  # carved from the training file only
+    train = read_pairs("GO_0000790_train.tsv")
+    test = read_pairs("GO_0000790_test.tsv")
+    # the test strains are the test file's pairs with their scores, in file order
+    assert strain_pairs(baseline, split.test) == [frozenset(p[:2]) for p in test]
+    col = baseline.table.label_index("interaction")
+    np.testing.assert_allclose(baseline.table.labels[split.test, col], [p[2] for p in test], rtol=0, atol=1e-6)
+    seen = set(strain_pairs(baseline, np.concatenate([split.train, split.val])))
+    assert seen == {frozenset(p[:2]) for p in train}
+    assert not seen & set(strain_pairs(baseline, split.test))  # no test pair is trained or validated on
+    assert len({g for p in train + test for g in p[:2]}) == 124  # the subsystem's genes, all in STRING v9.1
+    assert baseline.graph.num_genes == 6400
+
+
+def test_dcell_on_its_ontology_sees_the_same_strains_and_split(baseline):
+    dcell = Pipeline.from_file(EXAMPLES / "real_dcell.toml").data
+    assert dcell.graph.genes == baseline.graph.genes  # one vocabulary: runs of both are comparable
+    for part in ("train", "val", "test"):
+        np.testing.assert_array_equal(getattr(dcell.split, part), getattr(baseline.split, part))
+    np.testing.assert_array_equal(dcell.table.labels, baseline.table.labels)
+
+
+def test_every_real_example_names_the_published_split():
+    import tomllib
+
+    configs = sorted(EXAMPLES.glob("real_*.toml"))
+    assert len(configs) >= 5
+    for path in configs:
+        raw = tomllib.loads(path.read_text())
+        assert raw["split"]["kind"] == "files" and raw["split"]["test"] == "real/GO_0000790_test.tsv", path.name
+        assert raw["train"]["labels"] == ["interaction"] and raw["train"]["select"] == "val.interaction.pearson"
