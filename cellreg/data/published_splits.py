@@ -55,7 +55,7 @@ def concatenate(tables: Sequence[PhenotypeTable], origins: Sequence[str]) -> tup
             if all(name in t.tags for t in tables)}  # a column every file keeps
     table = PhenotypeTable(offsets, np.concatenate([t.genes for t in tables]),
                            np.concatenate([t.kinds for t in tables]), np.concatenate(labels),
-                           first.label_names, first.gene_names, tags)
+                           first.label_names, first.gene_names, tags, label_groups=first.label_groups)
     return table, np.repeat(np.arange(len(tables)), [len(t) for t in tables])
 
 

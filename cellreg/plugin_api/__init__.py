@@ -18,6 +18,7 @@ PUBLIC = {
     "Perturbation": "cellreg.data.phenotypes", "PhenotypeTable": "cellreg.data.phenotypes",
     "GeneFeatures": "cellreg.data.records", "NewStrains": "cellreg.data.records",
     "Hierarchy": "cellreg.data.hierarchy",
+    "LabelGroup": "cellreg.data.label_groups", "GroupKind": "cellreg.data.label_groups",
     "Context": "cellreg.plugin_api.sources", "GraphSource": "cellreg.plugin_api.sources",
     "PhenotypeSource": "cellreg.plugin_api.sources", "StrainColumns": "cellreg.plugin_api.sources",
     "FeatureSource": "cellreg.plugin_api.sources",
