@@ -37,7 +37,9 @@ from cellreg.config.split_config import PUBLISHED, SplitConfig
 from cellreg.data.published_splits import carve_validation, report_overlap, sides_from_column
 from cellreg.toolkit.atomic import atomic_write
 from cellreg.toolkit.hashing import Hasher
-from cellreg.data.phenotypes import Perturbation, PhenotypeTable
+from cellreg.data.phenotypes import PhenotypeTable
+from cellreg.data.strain_keys import groups, strain_keys
+from cellreg.toolkit import table_cache
 
 
 @attrs.frozen(eq=False)
@@ -59,29 +61,25 @@ def split_key(table: PhenotypeTable, config: SplitConfig, sides: np.ndarray | No
     if config.kind == "column":  # which of the table's kept columns says where each row goes
         h.update_strings([config.column])
     h.update_json({"kind": config.kind, "val": config.val_fraction, "test": config.test_fraction,
-                   "seed": config.seed, "version": 2 if config.kind != "gene_held_out" else 1})  # 2: repeats together
+                   "seed": config.seed, "version": 3 if config.kind != "gene_held_out" else 1})  # 3: 64-bit strain keys
     return h.hexdigest()
 
 
 def _random(table: PhenotypeTable, config: SplitConfig, rng: np.random.Generator):
-    n, same = table.num_strains, _same_sets(table)
-    if same.max(initial=-1) + 1 < n:  # repeated sets: deal them as groups
-        return _deal(same, n, config, rng, "rows of one perturbation set form a group", "repeated sets")
+    n = table.num_strains
+    same, counts = groups(strain_keys(table))
+    if len(counts) < n:  # repeated sets: deal them as groups
+        return _deal(same, n, config, rng, "rows of one perturbation set form a group", "repeated sets", counts)
     perm = rng.permutation(n)
     n_test = int(round(config.test_fraction * n))
     n_val = int(round(config.val_fraction * n))
     return perm[n_test + n_val:], perm[n_test:n_test + n_val], perm[:n_test]
 
 
-def _same_sets(table: PhenotypeTable) -> np.ndarray:
-    """[S] group ids: strains with the same (gene, kind) entries, in any order, share one."""
-    sizes, n = table.set_sizes, table.num_strains
-    code = table.genes.astype(np.int64) * (max(Perturbation) + 1) + table.kinds
-    strain = table.strain_of_entry
-    order = np.lexsort((code, strain))  # within each strain's slice, entries sorted by code
-    padded = np.full((n, int(sizes.max(initial=0))), -1, np.int64)
-    padded[strain, np.arange(len(code)) - table.offsets[strain]] = code[order]
-    return np.unique(padded, axis=0, return_inverse=True)[1].reshape(n)
+def _same_sets(table: PhenotypeTable, extra: np.ndarray | None = None) -> np.ndarray:
+    """[S] group ids: strains with the same (gene, kind) entries, in any order (and the same ``extra``
+    key, e.g. an environment's), share one; from 64-bit strain keys, not a sort of padded rows."""
+    return groups(strain_keys(table, extra))[0]
 
 
 def _first_rank(table: PhenotypeTable, rank: np.ndarray) -> np.ndarray:
@@ -155,10 +153,15 @@ def _pair_disjoint(table: PhenotypeTable, config: SplitConfig, rng: np.random.Ge
     return _deal(ids, table.num_strains, config, rng, "strains sharing gene pairs form a component", "shared pairs")
 
 
-def _deal(ids: np.ndarray, n: int, config: SplitConfig, rng: np.random.Generator, what: str, by: str):
+def _deal(ids: np.ndarray, n: int, config: SplitConfig, rng: np.random.Generator, what: str, by: str,
+          counts: np.ndarray | None = None):
     """Whole groups (``ids`` [S]) dealt in random order: to test until it holds ``test_fraction`` of
-    the strains, then to validation until it holds ``val_fraction``, the rest to training."""
-    uniq, inverse, counts = np.unique(ids, return_inverse=True, return_counts=True)
+    the strains, then to validation until it holds ``val_fraction``, the rest to training.
+    ``counts``: ids are already group numbers 0..G-1 with these sizes (no second sort of 20 M ids)."""
+    if counts is None:
+        uniq, inverse, counts = np.unique(ids, return_inverse=True, return_counts=True)
+    else:
+        uniq, inverse = counts, ids
     order = rng.permutation(len(uniq))
     dealt = counts[order]
     before = np.cumsum(dealt) - dealt  # strains dealt before each group, in dealing order
@@ -201,7 +204,7 @@ def make_split(table: PhenotypeTable, config: SplitConfig, write_cache: bool = T
     if (config.kind == "files") != (sides is not None):
         raise ValueError('sides go with kind = "files" and only with it')
     key = split_key(table, config, sides)
-    cache = _cache_path(config, key)
+    cache = _cache_path(config, key, table.num_strains)
     if cache is not None and cache.exists():
         with np.load(cache, allow_pickle=False) as z:
             return Split(z["train"], z["val"], z["test"], key)
@@ -251,10 +254,18 @@ def _check_not_empty(n: int, config: SplitConfig, train: np.ndarray, val: np.nda
         raise ConfigError("split", errors)
 
 
-def _cache_path(config: SplitConfig, key: str) -> Path | None:
-    if not config.cache_dir:
+SHARED_CACHE_MIN_STRAINS = 1_000_000  # below this, splitting is about as quick as reading a cached split
+
+
+def _cache_path(config: SplitConfig, key: str, num_strains: int = 0) -> Path | None:
+    """``split.cache_dir`` when set; else, for a table of at least a million strains, the table
+    cache's folder (``$CELLREG_CACHE``, off with ``CELLREG_CACHE=off``)."""
+    if config.cache_dir:
+        return Path(config.cache_dir).expanduser() / f"split-{config.kind}-{key}.npz"
+    root = table_cache.cache_dir()
+    if root is None or num_strains < SHARED_CACHE_MIN_STRAINS:
         return None
-    return Path(config.cache_dir).expanduser() / f"split-{config.kind}-{key}.npz"
+    return root / "splits" / f"split-{config.kind}-{key}.npz"
 
 
 def save_npz(path: Path, **arrays) -> None:

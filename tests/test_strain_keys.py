@@ -1,0 +1,61 @@
+"""64-bit strain keys: one key per perturbation set whatever the order of its entries, grouping
+exactly like a sort of the padded sorted rows (the reference), and the split cached by default for
+large tables."""
+
+import numpy as np
+
+from cellreg.config.split_config import SplitConfig
+from cellreg.data import splits
+from cellreg.data.phenotypes import PhenotypeTable
+from cellreg.data.strain_keys import groups, strain_keys
+
+
+def _table(sets, kinds=None):
+    return PhenotypeTable.from_sets(sets, np.zeros((len(sets), 1)), ["y"], [f"g{i}" for i in range(50)], kinds)
+
+
+def test_order_free_and_sensitive_to_genes_kinds_size_and_extra():
+    t = _table([[1, 2, 3], [3, 1, 2], [1, 2], [1, 2, 3], [1, 1, 2], [1, 2, 2], []],
+               [[0, 0, 0], [0, 0, 0], [0, 0], [0, 2, 0], [0, 0, 0], [0, 0, 0], []])
+    k = strain_keys(t)
+    assert k.dtype == np.uint64
+    assert k[0] == k[1]  # same set, other order
+    assert len(set(k[[0, 2, 3, 4, 5, 6]].tolist())) == 6  # a subset, another kind, repeated genes, the empty set
+    env = np.array([7, 8, 7, 7, 7, 7, 7], np.uint64)
+    with_env = strain_keys(t, env)
+    assert with_env[0] != with_env[1]  # same set, two environments
+
+
+def test_groups_equal_the_padded_sort_reference():
+    rng = np.random.default_rng(0)
+    sets = [list(rng.choice(12, size=rng.integers(1, 4), replace=False)) for _ in range(3000)]
+    kinds = [list(rng.integers(0, 2, size=len(s))) for s in sets]
+    t = _table(sets, kinds)
+    # reference: the rows of sorted (gene, kind) codes, padded, grouped by np.unique(axis=0)
+    code = [sorted(g * 8 + c for g, c in zip(s, k)) for s, k in zip(sets, kinds)]
+    padded = np.array([c + [-1] * (3 - len(c)) for c in code])
+    ref = np.unique(padded, axis=0, return_inverse=True)[1].reshape(-1)
+    got, counts = groups(strain_keys(t))
+    # the same partition: a one-to-one map between the two numberings
+    pairs = np.unique(np.stack([ref, got], 1), axis=0)
+    assert len(pairs) == len(np.unique(ref)) == len(np.unique(got)) == len(counts)
+    assert counts.sum() == len(sets) and len(counts) < len(sets)
+
+
+def test_a_large_tables_split_is_cached_in_the_table_cache_by_default(tmp_path, monkeypatch):
+    monkeypatch.setenv("CELLREG_CACHE", str(tmp_path))
+    monkeypatch.setattr(splits, "SHARED_CACHE_MIN_STRAINS", 100)
+    rng = np.random.default_rng(1)
+    t = _table([[int(a), int(b)] for a, b in rng.integers(0, 50, size=(400, 2))])
+    first = splits.make_split(t, SplitConfig())
+    written = list((tmp_path / "splits").glob("split-random-*.npz"))
+    assert [p.name for p in written] == [f"split-random-{first.key}.npz"]
+    np.savez(written[0], train=first.train[:3], val=first.val, test=first.test)  # served from the cache
+    assert len(splits.make_split(t, SplitConfig()).train) == 3
+    monkeypatch.setenv("CELLREG_CACHE", "off")
+    assert len(splits.make_split(t, SplitConfig()).train) == len(first.train)
+    small = _table([[i, i + 1] for i in range(20)])
+    monkeypatch.setattr(splits, "SHARED_CACHE_MIN_STRAINS", 10**6)
+    monkeypatch.setenv("CELLREG_CACHE", str(tmp_path / "other"))
+    splits.make_split(small, SplitConfig(val_fraction=0.2, test_fraction=0.2))
+    assert not (tmp_path / "other").exists()  # small tables split as quickly as they read a cache
