@@ -1,0 +1,147 @@
+"""Metrics of vector phenotypes (profiles), with pinned definitions, and the baselines every profile
+table carries. Definitions drift between tools (GEARS, scGPT), so ours are fixed here and in
+docs/profiles.md:
+
+* Everything is computed on **changes from the reference profile** in raw feature units: the
+  observed change is the strain's profile minus the reference profile the reader subtracted (the
+  control cells' mean, the wild-type rows' mean, or the deleteome's own log ratio), the predicted
+  change is the model's output for the same labels. Never the training mean, never the control of
+  another batch.
+* Per strain, over the features measured for it (NaN observed or predicted entries are left out):
+  ``pearson_delta`` (Pearson of predicted and observed changes, all features), ``cosine_delta``
+  (their cosine similarity). On the strain's ``top`` (20) **most changed features**, those with the
+  largest ``|observed change|`` (ties: the earlier feature), fewer when fewer are measured:
+  ``pearson_delta_top20``, ``mse_top20`` (mean squared error of the changes) and
+  ``direction_top20`` (the fraction whose predicted change has the observed change's sign; a
+  predicted 0 never does).
+* Each metric is the mean over strains where it is defined (Pearson needs two distinct values on
+  both sides; cosine a non-zero vector on both), and ``n_<metric>`` says over how many.
+
+Baselines, on the same rows: ``no_change`` (predicts 0), ``training_mean`` (the mean change of the
+training strains, per feature), ``additive`` (for strains of two or more perturbations: the sum of
+the single perturbations' changes, each the mean of its training single mutants; strains missing a
+single in training are left out, and ``combinations`` holds the model's figures on exactly the
+strains ``additive`` was scored on).
+
+Every step is vectorised over strains and features: no Python loop over either.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from cellreg.data.phenotypes import Perturbation
+
+TOP = 20
+PROFILE_METRICS = ("pearson_delta", "pearson_delta_top20", "mse_top20", "direction_top20", "cosine_delta")
+HIGHER_IS_BETTER = {"pearson_delta": True, "pearson_delta_top20": True, "mse_top20": False,
+                    "direction_top20": True, "cosine_delta": True}
+BASELINES = ("no_change", "training_mean", "additive")
+
+
+def _rowwise_pearson(p: np.ndarray, o: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Pearson per row over the entries where ``w``; NaN where fewer than 2 or either side constant."""
+    n = w.sum(1)
+    safe_n = np.maximum(n, 1)
+    p0, o0 = np.where(w, p, 0.0), np.where(w, o, 0.0)
+    dp = np.where(w, p - (p0.sum(1) / safe_n)[:, None], 0.0)
+    do = np.where(w, o - (o0.sum(1) / safe_n)[:, None], 0.0)
+    vp, vo = (dp * dp).sum(1), (do * do).sum(1)
+    # constant within rounding (a constant 0.1 leaves ~1e-34 of variance): undefined, not noise's sign
+    tiny = 1e-24 * n * np.maximum(np.abs(p0).max(1, initial=0.0), np.abs(o0).max(1, initial=0.0)) ** 2
+    ok = (n >= 2) & (vp > tiny) & (vo > tiny)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(ok, (dp * do).sum(1) / np.sqrt(vp * vo), np.nan)
+
+
+def _rowwise_cosine(p: np.ndarray, o: np.ndarray, w: np.ndarray) -> np.ndarray:
+    p0, o0 = np.where(w, p, 0.0), np.where(w, o, 0.0)
+    norms = np.sqrt((p0 * p0).sum(1) * (o0 * o0).sum(1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(norms > 0, (p0 * o0).sum(1) / norms, np.nan)
+
+
+def top_features(obs: np.ndarray, top: int = TOP) -> tuple[np.ndarray, np.ndarray]:
+    """(indices [S, k], valid [S, k]): each strain's ``top`` measured features of largest
+    ``|observed change|``, ties broken by feature order; ``valid`` is False past a strain's measured count."""
+    k = min(top, obs.shape[1])
+    score = np.where(np.isnan(obs), -np.inf, np.abs(obs))
+    idx = np.argsort(-score, axis=1, kind="stable")[:, :k]
+    return idx, np.isfinite(np.take_along_axis(score, idx, 1))
+
+
+def per_strain(pred: np.ndarray, obs: np.ndarray, top: int = TOP) -> dict[str, np.ndarray]:
+    """Every metric per strain ([S] each, NaN where undefined)."""
+    p, o = np.asarray(pred, np.float64), np.asarray(obs, np.float64)
+    if p.shape != o.shape or p.ndim != 2:
+        raise ValueError(f"pred and obs must be [strains, features] of one shape, got {p.shape} and {o.shape}")
+    w = ~np.isnan(p) & ~np.isnan(o)
+    idx, valid = top_features(o, top)
+    pt, ot = np.take_along_axis(p, idx, 1), np.take_along_axis(o, idx, 1)
+    wt = valid & ~np.isnan(pt)
+    n_top = wt.sum(1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mse = np.where(n_top > 0, np.where(wt, (pt - ot) ** 2, 0.0).sum(1) / n_top, np.nan)
+        direction = np.where(n_top > 0, (wt & (np.sign(pt) == np.sign(ot))).sum(1) / n_top, np.nan)
+    return {"pearson_delta": _rowwise_pearson(p, o, w), "pearson_delta_top20": _rowwise_pearson(pt, ot, wt),
+            "mse_top20": mse, "direction_top20": direction, "cosine_delta": _rowwise_cosine(p, o, w)}
+
+
+def profile_metrics(pred: np.ndarray, obs: np.ndarray, top: int = TOP) -> dict[str, float]:
+    """Every metric averaged over the strains where it is defined, with ``n_<metric>`` and ``n_strains``."""
+    out: dict[str, float] = {"n_strains": int(len(obs))}
+    for name, values in per_strain(pred, obs, top).items():
+        defined = values[np.isfinite(values)]
+        out[name] = float(defined.mean()) if len(defined) else float("nan")
+        out[f"n_{name}"] = int(len(defined))
+    return out
+
+
+def _incidence(offsets: np.ndarray, codes: np.ndarray, rows: np.ndarray, width: int) -> sp.csr_matrix:
+    """[len(rows), width] 0/1: which perturbation codes each of ``rows`` carries."""
+    sizes = offsets[rows + 1] - offsets[rows]
+    starts = offsets[rows]
+    pos = np.repeat(starts - np.concatenate([[0], np.cumsum(sizes)[:-1]]), sizes) + np.arange(sizes.sum())
+    return sp.csr_matrix((np.ones(len(pos)), (np.repeat(np.arange(len(rows)), sizes), codes[pos])),
+                         shape=(len(rows), width))
+
+
+def single_changes(change: np.ndarray, offsets: np.ndarray, codes: np.ndarray, train: np.ndarray,
+                   width: int) -> tuple[np.ndarray, np.ndarray]:
+    """(mean change [width, F] of each perturbation code's training single mutants, which codes have one)."""
+    sizes = np.diff(offsets)
+    singles = train[sizes[train] == 1]
+    code = codes[offsets[singles]]
+    x = change[singles].astype(np.float64)
+    measured = ~np.isnan(x)
+    ind = sp.csr_matrix((np.ones(len(singles)), (code, np.arange(len(singles)))), shape=(width, len(singles)))
+    sums, counts = ind @ np.where(measured, x, 0.0), ind @ measured.astype(np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+    return means, np.asarray(ind.sum(1)).ravel() > 0
+
+
+def baselines(change: np.ndarray, offsets: np.ndarray, genes: np.ndarray, kinds: np.ndarray,
+              train: np.ndarray, rows: np.ndarray, model_pred: np.ndarray, top: int = TOP) -> dict[str, dict]:
+    """The baselines' metrics on ``rows`` (observed ``change[rows]``), and the model's on the
+    additive baseline's strains (``combinations``). ``change`` [S, F] holds every strain's observed
+    change; only ``train`` rows inform a baseline."""
+    obs = change[rows].astype(np.float64)
+    out = {"no_change": profile_metrics(np.zeros_like(obs), obs, top)}
+    train_change = change[train].astype(np.float64)
+    measured = ~np.isnan(train_change)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(measured, train_change, 0.0).sum(0) / measured.sum(0)  # NaN where never measured
+    out["training_mean"] = profile_metrics(np.broadcast_to(mean, obs.shape), obs, top)
+    codes = genes.astype(np.int64) * len(Perturbation) + kinds.astype(np.int64)  # a single is a gene and a kind
+    width = (int(codes.max()) + 1) if len(codes) else 1
+    single, have = single_changes(change, offsets, codes, train, width)
+    a = _incidence(offsets, codes, rows, width)
+    combination = np.diff(offsets)[rows] >= 2
+    covered = combination & (np.asarray(a @ (~have).astype(np.float64)).ravel() == 0)
+    pred = a @ np.nan_to_num(single)
+    pred = np.where(a @ np.isnan(single).astype(np.float64) > 0, np.nan, pred)  # a single unmeasured there
+    out["additive"] = profile_metrics(pred[covered], obs[covered], top)
+    out["combinations"] = profile_metrics(np.asarray(model_pred, np.float64)[covered], obs[covered], top)
+    return out
