@@ -14,15 +14,13 @@ import tomli_w
 from cellreg.config import ConfigError
 from cellreg.training.pipeline import Pipeline
 
-GENES = [f"Y{i:02d}" for i in range(16)]
+GENES = [f"Y{i:02d}" for i in range(40)]
+ALL_PAIRS = [(a, b) for i, a in enumerate(GENES) for b in GENES[i + 1:]]
 
 
 def pairs(rng, n):
-    out = []
-    while len(out) < n:
-        a, b = sorted(rng.choice(16, 2, replace=False))
-        out.append((GENES[a], GENES[b]))
-    return out
+    """``n`` distinct gene pairs (a published test set repeating training pairs is an error)."""
+    return [ALL_PAIRS[i] for i in rng.choice(len(ALL_PAIRS), n, replace=False)]
 
 
 def write_table(path, rows, rng, extra=None):
@@ -36,11 +34,12 @@ def write_table(path, rows, rng, extra=None):
 def bench(tmp_path):
     rng = np.random.default_rng(0)
     (tmp_path / "e.tsv").write_text("".join(f"{a}\t{b}\n" for a, b in zip(GENES, GENES[1:])))
-    train = pairs(rng, 120)
+    every = pairs(rng, 170)  # disjoint files
+    train = every[:120]
     train += train[:10]  # replicate rows: they must stay on one side of the carved validation set
     write_table(tmp_path / "train.tsv", train, rng)
-    write_table(tmp_path / "test.tsv", pairs(rng, 30), rng)
-    write_table(tmp_path / "val.tsv", pairs(rng, 20), rng)
+    write_table(tmp_path / "test.tsv", every[120:150], rng)
+    write_table(tmp_path / "val.tsv", every[150:], rng)
     return tmp_path
 
 
@@ -92,13 +91,21 @@ def test_a_run_reports_test_metrics_on_the_published_file(bench):
     assert json.loads((bench / "run" / "metrics.json").read_text())["test"]["score"]["n"] == 30
 
 
-def test_test_sets_repeated_from_training_are_reported(bench, caplog):
+def test_a_test_set_repeated_from_training_is_an_error_unless_dropped_from_train(bench, caplog):
     rng = np.random.default_rng(5)
     rows = [line.split("\t")[:2] for line in (bench / "train.tsv").read_text().splitlines()[1:6]]
     write_table(bench / "leaky.tsv", [(a.removesuffix("_dma"), b.removesuffix("_tsa")) for a, b in rows], rng)
-    with caplog.at_level(logging.WARNING, logger="cellreg"):
+    with pytest.raises(ConfigError, match=r"split.overlap: published split: 5 of 5 test strains repeat a perturbation "
+                                          r"set of the training or validation rows \(10 of those rows\).*"
+                                          r'overlap = "drop_from_train"'):
         Pipeline.from_file(config(bench, {"kind": "files", "test": "leaky.tsv"})).data
-    assert "published split: 5 of 5 test strains repeat a perturbation set of the training or validation rows" in caplog.text
+    with caplog.at_level(logging.WARNING, logger="cellreg"):
+        data = Pipeline.from_file(config(bench, {"kind": "files", "test": "leaky.tsv", "overlap": "drop_from_train"})).data
+    assert "dropped from training and validation" in caplog.text
+    train_sets = {tuple(sorted(data.table.strain(r)[0])) for r in np.concatenate([data.split.train, data.split.val])}
+    test_sets = {tuple(sorted(data.table.strain(r)[0])) for r in data.split.test}
+    assert len(test_sets) == 5 and not train_sets & test_sets
+    assert len(data.split.train) + len(data.split.val) + len(data.split.test) == len(data.table) - 10  # each of the 5 sets twice (replicates)
 
 
 def test_bad_published_splits_fail_before_anything_loads(bench):

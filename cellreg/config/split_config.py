@@ -24,6 +24,9 @@ class SplitConfig:
     column: str = "split"  # kind = "column": the table's column saying train, val or test per row
     test: str | None = None  # kind = "files": the published test strains, read like the main table
     val: str | None = None  # kind = "files", optional: published validation strains (else carved from train)
+    # column / files: a test strain whose set is also in training or validation is an error, unless
+    # the config says to drop those training and validation rows
+    overlap: Literal["error", "drop_from_train"] = "error"
 
     def __attrs_post_init__(self) -> None:
         if self.val_fraction + self.test_fraction >= 1.0:

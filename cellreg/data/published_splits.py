@@ -6,7 +6,8 @@
 
 When no validation rows are given, validation is carved from training, reproducibly from the split
 seed, replicate rows of one set together. A test set that shares perturbation sets with training
-is reported, as it is a leak the published benchmark made, not one to fix silently.
+is an error that counts the overlap (the test label would be a training label), unless the config
+says ``overlap = "drop_from_train"``: those training and validation rows are then left out.
 """
 
 from __future__ import annotations
@@ -71,10 +72,22 @@ def carve_validation(side: np.ndarray, groups: np.ndarray, fraction: float, rng:
     return out
 
 
-def report_overlap(groups: np.ndarray, side: np.ndarray) -> int:
-    """Test rows whose perturbation set also appears in training or validation (logged; returned)."""
-    shared = np.isin(groups[side == 2], groups[side != 2])
-    if shared.any():
-        log.warning("published split: %s of %s test strains repeat a perturbation set of the training or validation rows",
-                    f"{int(shared.sum()):,}", f"{len(shared):,}")
-    return int(shared.sum())
+def resolve_overlap(groups: np.ndarray, side: np.ndarray, policy: str) -> np.ndarray:
+    """``side`` (0 train, 1 val, 2 test) when no test row repeats a perturbation set of the training or
+    validation rows; else a ConfigError counting them, or with ``policy = "drop_from_train"`` the
+    side with those training and validation rows set to -1 (left out)."""
+    test = side == 2
+    in_test = np.isin(groups, groups[test]) & ~test
+    if not in_test.any():
+        return side
+    shared = int(np.isin(groups[test], groups[~test]).sum())
+    what = (f"{shared:,} of {int(test.sum()):,} test strains repeat a perturbation set of the training or validation "
+            f"rows ({int(in_test.sum()):,} of those rows)")
+    if policy != "drop_from_train":
+        raise ConfigError("split", [f"split.overlap: published split: {what}, so their test labels are training "
+                                    'labels; set overlap = "drop_from_train" to leave those rows out of training '
+                                    "and validation"])
+    log.warning("published split: %s; dropped from training and validation (overlap = \"drop_from_train\")", what)
+    out = side.copy()
+    out[in_test] = -1
+    return out

@@ -34,7 +34,7 @@ from scipy.sparse.csgraph import connected_components
 
 from cellreg.config.errors import ConfigError
 from cellreg.config.split_config import PUBLISHED, SplitConfig
-from cellreg.data.published_splits import carve_validation, report_overlap, sides_from_column
+from cellreg.data.published_splits import carve_validation, resolve_overlap, sides_from_column
 from cellreg.toolkit.atomic import atomic_write
 from cellreg.toolkit.hashing import Hasher
 from cellreg.data.phenotypes import PhenotypeTable
@@ -60,6 +60,8 @@ def split_key(table: PhenotypeTable, config: SplitConfig, sides: np.ndarray | No
         h.update_array(sides)
     if config.kind == "column":  # which of the table's kept columns says where each row goes
         h.update_strings([config.column])
+    if config.kind in PUBLISHED and config.overlap != "error":  # which rows a repeated test set removes
+        h.update_strings([f"overlap={config.overlap}"])
     h.update_json({"kind": config.kind, "val": config.val_fraction, "test": config.test_fraction,
                    "seed": config.seed, "version": 3 if config.kind != "gene_held_out" else 1})  # 3: 64-bit strain keys
     return h.hexdigest()
@@ -190,9 +192,9 @@ def _published(table: PhenotypeTable, config: SplitConfig, sides: np.ndarray | N
                                         f"with keep = [{config.column!r}] in [phenotypes]"])
         sides = sides_from_column(table.tags[config.column], config.column)
     groups = _same_sets(table)
+    sides = resolve_overlap(groups, sides, config.overlap)  # before carving: validation from what training keeps
     if not (sides == 1).any():
         sides = carve_validation(sides, groups, config.val_fraction, rng)
-    report_overlap(groups, sides)
     return tuple(np.flatnonzero(sides == k) for k in (0, 1, 2))
 
 
