@@ -34,7 +34,7 @@ from cellreg.data.phenotypes import Perturbation, PhenotypeTable
 from cellreg.plugin_api.contracts import StrainColumns
 from cellreg.plugin_api.registry import Registry
 from cellreg.screen.designs import Designs, DesignSpace, TableDesigns
-from cellreg.screen.objective import combine, objective_weights, parse_objectives
+from cellreg.screen.objective import combine, objective_weights, parse_objectives, running_top
 from cellreg.screen.scorer import RunScorer
 from cellreg.screen.topk import TopK, merge
 from cellreg.toolkit.atomic import atomic_write
@@ -273,7 +273,7 @@ def screen(run_dirs: Sequence[str | Path], out: str | Path, *, objectives: Seque
         mean, sd, score = combine(objective, cautious)
         ids = torch.arange(start, start + len(block), device=device)
         keep.push(score, ids, torch.cat(values + [objective.T, mean[:, None], sd[:, None]], dim=1))
-        per_run = torch.cat([per_run, objective], 1).topk(min(top, per_run.shape[1] + len(block)), dim=1).values
+        per_run = running_top(per_run, objective, top)
         first = (-start) % stride  # the designs whose rank is a multiple of stride
         n = len(range(first, len(block), stride))
         plotted[filled:filled + n] = score[first::stride]

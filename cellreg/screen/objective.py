@@ -66,3 +66,11 @@ def combine(objectives: torch.Tensor, cautious: float) -> tuple[torch.Tensor, to
     sd = objectives.std(0) if len(objectives) > 1 else torch.zeros_like(mean)
     score = torch.nan_to_num(mean - cautious * sd, nan=-torch.inf)
     return mean, sd, score
+
+
+def running_top(best: torch.Tensor, objectives: torch.Tensor, top: int) -> torch.Tensor:
+    """[R, <=top] each run's best ``top`` objectives so far, after one more batch ``objectives`` [R, B].
+    A NaN objective is no rank: ``topk`` would put it above every number, so one run predicting NaN
+    would set that run's K-th best (the agreement threshold) to NaN, or push real designs out."""
+    both = torch.cat([best, torch.nan_to_num(objectives, nan=-torch.inf)], 1)
+    return both.topk(min(top, both.shape[1]), dim=1).values
