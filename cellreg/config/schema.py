@@ -61,7 +61,8 @@ class ModelConfig:
     head: PluginChoice
 
 
-Metric = Literal["pearson", "spearman", "mse", "rmse", "r2"]
+Metric = Literal["pearson", "spearman", "mse", "rmse", "r2",  # a scalar group's; then a profile group's
+                 "pearson_delta", "pearson_delta_top20", "mse_top20", "direction_top20", "cosine_delta"]
 Tracker = Literal["tensorboard", "wandb", "mlflow", "comet_ml", "aim", "clearml", "dvclive", "swanlab", "trackio"]
 
 

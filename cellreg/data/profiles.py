@@ -17,6 +17,7 @@ from typing import Sequence
 import attrs
 import numpy as np
 
+from cellreg.data.label_groups import GroupKind, LabelGroup, group_columns
 from cellreg.data.phenotypes import PhenotypeTable
 
 SEPARATOR = ":"
@@ -57,8 +58,22 @@ class Profiles:
             raise ValueError(f"profile reference must have {f} values, got {list(self.reference.shape)}")
 
 
+def as_profile(table: PhenotypeTable, group: str, unit: str = "") -> PhenotypeTable:
+    """``table`` with all its labels declared as one profile group (scored by the profile metrics)."""
+    return attrs.evolve(table, label_groups=(LabelGroup(group, table.label_names, GroupKind.PROFILE, unit),))
+
+
 def profile_table(sets: Sequence[Sequence[int]], change: np.ndarray, group: str, features: Sequence[str],
-                  gene_names: Sequence[str], kinds: Sequence[Sequence[int]] | None = None) -> PhenotypeTable:
-    """A table whose labels are one profile's changes (``<group>:<feature>``)."""
-    return PhenotypeTable.from_sets(sets, np.asarray(change, np.float32), profile_labels(group, features),
-                                    gene_names, kinds)
+                  gene_names: Sequence[str], unit: str = "") -> PhenotypeTable:
+    """A table whose labels are one profile's changes (``<group>:<feature>``), declared as its group."""
+    table = PhenotypeTable.from_sets(sets, np.asarray(change, np.float32), profile_labels(group, features),
+                                     gene_names)
+    return as_profile(table, group, unit)
+
+
+def profile_columns(table: PhenotypeTable) -> np.ndarray:
+    """[L] bool: the labels that belong to a profile group (changes from a reference, scaled about 0)."""
+    out = np.zeros(len(table.label_names), bool)
+    for group, cols in zip(table.label_groups, group_columns(table.label_groups, table.label_names)):
+        out[cols] = group.kind == GroupKind.PROFILE
+    return out

@@ -13,15 +13,19 @@ class LabelScaler:
     std: np.ndarray  # [L]
 
     @classmethod
-    def fit(cls, labels: np.ndarray) -> "LabelScaler":
+    def fit(cls, labels: np.ndarray, uncentered: np.ndarray | None = None) -> "LabelScaler":
         """Mean and sd per label over the given (training) rows, NaN ignored.
 
         A label with no measured value or zero spread keeps scale 1, so it never divides by 0.
+        ``uncentered`` [L] bool marks labels scaled about 0 instead (mean 0, root mean square as
+        the scale): a profile's changes, so that 0 stays "no change" in standardized units.
         """
         labels = np.asarray(labels, dtype=np.float64)
         count = np.sum(~np.isnan(labels), axis=0)
         safe = np.where(np.isnan(labels), 0.0, labels)
         mean = np.where(count > 0, safe.sum(0) / np.maximum(count, 1), 0.0)
+        if uncentered is not None:
+            mean = np.where(uncentered, 0.0, mean)
         var = np.where(np.isnan(labels), 0.0, (labels - mean) ** 2).sum(0) / np.maximum(count, 1)
         std = np.sqrt(var)
         std = np.where(std > 1e-12, std, 1.0)

@@ -24,6 +24,7 @@ from cellreg.data.graph import CellGraph
 from cellreg.data.phenotypes import PhenotypeTable
 from cellreg.data.published_splits import concatenate
 from cellreg.data.splits import Split, make_split
+from cellreg.data.profiles import profile_columns
 from cellreg.data.standardize import LabelScaler
 from cellreg.plugin_api.contracts import Context, GraphSource, PerturbationOp, PhenotypeSource, StrainColumns
 from cellreg.plugin_api.sources import FeatureSource, NewStrains
@@ -46,7 +47,7 @@ class Data:
 
 
 def select_labels(table: PhenotypeTable, config: RunConfig, source: str) -> PhenotypeTable:
-    errors = label_errors(config, table.label_names)
+    errors = label_errors(config, table.label_names, tuple(g.name for g in table.label_groups))
     if errors:
         raise ConfigError(source, errors)
     wanted = config.train.labels
@@ -191,7 +192,7 @@ class Pipeline:
         fingerprint = table.fingerprint()
         table = select_labels(table, config, source)
         check_measured(table, split.train, source, self.phenotypes.describe())
-        scaler = LabelScaler.fit(table.labels[split.train])
+        scaler = LabelScaler.fit(table.labels[split.train], profile_columns(table))
         return Data(graph, table, fingerprint, split, scaler, scaler.transform(table.labels).astype(np.float32))
 
     def _published_files(self, table: PhenotypeTable) -> tuple[PhenotypeTable, np.ndarray | None]:

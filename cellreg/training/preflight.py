@@ -10,8 +10,9 @@ from cellreg.plugin_api.sources import FeatureSource, GraphSource, PhenotypeSour
 from cellreg.training.trackers import tracker_errors
 
 
-def label_errors(config: RunConfig, names: tuple[str, ...] | list[str]) -> list[str]:
-    """What ``train.labels`` and ``train.select`` ask of labels the source does not provide."""
+def label_errors(config: RunConfig, names: tuple[str, ...] | list[str], groups: tuple[str, ...] = ()) -> list[str]:
+    """What ``train.labels`` and ``train.select`` ask of labels the source does not provide
+    (``select`` may also name one of the label ``groups``, e.g. a profile)."""
     wanted, errors, choices = config.train.labels, [], ", ".join(names)
     unknown = [w for w in wanted if w not in names]
     if unknown:
@@ -21,7 +22,7 @@ def label_errors(config: RunConfig, names: tuple[str, ...] | list[str]) -> list[
         errors.append(f"train.labels: label {repeated!r} is listed more than once")
     parts = config.train.select.split(".")
     trained = wanted or names
-    if not errors and len(parts) == 3 and parts[1] not in trained:
+    if not errors and len(parts) == 3 and parts[1] not in trained and parts[1] not in groups:
         errors.append(f"train.select: no label {parts[1]!r}; labels are: {', '.join(trained)}")
     return errors
 

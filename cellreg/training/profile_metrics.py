@@ -31,7 +31,9 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from cellreg.data.phenotypes import Perturbation
+from cellreg.data.label_groups import GroupKind, LabelGroup, group_columns
+from cellreg.data.phenotypes import Perturbation, PhenotypeTable
+from cellreg.training.group_metrics import GroupScorer
 
 TOP = 20
 PROFILE_METRICS = ("pearson_delta", "pearson_delta_top20", "mse_top20", "direction_top20", "cosine_delta")
@@ -145,3 +147,48 @@ def baselines(change: np.ndarray, offsets: np.ndarray, genes: np.ndarray, kinds:
     out["additive"] = profile_metrics(pred[covered], obs[covered], top)
     out["combinations"] = profile_metrics(np.asarray(model_pred, np.float64)[covered], obs[covered], top)
     return out
+
+
+class ProfileScorer(GroupScorer):
+    """A profile group (:class:`~cellreg.data.label_groups.GroupKind` ``profile``): the metrics above,
+    over the group's feature columns; ``n`` = measured entries."""
+
+    kind = GroupKind.PROFILE
+    metrics = HIGHER_IS_BETTER
+
+    def score(self, pred: np.ndarray, obs: np.ndarray, group: LabelGroup) -> dict:
+        out = profile_metrics(pred, obs)
+        out["n"] = int(np.sum(~np.isnan(obs)))
+        return out
+
+    def intervals(self, pred: np.ndarray, obs: np.ndarray, group: LabelGroup, seed: int) -> dict:
+        """Percentile bootstrap (95 %) of each metric's mean over strains, strains resampled 1,000 times."""
+        values = per_strain(pred, obs)
+        if len(obs) < 2:
+            return {}
+        draws = np.random.default_rng(seed).integers(0, len(obs), size=(BOOTSTRAP, len(obs)))
+        ci = {}
+        for name, v in values.items():
+            v = v[draws]
+            defined = np.isfinite(v)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                means = np.where(defined, v, 0.0).sum(1) / defined.sum(1)
+            means = means[np.isfinite(means)]
+            ci[name] = [float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))] if len(means) \
+                else [float("nan")] * 2
+        return {"ci95": ci, "ci95_resamples": BOOTSTRAP}
+
+
+BOOTSTRAP = 1000
+
+
+def add_baselines(metrics: dict, pred: np.ndarray, table: PhenotypeTable, train: np.ndarray,
+                  rows: np.ndarray) -> None:
+    """Beside each profile group's figures in ``metrics`` (as :func:`score_groups` made them for the
+    strains ``rows``, predicted ``pred`` [rows, L]), its baselines on the same rows: ``no_change``,
+    ``training_mean``, ``additive`` and ``combinations`` (the model on the additive baseline's strains)."""
+    for group, cols in zip(table.label_groups, group_columns(table.label_groups, table.label_names)):
+        if group.kind != GroupKind.PROFILE or group.name not in metrics:
+            continue
+        metrics[group.name].update(baselines(table.labels[:, cols], table.offsets, table.genes, table.kinds,
+                                             np.asarray(train), np.asarray(rows), pred[:, cols]))

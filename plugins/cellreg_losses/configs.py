@@ -27,3 +27,10 @@ class SupCRConfig:
 @attrs.frozen
 class UncertaintyConfig:
     base: Literal["mse", "logcosh"] = "mse"  # the per-label term being weighted
+
+
+@attrs.frozen
+class ProfileLossConfig:
+    likelihood: Literal["mse", "gaussian"] = "mse"  # gaussian: a learned variance per feature
+    direction: float = attrs.field(default=0.0, validator=attrs.validators.ge(0.0))  # weight of the sign hinge
+    max_log_var: float = attrs.field(default=10.0, validator=attrs.validators.gt(0.0))

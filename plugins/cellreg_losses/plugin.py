@@ -1,5 +1,5 @@
 from cellreg import Plugin, hookimpl
-from cellreg_losses.configs import DistLossConfig, SupCRConfig, UncertaintyConfig
+from cellreg_losses.configs import DistLossConfig, ProfileLossConfig, SupCRConfig, UncertaintyConfig
 
 
 @hookimpl
@@ -16,6 +16,8 @@ def cellreg_plugins():
         Plugin(kind="loss", name="supcr",
                factory="cellreg_losses.supcr:SupCRLoss", config=SupCRConfig,
                description="Contrastive regression on strain embeddings (closer label, closer embedding)."),
+        Plugin(kind="loss", name="profile", factory="cellreg_losses.profile:ProfileLoss", config=ProfileLossConfig,
+               description="A profile's changes: MSE or Gaussian NLL per feature, with an optional direction term."),
         Plugin(kind="loss", name="uncertainty",
                factory="cellreg_losses.uncertainty:UncertaintyWeighting", config=UncertaintyConfig,
                description="Per-label MSE or log-cosh weighted by a learned log-variance per label."),

@@ -25,6 +25,7 @@ class ProfilesConfig:
 
     path: str
     group: str = attrs.field(default="profile", validator=not_empty)
+    unit: str = ""  # the features' raw unit, for reports ("log2 ratio", "um")
     format: Format = "auto"
     separator: str = "+"
     unknown_genes: Literal["error", "drop"] = "error"

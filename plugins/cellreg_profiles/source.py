@@ -98,7 +98,7 @@ class ProfilesSource(PhenotypeSource):
             "strain x feature changes not measured (masked)": f"{missing:,} of {change.size:,}",
             **notes,
         }
-        return profile_table(sets, change, config.group, profiles.features, graph.genes)
+        return profile_table(sets, change, config.group, profiles.features, graph.genes, config.unit)
 
     def report(self) -> dict[str, str]:
         return dict(self._report)

@@ -1,4 +1,5 @@
 from cellreg import Plugin, hookimpl
+from cellreg_synthetic.expression_config import SyntheticExpressionConfig
 from cellreg_synthetic.configs import SyntheticGraphConfig, SyntheticPhenotypesConfig
 
 
@@ -11,4 +12,7 @@ def cellreg_plugins():
         Plugin(kind="phenotypes", name="synthetic",
                factory="cellreg_synthetic.phenotypes:SyntheticPhenotypes", config=SyntheticPhenotypesConfig,
                description="Planted fitness and interactions concentrated among graph-close genes, on any graph."),
+        Plugin(kind="phenotypes", name="synthetic_expression",
+               factory="cellreg_synthetic.expression:SyntheticExpression", config=SyntheticExpressionConfig,
+               description="Planted expression profiles: deleted regulators move their targets, pathways move together."),
     ]
