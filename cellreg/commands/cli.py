@@ -16,6 +16,7 @@ from tqdm.contrib.logging import logging_redirect_tqdm
 from cellreg.config import ConfigError, load_config, to_toml
 from cellreg.plugin_api.registry import LOAD_ENV, PluginError, default_registry
 from cellreg.commands.screen_args import add_screen_parser
+from cellreg.commands.data import add_data_parser
 
 
 def _relaunch(n: int, argv: list[str]) -> int:
@@ -229,6 +230,7 @@ def parser() -> argparse.ArgumentParser:
     cp.add_argument("--out", help="folder for compare.md and compare.png")
     cp.set_defaults(func=_cmd_compare)
     add_screen_parser(sub)
+    add_data_parser(sub)
     b = sub.add_parser("bench", help="training throughput of every model family and operator")
     b.add_argument("--genes", type=int, default=6607, help="organism size (6607 = yeast scale, 9 relations)")
     b.add_argument("--small", dest="genes", action="store_const", const=1000, help="a 1,000-gene organism")
