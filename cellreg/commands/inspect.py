@@ -61,6 +61,11 @@ def inspect(config: str | Path, overrides: list[str] = ()) -> str:
     data = pipe.data
     out += _section(f"phenotypes ({cfg.phenotypes.name}{': ' + describe if describe else ''})",
                     [data.table.summary(), *_report(pipe.phenotypes)])
+    if data.table.environment:
+        read = {t.column for t in cfg.environment}
+        out += _section("environment", [f"  {c.name}{' (read by the model)' if c.name in read else ''}: {c.describe()}"
+                                        for c in data.table.environment.columns]
+                        + ([] if read else ["  the model reads none of them ([[environment]]): it is blind to them"]))
     out += _section("labels (raw units)", _labels(pipe))
     sizes = data.split.sizes()
     out += _section(f"split ({cfg.split.kind})", [f"  train {sizes['train']:,}, val {sizes['val']:,}, "

@@ -61,7 +61,7 @@ def predict(run_dir: str | Path, table_path: str | Path, out: str | Path | None 
                                                 f"{config.model.encoder.name!r} cannot add genes"])
         features = read_added_features(Path(added_features), added, pipe.features) if added_features else None
         model.encoder.add_genes(len(added), features)
-    collate, scaler = pipe.collate_for(table), pipe.scaler
+    collate, scaler = pipe.collate_for(table, str(table_path)), pipe.scaler
     explainers = [m for m in (model.encoder, model.head) if m.explains]
     if explain and not explainers:
         raise ConfigError(str(rd.root), [f"model {config.model.encoder.name}/{config.model.head.name} has no "
@@ -70,7 +70,7 @@ def predict(run_dir: str | Path, table_path: str | Path, out: str | Path | None 
     for start in range(0, len(table), batch_size):
         batch = collate(np.arange(start, min(start + batch_size, len(table))))
         state = model.encoder(batch)
-        preds.append(scaler.inverse(model.head(state, batch).values.float().numpy()))
+        preds.append(scaler.inverse(model.predict(state, batch).values.float().numpy()))
         for name, cells in (explain_columns(explainers, state, batch, top, table.gene_names) if explain
                             else {}).items():
             explained.setdefault(name, []).extend(cells)

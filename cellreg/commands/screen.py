@@ -29,6 +29,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from cellreg.data.environment_schema import parse_assignments
 from cellreg.config import ConfigError
 from cellreg.data.phenotypes import Perturbation, PhenotypeTable
 from cellreg.plugin_api.contracts import StrainColumns
@@ -181,7 +182,8 @@ def screen(run_dirs: Sequence[str | Path], out: str | Path, *, objectives: Seque
            kinds_column: str | None = None, top: int = 100, cautious: float = 0.0, limit: int | None = None,
            batch_size: int | None = None, explain: bool = False, explain_genes: int = 5,
            plot: str | Path | None = None, weights: str = "best", threads: int | None = None,
-           progress: bool = True, overwrite: bool = False, registry: Registry | None = None) -> dict:
+           progress: bool = True, overwrite: bool = False, registry: Registry | None = None,
+           environment: Sequence[str] = ()) -> dict:
     """Score the designs with every run, keep the ``top`` best by the objective, write them to
     ``out`` (TSV) and the plot; returns a summary (also what the main process logs)."""
     out = Path(out)
@@ -200,7 +202,11 @@ def screen(run_dirs: Sequence[str | Path], out: str | Path, *, objectives: Seque
     started = time.perf_counter()
     if threads is not None:
         apply_threads(threads)
-    scorers = [RunScorer(r, registry, weights, device) for r in run_dirs]
+    try:
+        condition = parse_assignments(environment, "--environment")
+    except ValueError as exc:
+        raise ConfigError("screen", [str(exc)]) from None
+    scorers = [RunScorer(r, registry, weights, device, condition) for r in run_dirs]
     if threads is None:  # as predict: the run's train.threads
         apply_threads(scorers[0].pipe.config.train.threads)
     names = _run_names(run_dirs)

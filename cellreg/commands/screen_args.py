@@ -32,6 +32,9 @@ def add_screen_parser(sub) -> None:
     g.add_argument("--genes-column", default="genes", help="with --designs: the column of genes")
     g.add_argument("--separator", default="+", help="joins genes and kinds in --designs and in the output")
     g.add_argument("--kinds-column", help="with --designs: the column of kinds")
+    g.add_argument("--environment", action="append", default=[], metavar="KEY=VALUE",
+                   help="the condition the designs are ranked under, one per environment column the runs read "
+                        "(repeatable): temperature=26, medium=YPD, compound=rapamycin:10 (dose in the run's unit)")
     r = s.add_argument_group("ranking and output")
     r.add_argument("--top", type=int, default=100, metavar="K", help="designs kept (default 100)")
     r.add_argument("--cautious", type=float, default=0.0, metavar="C",
@@ -70,5 +73,6 @@ def _cmd_screen(args: argparse.Namespace) -> int:
                genes_column=args.genes_column, separator=args.separator, kinds_column=args.kinds_column,
                top=args.top, cautious=args.cautious, limit=args.limit, batch_size=args.batch_size,
                explain=args.explain, explain_genes=args.explain_genes, plot=args.plot, weights=args.weights,
-               threads=args.threads, progress=not args.no_progress, overwrite=args.overwrite)
+               threads=args.threads, progress=not args.no_progress, overwrite=args.overwrite,
+               environment=args.environment)
     return 0

@@ -42,6 +42,17 @@ class LossTerm:
     config: Any
 
 
+@attrs.frozen
+class EnvironmentTerm:
+    """One ``[[environment]]`` table: the environment column a model reads, and the environment
+    encoder plugin (with its options) that turns it into a vector. None at all: the model ignores
+    the environment (a blind model), though strains still differ by it."""
+
+    name: str
+    column: str
+    config: Any
+
+
 MissingFeatures = Literal["error", "zeros"]
 
 
@@ -113,6 +124,7 @@ class RunConfig:
     split: SplitConfig = attrs.field(factory=SplitConfig)
     loss: list[LossTerm] = attrs.field(factory=list)
     features: list[FeatureTerm] = attrs.field(factory=list)
+    environment: list[EnvironmentTerm] = attrs.field(factory=list)
     train: TrainConfig = attrs.field(factory=TrainConfig)
     seed: int = 0
     name: str = ""
@@ -132,7 +144,7 @@ def make_converter() -> cattrs.Converter:
     conv = cattrs.Converter(forbid_extra_keys=True)
     register_strict_hooks(conv)
     passthrough = lambda v, t: v  # noqa: E731 - already structured by the plugin's own class
-    for cls in (PluginChoice, LossTerm, FeatureTerm):
+    for cls in (PluginChoice, LossTerm, FeatureTerm, EnvironmentTerm):
         conv.register_structure_hook(cls, passthrough)
     conv.register_unstructure_hook(PluginChoice, lambda c: _plugin_table(conv, c.name, c.config))
     conv.register_unstructure_hook(
@@ -140,6 +152,9 @@ def make_converter() -> cattrs.Converter:
     )
     conv.register_unstructure_hook(
         FeatureTerm, lambda t: {**_plugin_table(conv, t.name, t.config), "missing": t.missing}
+    )
+    conv.register_unstructure_hook(
+        EnvironmentTerm, lambda t: {**_plugin_table(conv, t.name, t.config), "column": t.column}
     )
     return conv
 
@@ -271,6 +286,7 @@ def parse_config(raw: dict, source: str = "<config>", registry: Registry | None 
             terms.append(LossTerm(choice.name, float(weight), choice.config))
     raw["loss"] = terms
     raw["features"] = _features(raw.get("features", []), registry, errors)
+    raw["environment"] = _environment(raw.get("environment", []), registry, errors)
     if errors:  # plugin problems first: the rest may depend on them
         raise ConfigError(source, errors)
     config = structure(raw, RunConfig, "", errors)
@@ -295,6 +311,27 @@ def _features(tables: Any, registry: Registry, errors: list[str]) -> list[Featur
         choice = _pick_plugin(body, "features", path, registry, errors)
         if choice is not None and missing in MissingFeatures.__args__:
             terms.append(FeatureTerm(choice.name, missing, choice.config))
+    return terms
+
+
+def _environment(tables: Any, registry: Registry, errors: list[str]) -> list[EnvironmentTerm]:
+    """``[[environment]]`` tables: an environment encoder plugin each, plus the column it reads."""
+    if not isinstance(tables, list):
+        errors.append("environment: expected an array of tables ([[environment]] column = ..., name = ...)")
+        return []
+    terms, seen = [], set()
+    for i, table in enumerate(tables):
+        path = f"environment[{i}]"
+        body = dict(table) if isinstance(table, dict) else table
+        column = body.pop("column", None) if isinstance(body, dict) else None
+        if not isinstance(column, str) or not column:
+            errors.append(f"{path}.column: required string naming an environment column of the phenotypes")
+        elif column in seen:
+            errors.append(f"{path}.column: {column!r} is read by an earlier [[environment]] term already")
+        seen.add(column)
+        choice = _pick_plugin(body, "environment", path, registry, errors)
+        if choice is not None and isinstance(column, str) and column:
+            terms.append(EnvironmentTerm(choice.name, column, choice.config))
     return terms
 
 

@@ -6,7 +6,9 @@ from typing import Literal
 
 import attrs
 
-SplitKind = Literal["random", "gene_held_out", "pair_disjoint", "column", "files"]
+SplitKind = Literal["random", "gene_held_out", "pair_disjoint", "column", "files", "environment",
+                    "environment_transfer"]
+ENVIRONMENT_SPLITS = ("environment", "environment_transfer")  # cellreg.data.environment_splits
 PUBLISHED = ("column", "files")  # a benchmark's own split, used as it is (cellreg.data.published_splits)
 
 
@@ -27,6 +29,11 @@ class SplitConfig:
     # column / files: a test strain whose set is also in training or validation is an error, unless
     # the config says to drop those training and validation rows
     overlap: Literal["error", "drop_from_train"] = "error"
+    # kind = "environment": strains under these values of environment column `environment` are the
+    # test set (and, optionally, val_values the validation set; else it is carved from training)
+    environment: str | None = None
+    test_values: list[str] = attrs.field(factory=list)
+    val_values: list[str] = attrs.field(factory=list)
 
     def __attrs_post_init__(self) -> None:
         if self.val_fraction + self.test_fraction >= 1.0:
@@ -35,3 +42,12 @@ class SplitConfig:
             raise ValueError('kind = "files" needs test = "path" (the published test strains)')
         if self.kind != "files" and (self.test is not None or self.val is not None):
             raise ValueError('test and val files belong to kind = "files"')
+        if self.kind == "environment":
+            if not self.environment or not self.test_values:
+                raise ValueError('kind = "environment" needs environment = "<column>" and test_values = [...] (the '
+                                 "values held out for testing, e.g. [\"26\"] to train at other temperatures)")
+            if set(self.test_values) & set(self.val_values):
+                raise ValueError(f"values both in test_values and val_values: "
+                                 f"{sorted(set(self.test_values) & set(self.val_values))}")
+        elif self.environment is not None or self.test_values or self.val_values:
+            raise ValueError('environment, test_values and val_values belong to kind = "environment"')

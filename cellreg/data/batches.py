@@ -33,8 +33,10 @@ class Collate:
     """rows -> op inputs + ``row`` [B] + ``target`` [B, L] (standardized, NaN = missing; only when
     ``targets`` are given: new strains being scored have none)."""
 
-    def __init__(self, table: PhenotypeTable, op: RowCollator, targets: np.ndarray | None = None) -> None:
+    def __init__(self, table: PhenotypeTable, op: RowCollator, targets: np.ndarray | None = None,
+                 environment: tuple[np.ndarray, np.ndarray] | None = None) -> None:
         self.table, self.op, self.targets = table, op, targets
+        self.environment = environment  # (values [S, C], codes [S, C]) encoded for the model, or None
 
     def __call__(self, rows: list[int] | np.ndarray) -> dict[str, torch.Tensor]:
         rows = np.asarray(rows, dtype=np.int64)
@@ -42,6 +44,9 @@ class Collate:
         batch["row"] = torch.from_numpy(rows)
         if self.targets is not None:
             batch["target"] = torch.from_numpy(self.targets[rows])
+        if self.environment is not None:
+            batch["env_values"] = torch.from_numpy(self.environment[0][rows])
+            batch["env_codes"] = torch.from_numpy(self.environment[1][rows])
         return batch
 
 

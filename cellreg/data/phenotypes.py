@@ -14,6 +14,7 @@ from typing import Mapping, Sequence
 import attrs
 import numpy as np
 
+from cellreg.data.environment import Environment
 from cellreg.data.label_groups import LabelGroup, complete_groups, groups_from_json, groups_to_json, is_default, \
     restrict_groups
 from cellreg.toolkit.hashing import Hasher
@@ -66,6 +67,8 @@ class PhenotypeTable:
     gene_names: tuple[str, ...] = attrs.field(converter=tuple)  # the vocabulary the indices refer to
     # per strain, text a source carries through (a published split column, a condition): name -> [S] str
     tags: Mapping[str, np.ndarray] = attrs.field(factory=dict, converter=_tags, eq=False)
+    # what each strain was grown under (cellreg.data.environment); a strain is its set plus this
+    environment: Environment = attrs.field(factory=Environment, eq=False)
     # how the labels belong together (cellreg.data.label_groups); completed to cover every label,
     # one scalar group per label not declared in one
     label_groups: tuple[LabelGroup, ...] = attrs.field(default=(), converter=tuple, eq=False)
@@ -85,6 +88,8 @@ class PhenotypeTable:
             if len(column) != s:
                 raise ValueError(f"tag {name!r} has {len(column)} values for {s} strains")
         object.__setattr__(self, "label_groups", complete_groups(self.label_groups, self.label_names))
+        if self.environment and len(self.environment.columns[0].codes) != s:
+            raise ValueError(f"the environment has {len(self.environment.columns[0].codes)} rows for {s} strains")
 
     @classmethod
     def from_sets(
@@ -150,7 +155,7 @@ class PhenotypeTable:
         pos = np.repeat(starts - offsets[:-1], sizes) + np.arange(offsets[-1])
         return PhenotypeTable(offsets, self.genes[pos], self.kinds[pos], self.labels[rows],
                               self.label_names, self.gene_names, {k: v[rows] for k, v in self.tags.items()},
-                              label_groups=self.label_groups)
+                              self.environment.select(rows), label_groups=self.label_groups)
 
     def fingerprint(self) -> str:
         h = Hasher()
@@ -162,6 +167,7 @@ class PhenotypeTable:
         for name in sorted(self.tags):  # none for most tables: their fingerprint is unchanged
             h.update_strings(["|tag", name])
             h.update_strings(self.tags[name].astype(str))
+        self.environment.update(h)  # nothing for a table without one: its fingerprint is unchanged
         if not is_default(self.label_groups, self.label_names):  # declared groups only: old fingerprints hold
             h.update_strings(["|groups", groups_to_json(self.label_groups)])
         return h.hexdigest()
@@ -170,7 +176,7 @@ class PhenotypeTable:
         np.savez(
             path, offsets=self.offsets, genes=self.genes, kinds=self.kinds, labels=self.labels,
             label_names=np.array(self.label_names, dtype=str), gene_names=np.array(self.gene_names, dtype=str),
-            **{f"tag:{k}": v.astype(str) for k, v in self.tags.items()},
+            **{f"tag:{k}": v.astype(str) for k, v in self.tags.items()}, **self.environment.to_arrays(),
             **({} if is_default(self.label_groups, self.label_names)
                else {"label_groups": np.array(groups_to_json(self.label_groups))}),
         )
@@ -181,6 +187,7 @@ class PhenotypeTable:
             tags = {k[len("tag:"):]: z[k].astype(object) for k in z.files if k.startswith("tag:")}
             return cls(z["offsets"], z["genes"], z["kinds"], z["labels"],
                        z["label_names"].tolist(), z["gene_names"].tolist(), tags,
+                       Environment.from_arrays(z, z.files),
                        label_groups=groups_from_json(str(z["label_groups"])) if "label_groups" in z.files else ())
 
     def summary(self) -> str:
@@ -189,4 +196,5 @@ class PhenotypeTable:
         measured = ", ".join(
             f"{name} {int(np.sum(~np.isnan(self.labels[:, j]))):,}" for j, name in enumerate(self.label_names)
         )
-        return f"PhenotypeTable: {self.num_strains:,} strains ({by_size}); measured: {measured}"
+        env = f"; environment: {', '.join(self.environment.names)}" if self.environment else ""
+        return f"PhenotypeTable: {self.num_strains:,} strains ({by_size}); measured: {measured}{env}"

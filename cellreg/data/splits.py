@@ -37,6 +37,7 @@ from cellreg.config.split_config import PUBLISHED, SplitConfig
 from cellreg.data.published_splits import carve_validation, resolve_overlap, sides_from_column
 from cellreg.toolkit.atomic import atomic_write
 from cellreg.toolkit.hashing import Hasher
+from cellreg.data.environment_splits import environment_transfer, held_out_environment
 from cellreg.data.phenotypes import PhenotypeTable
 from cellreg.data.strain_keys import groups, strain_keys
 from cellreg.toolkit import table_cache
@@ -60,6 +61,9 @@ def split_key(table: PhenotypeTable, config: SplitConfig, sides: np.ndarray | No
         h.update_array(sides)
     if config.kind == "column":  # which of the table's kept columns says where each row goes
         h.update_strings([config.column])
+    if config.kind == "environment":
+        h.update_json({"environment": config.environment, "test_values": config.test_values,
+                       "val_values": config.val_values})
     if config.kind in PUBLISHED and config.overlap != "error":  # which rows a repeated test set removes
         h.update_strings([f"overlap={config.overlap}"])
     h.update_json({"kind": config.kind, "val": config.val_fraction, "test": config.test_fraction,
@@ -217,6 +221,10 @@ def make_split(table: PhenotypeTable, config: SplitConfig, write_cache: bool = T
         train, val, test = _random(table, config, rng)
     elif config.kind == "gene_held_out":
         train, val, test = _gene_held_out(table, config, rng)
+    elif config.kind == "environment":
+        train, val, test = held_out_environment(table, config, rng)
+    elif config.kind == "environment_transfer":
+        train, val, test = environment_transfer(table, config, rng)
     else:
         train, val, test = _pair_disjoint(table, config, rng)
     _check_not_empty(table.num_strains, config, train, val, test)

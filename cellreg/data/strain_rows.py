@@ -81,8 +81,8 @@ def layout(table, config: TableConfig, label_names: list[str], keep_other: bool)
     genes = [column_index(c, header, table, "genes") for c in config.gene_column_names]
     kinds = column_index(config.kinds, header, table, "kinds") if config.kinds is not None else None
     labels = [column_index(c, header, table, "labels") for c in label_names]
-    text = {c: column_index(c, header, table, option) for option, cols in (("keep", config.keep),
-                                                                             ("conditions", config.conditions))
+    text = {c: column_index(c, header, table, option) for option, cols in (
+        ("keep", config.keep), ("conditions", config.conditions), ("environment", config.environment_columns))
             for c in cols}
     filters = [(column_index(f.column, header, table, f"filter[{i}].column"), f.accepted)
                for i, f in enumerate(config.filter)]

@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Literal
 import attrs
 import numpy as np
 
+from cellreg.data.environment import Environment
+from cellreg.data.environment_columns import EnvironmentSpec, environment_kinds, read_environment
 from cellreg.data.phenotypes import Perturbation, PhenotypeTable
 from cellreg.data.records import NewStrains
 from cellreg.toolkit.text_tables import delimiter_field, not_empty, read_table, suggest, unknown_genes_message
@@ -30,6 +32,7 @@ TableUnknownGenes = Literal["error", "drop", "add"]  # add: genes marked `additi
 KindName = Literal["deletion", "knockdown", "overexpression", "addition"]
 log = logging.getLogger("cellreg")
 READING_CODE = ("cellreg.data.strain_table", "cellreg.data.strain_rows", "cellreg.data.replicates",
+                "cellreg.data.environment", "cellreg.data.environment_columns",
                 "cellreg.toolkit.columnar", "cellreg.toolkit.text_tables", "cellreg.toolkit.gene_names")
 """The modules whose code decides a loaded table: a change to any of them retires its cache entries."""
 
@@ -106,6 +109,9 @@ class TableConfig:
     conditions: list[str] = attrs.field(factory=list)  # columns that tell replicates apart; carried too
     aggregate: Literal["none", "mean"] = "none"
     aliases: str | None = None  # alias file: name, then the vocabulary's name (case-insensitive)
+    # the strain's environment, each with a type ([[phenotypes.environment]]); rows under different
+    # environments are different strains, and aggregate = "mean" averages only within one
+    environment: list[EnvironmentSpec] = attrs.field(factory=list)
 
     def __attrs_post_init__(self) -> None:
         if (self.genes is None) == (self.gene_columns is None):
@@ -122,6 +128,13 @@ class TableConfig:
                     raise ValueError(f"'{option}': column {column!r} holds genes or kinds")
                 if self.labels is not None and column in self.labels:
                     raise ValueError(f"'{option}': column {column!r} is also a label")
+        environment_kinds(self.environment)  # no environment column named twice
+        for spec in self.environment:
+            for column in spec.source_columns:
+                if column in genes:
+                    raise ValueError(f"'environment': column {column!r} holds genes or kinds")
+                if self.labels is not None and column in self.labels:
+                    raise ValueError(f"'environment': column {column!r} is also a label")
         if self.conditions and self.aggregate == "none":
             raise ValueError("'conditions' tell replicates apart for aggregate = \"mean\"; with aggregate = "
                              "\"none\" every row is a strain (use keep = [...] to carry a column)")
@@ -129,6 +142,11 @@ class TableConfig:
     @property
     def gene_column_names(self) -> list[str]:
         return [self.genes] if self.genes is not None else list(self.gene_columns)
+
+    @property
+    def environment_columns(self) -> list[str]:
+        """The table columns the environment is read from."""
+        return list(dict.fromkeys(c for spec in self.environment for c in spec.source_columns))
 
     @property
     def default_code(self) -> int:
@@ -139,7 +157,8 @@ class TableConfig:
 def _label_names(path: Path, config: TableConfig, header: list[str]) -> list[str]:
     """The configured labels, or every column not holding genes or kinds, not kept, not filtered on."""
     used = set(config.gene_column_names) | ({config.kinds} if config.kinds is not None else set())
-    carried = set(config.keep) | set(config.conditions) | {f.column for f in config.filter}
+    carried = set(config.keep) | set(config.conditions) | {f.column for f in config.filter} \
+        | set(config.environment_columns)
     names = config.labels if config.labels is not None else [h for h in header if h not in used | carried]
     if not names and config.labels is None:
         raise ValueError(f"{path}: no label columns (every column holds genes or kinds); "
@@ -274,8 +293,10 @@ class _Reader:
             genes, kinds, sizes, labels, text, merged, merged_strains = self._aggregate(
                 rows, index, genes, kinds, sizes, labels, text, len(vocabulary))
         offsets = np.concatenate([[0], np.cumsum(sizes)])
+        carried = set(self.config.keep) | set(self.config.conditions)
         table = PhenotypeTable(offsets, genes, kinds, labels.reshape(len(sizes), len(label_names)), label_names,
-                               vocabulary, {k: v.strings() for k, v in text.items()})
+                               vocabulary, {k: v.strings() for k, v in text.items() if k in carried},
+                               read_environment(self.config.environment, text, self.path))
         stats = TableStats(rows.read, rows.read - n_read, n_unknown, repeated, merged, merged_strains, len(sizes))
         return table, stats
 
@@ -283,7 +304,8 @@ class _Reader:
         from cellreg.data.replicates import check_agree, group_rows, mean_labels
 
         config = self.config
-        groups = group_rows(genes, kinds, sizes, n_genes, [text[c].codes for c in config.conditions])
+        groups = group_rows(genes, kinds, sizes, n_genes,
+                            [text[c].codes for c in config.conditions + config.environment_columns])
         check_agree(groups, {c: text[c].codes for c in config.keep if c not in config.conditions},
                     lambda r: rows.line_of(index[r]), {c: text[c].values for c in config.keep}, self.path)
         means = mean_labels(labels, groups)
@@ -385,7 +407,7 @@ def _to_cache(table: PhenotypeTable, stats: TableStats, messages: list[str]) -> 
     out = {"offsets": table.offsets, "genes": table.genes, "kinds": table.kinds, "labels": table.labels,
            "label_names": strings(table.label_names), "gene_names": strings(table.gene_names),
            "stats": np.asarray(attrs.astuple(stats), np.int64), "warnings": strings(messages),
-           "tag_names": strings(table.tags)}
+           "tag_names": strings(table.tags), **table.environment.to_arrays()}
     for i, column in enumerate(table.tags.values()):
         values, codes = np.unique(column.astype(str), return_inverse=True)
         out[f"tag{i}_values"], out[f"tag{i}_codes"] = values, codes.astype(np.int32)
@@ -398,5 +420,5 @@ def _from_cache(z: dict[str, np.ndarray]) -> tuple[PhenotypeTable, TableStats]:
     tags = {name: z[f"tag{i}_values"].astype(object)[z[f"tag{i}_codes"]]
             for i, name in enumerate(z["tag_names"].tolist())}
     table = PhenotypeTable(z["offsets"], z["genes"], z["kinds"], z["labels"], z["label_names"].tolist(),
-                           z["gene_names"].tolist(), tags)
+                           z["gene_names"].tolist(), tags, Environment.from_arrays(z, list(z)))
     return table, TableStats(*map(int, z["stats"]))

@@ -25,7 +25,9 @@ PUBLIC = {
     "Batch": "cellreg.plugin_api.contracts", "CellState": "cellreg.plugin_api.contracts",
     "Encoder": "cellreg.plugin_api.contracts", "Loss": "cellreg.plugin_api.contracts",
     "PerturbationHead": "cellreg.plugin_api.contracts", "PerturbationOp": "cellreg.plugin_api.contracts",
-    "Prediction": "cellreg.plugin_api.contracts",
+    "Prediction": "cellreg.plugin_api.contracts", "EnvironmentEncoder": "cellreg.plugin_api.contracts",
+    "Environment": "cellreg.data.environment", "EnvColumn": "cellreg.data.environment",
+    "EnvColumnSchema": "cellreg.data.environment_schema",
 }
 
 __all__ = sorted(PUBLIC)

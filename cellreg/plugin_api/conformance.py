@@ -8,7 +8,8 @@ from __future__ import annotations
 from cellreg.plugin_api import sources
 
 _REQUIRED_METHODS = {"graph": ("load",), "features": ("load",), "phenotypes": ("load",), "perturbation": ("collate",),
-                     "encoder": ("forward",), "head": ("forward",), "loss": ("forward",)}
+                     "encoder": ("forward",), "head": ("forward",), "loss": ("forward",),
+                     "environment": ("forward",)}
 
 
 def base_class(kind: str) -> type:
@@ -22,7 +23,8 @@ def base_class(kind: str) -> type:
     from cellreg.plugin_api import contracts
 
     return {"perturbation": contracts.PerturbationOp, "encoder": contracts.Encoder,
-            "head": contracts.PerturbationHead, "loss": contracts.Loss}[kind]
+            "head": contracts.PerturbationHead, "loss": contracts.Loss,
+            "environment": contracts.EnvironmentEncoder}[kind]
 
 
 def contract_problems(kind: str, obj: object) -> list[str]:
@@ -32,6 +34,6 @@ def contract_problems(kind: str, obj: object) -> list[str]:
         return [f"subclass cellreg.{base.__name__} (got {type(obj).__module__}.{type(obj).__qualname__})"]
     problems = [f"implement {name}()" for name in _REQUIRED_METHODS[kind]
                 if getattr(type(obj), name) is getattr(base, name)]
-    if kind == "encoder" and not isinstance(getattr(obj, "dim", None), int):
-        problems.append("set dim, the int width of its states")
+    if kind in ("encoder", "environment") and not isinstance(getattr(obj, "dim", None), int):
+        problems.append("set dim, the int width of its " + ("states" if kind == "encoder" else "output"))
     return problems

@@ -36,8 +36,8 @@ from torch import nn
 from cellreg.data.phenotypes import PhenotypeTable
 from cellreg.plugin_api.sources import Context, GraphSource, PhenotypeSource, StrainColumns
 
-__all__ = ["Batch", "CellState", "Context", "Encoder", "GraphSource", "Loss", "PerturbationHead", "PerturbationOp",
-           "PhenotypeSource", "Prediction", "StrainColumns"]
+__all__ = ["Batch", "CellState", "Context", "Encoder", "EnvironmentEncoder", "GraphSource", "Loss", "PerturbationHead",
+           "PerturbationOp", "PhenotypeSource", "Prediction", "StrainColumns"]
 
 Batch = dict[str, torch.Tensor]
 R = TypeVar("R")
@@ -157,9 +157,36 @@ class PerturbationHead(TrainingHooks, Explains, nn.Module):
 
     Vectorised over the batch: no Python loop over strains or genes, any mix of set sizes. A head
     never changes the encoder's state; what it has for the loss terms goes in the Prediction.
+
+    The environment (design §7d) reaches every family through this one contract: a head with
+    ``takes_environment`` returns a ``strain_embedding`` of width ``embedding_dim``, and the core's
+    environment readout (:mod:`cellreg.training.environment`) adds ``r([embedding ‖ environment])``
+    to its values, so the effect of a set can depend on the condition. A head that cannot (no
+    per-strain embedding) sets ``takes_environment = False``, and a config that gives its model
+    ``[[environment]]`` columns is refused before any data loads.
     """
 
+    takes_environment: ClassVar[bool] = True
+    embedding_dim: int | None = None  # the strain embedding's width: set in __init__ to take an environment
+
     def forward(self, state: CellState, batch: Batch) -> Prediction:
+        raise NotImplementedError
+
+
+class EnvironmentEncoder(nn.Module):
+    """One environment column -> a vector: ``forward(values [B] float, codes [B] long) -> [B, dim]``.
+
+    Its factory finds the column it encodes in ``context.environment_column``
+    (:class:`~cellreg.data.environment_schema.EnvColumnSchema`: kind, unit, the training rows'
+    categories and numeric statistics). ``values`` hold the numeric value or dose (NaN = unknown),
+    ``codes`` the category or compound, with ``len(categories)`` for a value never seen in training.
+    ``kinds`` names the column kinds it can encode; the core checks it against the column.
+    """
+
+    kinds: ClassVar[tuple[str, ...]] = ()  # EnvKind values: "numeric", "categorical", "dose"
+    dim: int
+
+    def forward(self, values: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
 

@@ -7,7 +7,7 @@ from typing import Any, Callable
 
 import attrs
 
-KINDS = ("graph", "features", "phenotypes", "perturbation", "encoder", "head", "loss")
+KINDS = ("graph", "features", "phenotypes", "perturbation", "encoder", "head", "loss", "environment")
 """Plugin kinds, one per base class in :mod:`cellreg.plugin_api.contracts`."""
 
 DEFAULTABLE = ("perturbation", "loss")

@@ -11,6 +11,7 @@ import attrs
 from cellreg.data.records import GeneFeatures, NewStrains  # re-exported: what sources return
 
 if TYPE_CHECKING:
+    from cellreg.data.environment_columns import EnvironmentSpec
     from cellreg.data.environment_schema import EnvColumnSchema
     from cellreg.data.graph import CellGraph
     from cellreg.data.phenotypes import PhenotypeTable
@@ -47,6 +48,9 @@ class StrainColumns:
     separator: str = "+"
     kinds: str | None = None
     gene_columns: tuple[str, ...] | None = attrs.field(default=None, converter=attrs.converters.optional(tuple))
+    # the environment columns the run reads, as a file of new strains gives them (the core fills them
+    # in from the run: a column per environment name; a dose as the compound plus `<name>_dose`)
+    environment: tuple["EnvironmentSpec", ...] = attrs.field(default=(), converter=tuple)
 
     def table_options(self) -> dict:
         """These columns as :class:`~cellreg.data.strain_table.TableConfig` options."""
@@ -126,7 +130,7 @@ class PhenotypeSource:
         from cellreg.data.strain_table import TableConfig, read_new_strains  # numpy only; graph-free
 
         config = TableConfig(str(path), **columns.table_options(), gene_separator=columns.separator,
-                             kinds=columns.kinds, labels=[], unknown_genes="add")
+                             kinds=columns.kinds, labels=[], unknown_genes="add", environment=list(columns.environment))
         return read_new_strains(path, graph, config)
 
 

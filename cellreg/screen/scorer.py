@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import attrs
 import numpy as np
 import torch
 
 from cellreg.config import ConfigError
+from cellreg.data.environment_schema import constant_environment
 from cellreg.data.phenotypes import PhenotypeTable
 from cellreg.plugin_api.contracts import Batch, CellState
 from cellreg.plugin_api.registry import Registry
@@ -25,9 +27,15 @@ from cellreg.training.scoring import explain_columns, read_added_features
 
 class RunScorer:
     def __init__(self, run_dir: str | Path, registry: Registry | None = None, weights: str = "best",
-                 device: torch.device | str = "cpu") -> None:
+                 device: torch.device | str = "cpu", environment: dict[str, str] | None = None) -> None:
         self.dir = RunDir(Path(run_dir))
         self.pipe = pipe = Pipeline.from_run(self.dir, registry)
+        self.environment = environment or {}  # the condition every design is scored under (--environment)
+        if pipe.environment or self.environment:
+            try:  # checked now, before any design is scored
+                constant_environment(pipe.environment, self.environment, 0, "--environment")
+            except ValueError as exc:
+                raise ConfigError(str(self.dir.root), [str(exc)]) from None
         self.model = pipe.model
         load_weights(self.model, self.dir.best if weights == "best" else self.dir.last)
         self.model.eval().to(device)
@@ -59,7 +67,10 @@ class RunScorer:
         self._state = None
 
     def batch(self, table: PhenotypeTable) -> Batch:
-        batch = self.pipe.collate_for(table)(np.arange(len(table)))
+        if self.pipe.environment:
+            table = attrs.evolve(table, environment=constant_environment(
+                self.pipe.environment, self.environment, len(table), "--environment"))
+        batch = self.pipe.collate_for(table, "--environment")(np.arange(len(table)))
         return {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
 
     def state(self, batch: Batch) -> CellState:
@@ -73,7 +84,7 @@ class RunScorer:
     def __call__(self, table: PhenotypeTable) -> torch.Tensor:
         """[B, L] raw predictions of the block's designs."""
         batch = self.batch(table)
-        return self.scaler.inverse(self.head(self.state(batch), batch).values.float())  # as predict does
+        return self.scaler.inverse(self.model.predict(self.state(batch), batch).values.float())  # as predict does
 
     @torch.no_grad()
     def explain(self, table: PhenotypeTable, k: int) -> dict[str, list[str]]:

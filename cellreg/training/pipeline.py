@@ -19,6 +19,7 @@ import torch
 from cellreg.config import ConfigError, DataError, PluginChoice, RunConfig, load_config, read_toml
 from cellreg.config.schema import FeatureTerm
 from cellreg.data.batches import Collate
+from cellreg.data.environment_schema import EnvironmentSchema
 from cellreg.data.gene_features import JoinedFeatures, join
 from cellreg.data.graph import CellGraph
 from cellreg.data.phenotypes import PhenotypeTable
@@ -29,6 +30,7 @@ from cellreg.data.standardize import LabelScaler
 from cellreg.plugin_api.contracts import Context, GraphSource, PerturbationOp, PhenotypeSource, StrainColumns
 from cellreg.plugin_api.sources import FeatureSource, NewStrains
 from cellreg.plugin_api.registry import Registry, default_registry
+from cellreg.training.environment import EnvironmentReadout
 from cellreg.training.model import CellModel
 from cellreg.training.preflight import label_errors, preflight
 from cellreg.training.rundir import RunDir, RunInfo
@@ -77,6 +79,28 @@ def check_measured(table: PhenotypeTable, train: np.ndarray, source: str, origin
         raise DataError(source, [f"label{'s' * (len(empty) > 1)} {', '.join(empty)}{where}: no measured value in "
                                  f"the {len(train):,} training strains; leave {'them' if len(empty) > 1 else 'it'} "
                                  "out with train.labels = [...]"])
+
+
+def environment_errors(config: RunConfig, registry: Registry, kinds: dict[str, str] | None) -> list[str]:
+    """Before any data loads: the ``[[environment]]`` columns exist and suit their encoders, and the
+    head takes an environment at all (a family that cannot is refused by name)."""
+    if not config.environment:
+        return []
+    errors = []
+    head = registry.get("head", config.model.head.name).load_factory()
+    if isinstance(head, type) and not head.takes_environment:
+        errors.append(f"environment: the {config.model.head.name!r} head (model.head) cannot use an environment "
+                      f"(it has no per-strain embedding); leave out the [[environment]] terms, or choose a head "
+                      "that takes one")
+    for i, term in enumerate(config.environment):
+        encoder = registry.get("environment", term.name).load_factory()
+        if kinds is not None and term.column not in kinds:
+            errors.append(f"environment[{i}].column: the phenotypes have no environment column {term.column!r}; "
+                          f"they have: {', '.join(kinds) or 'none (declare them with [[phenotypes.environment]])'}")
+        elif kinds is not None and isinstance(encoder, type) and kinds[term.column] not in encoder.kinds:
+            errors.append(f"environment[{i}]: {term.name!r} encodes {', '.join(encoder.kinds)} columns; "
+                          f"{term.column!r} is {kinds[term.column]}")
+    return errors
 
 
 class Pipeline:
@@ -130,6 +154,9 @@ class Pipeline:
         tell them without loading."""
         preflight(self.config, self.graph_source, self.phenotypes, self.source,
                   {f"features[{i}]": source for i, (_, _, source) in enumerate(self.feature_sources)}, self.base_dir)
+        errors = environment_errors(self.config, self.registry, self.phenotypes.environment_kinds())
+        if errors:
+            raise ConfigError(self.source, errors)
 
     @functools.cached_property
     def feature_sources(self) -> list[tuple[str, FeatureTerm, FeatureSource]]:
@@ -217,6 +244,27 @@ class Pipeline:
     def label_names(self) -> tuple[str, ...]:
         return tuple(self.info.labels) if self.info is not None else self.data.table.label_names
 
+    @functools.cached_property
+    def environment(self) -> EnvironmentSchema:
+        """The environment columns the model reads (``[[environment]]``), fitted on training rows,
+        or a trained run's; empty for a model that ignores the environment."""
+        if self.info is not None:
+            return EnvironmentSchema.from_dict(self.info.environment)
+        names = [term.column for term in self.config.environment]
+        try:
+            return EnvironmentSchema.fit(self.data.table.environment, names, self.data.split.train)
+        except KeyError as exc:
+            raise DataError(self.source, [f"environment: {exc.args[0]}"]) from None
+
+    def encode_environment(self, table: PhenotypeTable, where: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """``env_values`` and ``env_codes`` of every strain of ``table``, or None for a blind model."""
+        if not self.environment:
+            return None
+        try:
+            return self.environment.encode(table.environment, table.num_strains, where)
+        except ValueError as exc:
+            raise DataError(self.source, [str(exc)]) from None
+
     @property
     def scaler(self) -> LabelScaler:
         return LabelScaler.from_dict(self.info.scaler) if self.info is not None else self.data.scaler
@@ -237,17 +285,33 @@ class Pipeline:
             key = term.name if term.name not in losses else f"{term.name}_{len(losses)}"
             losses[key] = self.build("loss", PluginChoice(term.name, term.config), with_encoder)
             weights[key] = term.weight
-        return CellModel(encoder, head, losses, weights)
+        readout = None
+        if self.config.environment:
+            encoders = [self.build("environment", PluginChoice(term.name, term.config),
+                                   self.context(environment_column=column))
+                        for term, column in zip(self.config.environment, self.environment.columns)]
+            for term, column, enc in zip(self.config.environment, self.environment.columns, encoders):
+                if column.kind.value not in enc.kinds:
+                    raise ConfigError(self.source, [f"environment: {term.name!r} encodes {', '.join(enc.kinds)} "
+                                                    f"columns; {column.name!r} is {column.kind.value}"])
+            if head.embedding_dim is None:
+                raise ConfigError(self.source, [f"environment: the {model.head.name!r} head sets no embedding_dim (the "
+                                                "width of its strain embedding), so it cannot take an environment"])
+            readout = EnvironmentReadout(encoders, head.embedding_dim, len(self.label_names))
+        return CellModel(encoder, head, losses, weights, readout)
 
     @functools.cached_property
     def collate(self) -> Collate:
         """Training-table rows -> batches with standardized targets."""
-        return Collate(self.data.table, self.op, self.data.targets)
+        return Collate(self.data.table, self.op, self.data.targets,
+                       self.encode_environment(self.data.table, self.phenotypes.describe() or "phenotypes"))
 
-    def collate_for(self, table: PhenotypeTable) -> Collate:
+    def collate_for(self, table: PhenotypeTable, where: str = "new strains") -> Collate:
         """Rows of another table (new strains, no targets) -> batches, made exactly like training's."""
-        return Collate(table, self.op)
+        return Collate(table, self.op, environment=self.encode_environment(table, where))
 
     def read_strains(self, path: Path, columns: StrainColumns) -> NewStrains:
         """New strains to score, read by the run's own phenotype source."""
+        if self.environment and not columns.environment:  # the run's columns, as a file of new strains names them
+            columns = attrs.evolve(columns, environment=self.environment.specs())
         return self.phenotypes.read_strains(Path(path), self.graph, columns)

@@ -45,6 +45,7 @@ class RunInfo:
     num_processes: int
     cellreg_version: str
     max_strain_size: int | None = None  # most genes perturbed in one strain of the training table (schema 2)
+    environment: list[dict] = attrs.field(factory=list)  # the model's environment columns (EnvironmentSchema)
     schema_version: int = SCHEMA_VERSION
 
 

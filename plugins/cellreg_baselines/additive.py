@@ -46,6 +46,7 @@ class SumMLPHead(PerturbationHead):
         nn.init.zeros_(self.kind.weight)
         channels = [dim] + [config.hidden] * (config.layers - 1) + [len(context.label_names)]
         self.mlp = MLP(channels, dropout=config.dropout, norm=None)
+        self.embedding_dim = dim  # the pooled set
 
     def forward(self, state: CellState, batch: Batch) -> Prediction:
         genes = state.genes[batch["genes"]] + self.kind(batch["kinds"])  # [B, K, d]

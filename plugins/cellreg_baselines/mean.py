@@ -24,6 +24,8 @@ class NoEncoder(Encoder):
 class MeanHead(PerturbationHead):
     """Predicts one learned constant per label; with MSE it converges to the training mean."""
 
+    takes_environment = False  # one constant for every strain: no embedding to condition
+
     def __init__(self, config, context: Context) -> None:
         super().__init__()
         self.bias = nn.Parameter(torch.zeros(len(context.label_names)))

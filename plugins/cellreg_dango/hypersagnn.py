@@ -34,6 +34,7 @@ class HyperSAGNNHead(PerturbationHead):
         self.norm_dynamic, self.norm_static = nn.LayerNorm(dim), nn.LayerNorm(dim)
         self.dropout = nn.Dropout(config.dropout_output)
         self.out = nn.Linear(dim, len(context.label_names))  # one read-out per label
+        self.embedding_dim = dim
 
     def forward(self, state: CellState, batch: Batch) -> Prediction:
         """[B, L]. In training, the :class:`JointSchedule`'s factor (1 if absent) gates the

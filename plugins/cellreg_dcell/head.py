@@ -11,6 +11,7 @@ class RootHead(PerturbationHead):
     def __init__(self, config, context: Context) -> None:
         super().__init__()
         self.linear = nn.Linear(context.encoder.dim, len(context.label_names))
+        self.embedding_dim = context.encoder.dim  # the root term's state
 
     def forward(self, state: CellState, batch: Batch) -> Prediction:
         if state.cell is None or state.cell.dim() != 2:

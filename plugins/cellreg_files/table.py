@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import attrs
 
 from cellreg import Context, NewStrains, PhenotypeSource, StrainColumns
+from cellreg.data.environment_columns import environment_kinds
 from cellreg.data.strain_table import TableConfig, TableStats, load_strain_table, read_new_strains, \
     table_label_names
 
@@ -48,6 +49,9 @@ class PerturbationTableSource(PhenotypeSource):
 
     def label_names(self) -> list[str]:
         return table_label_names(self.path, self.config)
+
+    def environment_kinds(self) -> dict[str, str]:
+        return {name: kind.value for name, kind in environment_kinds(self.config.environment).items()}
 
     def load(self, graph: CellGraph) -> PhenotypeTable:
         table, self.stats = load_strain_table(self.path, graph, self.config)

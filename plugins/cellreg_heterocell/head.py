@@ -17,6 +17,7 @@ class DifferenceHead(PerturbationHead):
                              f"encoder {type(encoder).__name__} is a wild-type encoder (use e.g. 'hetero_cell')")
         channels = [encoder.dim] + [config.hidden] * (config.layers - 1) + [len(context.label_names)]
         self.mlp = MLP(channels, dropout=config.dropout, norm=None)
+        self.embedding_dim = encoder.dim  # F(G) - F(G minus S)
 
     def forward(self, state: CellState, batch: Batch) -> Prediction:
-        return Prediction(self.mlp(state.cell))
+        return Prediction(self.mlp(state.cell), strain_embedding=state.cell)

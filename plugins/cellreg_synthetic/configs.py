@@ -78,6 +78,32 @@ SMALL_SCREEN_NOISE = 0.018  # about the sd of epsilon over the pairs: replicate 
 
 
 @attrs.frozen
+class SyntheticEnvironmentConfig:
+    """``[phenotypes.environment]``: grow each strain under a few conditions with a planted
+    heat-sensitive module and a pathway inhibitor (cellreg_synthetic.environments)."""
+
+    temperatures: list[float] = attrs.field(factory=lambda: [22.0, 26.0, 30.0, 34.0, 37.0])
+    doses: list[float] = attrs.field(factory=lambda: [0.0, 1.0, 3.0, 10.0, 30.0])  # µM of the inhibitor
+    per_strain: int = attrs.field(default=3, validator=attrs.validators.ge(1))  # conditions per strain
+    heat_fraction: float = attrs.field(default=0.1, validator=attrs.validators.and_(
+        attrs.validators.gt(0.0), attrs.validators.lt(1.0)))
+    heat_threshold: float = 32.0  # °C
+    heat_cost: float = attrs.field(default=0.4, validator=attrs.validators.and_(
+        attrs.validators.ge(0.0), attrs.validators.le(1.0)))
+    pathway_fraction: float = attrs.field(default=0.1, validator=attrs.validators.and_(
+        attrs.validators.gt(0.0), attrs.validators.lt(1.0)))
+    ic50: float = attrs.field(default=5.0, validator=attrs.validators.gt(0.0))  # µM
+    drug_cost: float = attrs.field(default=0.5, validator=attrs.validators.and_(
+        attrs.validators.ge(0.0), attrs.validators.le(1.0)))
+
+    def __attrs_post_init__(self) -> None:
+        if not self.temperatures or not self.doses:
+            raise ValueError("'temperatures' and 'doses' must not be empty")
+        if any(d < 0 for d in self.doses):
+            raise ValueError("'doses' must be >= 0")
+
+
+@attrs.frozen
 class SyntheticPhenotypesConfig:
     singles: bool = True  # every gene once as a single mutant
     doubles: int = attrs.field(default=20_000, validator=attrs.validators.ge(0))
@@ -96,6 +122,7 @@ class SyntheticPhenotypesConfig:
     gene_effect: float = attrs.field(default=0.0, validator=attrs.validators.ge(0.0))
     preset: str = attrs.field(default="", validator=attrs.validators.in_(["", "small_screen"]))
     seed: int | None = None  # default: the run's seed
+    environment: SyntheticEnvironmentConfig | None = None  # strains grown under conditions; none by default
 
     def resolved(self) -> "SyntheticPhenotypesConfig":
         """The small-screen preset: a real digenic screen's shape (a few hundred genes out of the

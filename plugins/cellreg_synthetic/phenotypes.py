@@ -23,8 +23,10 @@ import numpy as np
 import scipy.sparse as sp
 
 from cellreg import Context, PhenotypeSource
+from cellreg.data.environment import Environment
 from cellreg.data.phenotypes import PhenotypeTable
 from cellreg_synthetic.configs import SyntheticPhenotypesConfig
+from cellreg_synthetic.environments import grow
 
 if TYPE_CHECKING:
     from cellreg import CellGraph
@@ -150,9 +152,13 @@ def simulate(graph: CellGraph, config: SyntheticPhenotypesConfig, seed: int) -> 
     offsets = np.concatenate([[0], np.cumsum(sizes)])
     genes = np.concatenate([b[0].ravel() for b in blocks]).astype(np.int32)
     labels = np.stack([np.concatenate([b[1] for b in blocks]), np.concatenate([b[2] for b in blocks])], 1)
+    environment = Environment()
+    if config.environment is not None:  # its own stream: the strains and labels above stay as they were
+        offsets, genes, labels, environment = grow(offsets, genes, labels, z, config.environment,
+                                                   np.random.default_rng([seed, 0xE4]))
     labels = labels + config.noise * rng.standard_normal(labels.shape)  # NaN stays NaN
     return PhenotypeTable(offsets, genes, np.zeros(len(genes), np.int8), labels.astype(np.float32),
-                          LABELS, graph.genes)
+                          LABELS, graph.genes, environment=environment)
 
 
 class SyntheticPhenotypes(PhenotypeSource):
@@ -167,3 +173,6 @@ class SyntheticPhenotypes(PhenotypeSource):
 
     def label_names(self) -> list[str]:
         return list(LABELS)
+
+    def environment_kinds(self) -> dict[str, str]:
+        return {"temperature": "numeric", "inhibitor": "dose"} if self.config.environment is not None else {}

@@ -63,6 +63,7 @@ class CrossAttentionHead(PerturbationHead):
         if config.pool == "attention":
             self.pool_query = nn.Linear(d, 1, bias=False)
         inputs = d * (2 + config.use_query + config.pairwise)
+        self.embedding_dim = inputs - d  # everything but the shared h_CLS
         labels = len(context.label_names)
         self.mlp = MLP([inputs] + [config.hidden] * (config.layers - 1) + [labels], dropout=config.dropout, norm=None)
         if config.additive:

@@ -1,0 +1,1 @@
+"""Bundled environment encoders: categorical, numeric and dose-response columns to vectors."""
