@@ -104,6 +104,12 @@ class PhenotypeSource:
         """Where the strains come from (a file as configured), for messages; "" when generated."""
         return ""
 
+    def provenance(self) -> dict:
+        """Where the last :meth:`load`'s strains came from beyond the config, as JSON data (a study
+        store's studies, source files and their sha256); a run writes it to ``provenance.json``.
+        Empty (the default): nothing to record."""
+        return {}
+
     def environment_kinds(self) -> dict[str, str] | None:
         """The environment columns :meth:`load` will give, ``{name: kind}`` ("numeric",
         "categorical", "dose"), where the config tells them; None when only loading tells. The

@@ -1,0 +1,50 @@
+"""Store rows (one value of one label each) into strains (one row of every label each).
+
+A strain is a perturbation set (genes and kinds, in any order) under one environment; its rows may
+come from several studies. ``mean`` averages every row of a strain and label; ``prefer`` averages
+only the rows of the most preferred study that measured that strain and label; ``keep`` makes one
+strain per study (replicates the split keeps together, as it does any repeated set). Grouping is the
+core's one-key-per-row sort (:func:`cellreg.data.replicates.group_rows`); the means are bincounts.
+"""
+
+from __future__ import annotations
+
+import attrs
+import numpy as np
+
+from cellreg.data.replicates import group_rows
+
+
+@attrs.frozen(eq=False)
+class Merged:
+    first: np.ndarray  # [S] a row of each strain (its genes, kinds and environment)
+    labels: np.ndarray  # [S, L] float64, NaN = not measured
+    studies: np.ndarray  # [S, n_studies] bool: which studies' rows made each strain's values
+    rows_used: int  # rows that made a value (all, except rows a preferred study outranked)
+
+
+def merge_rows(genes: np.ndarray, kinds: np.ndarray, sizes: np.ndarray, n_genes: int, env: np.ndarray,
+               study: np.ndarray, label: np.ndarray, value: np.ndarray, n_labels: int, n_studies: int,
+               policy: str, rank: np.ndarray | None = None) -> Merged:
+    """``rank[s]``: study s's place in the preference (0 = most trusted), for ``policy = "prefer"``."""
+    conditions = [env.astype(np.int64)] + ([study.astype(np.int64)] if policy == "keep" else [])
+    groups = group_rows(genes, kinds, sizes, n_genes, conditions)
+    g, count = groups.group, groups.count
+    cell = g.astype(np.int64) * n_labels + label
+    keep = np.ones(len(g), bool)
+    if policy == "prefer":
+        keep[:] = False
+        filled = np.zeros(count * n_labels, bool)
+        row_rank = rank[study]
+        for r in np.unique(row_rank):  # a loop over studies (a handful), not rows
+            take = (row_rank == r) & ~filled[cell]
+            keep |= take
+            filled[cell[take]] = True
+    sums = np.bincount(cell[keep], weights=value[keep], minlength=count * n_labels)
+    n = np.bincount(cell[keep], minlength=count * n_labels)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        labels = np.where(n > 0, sums / np.maximum(n, 1), np.nan).reshape(count, n_labels)
+    studies = np.zeros((count, n_studies), bool)
+    for s in range(n_studies):
+        studies[:, s] = np.bincount(g[keep & (study == s)], minlength=count) > 0
+    return Merged(groups.first, labels, studies, int(keep.sum()))

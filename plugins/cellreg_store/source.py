@@ -1,0 +1,377 @@
+"""PhenotypeSource ``store``: strains and labels from studies of the study store.
+
+The catalog says which Parquet parts hold the chosen studies and phenotypes; they are read under the
+store's shared lock (a concurrent ``remove`` waits), genes are looked up once per distinct name of
+each Parquet dictionary, and the rows become strains by :mod:`cellreg_store.merge`. The result is
+cached by the parts' content like a table file's; :meth:`StoreSource.provenance` is what the run
+records: the studies, their source files and sha256, and the parts read.
+"""
+
+from __future__ import annotations
+
+import json
+
+import attrs
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from cellreg import Context, PhenotypeSource
+from cellreg.data.phenotypes import Perturbation, PhenotypeTable
+from cellreg_store.configs import StoreConfig
+from cellreg_store.merge import merge_rows
+
+READING_CODE = ("cellreg_store.source", "cellreg_store.merge", "cellreg.store.envflat", "cellreg.data.replicates",
+                "cellreg.data.environment")
+
+
+@attrs.frozen
+class Plan:
+    """What the catalog says a load reads."""
+
+    parts: list[tuple[str, str, str, str]]  # (study, phenotype, path, digest)
+    phenotypes: dict[str, tuple[str, str]]  # name -> (unit, shape), in the order of the labels
+    env: dict[str, tuple[str, str]]  # env column -> (kind, unit), over the studies
+    sources: list[dict]
+
+
+class StoreSource(PhenotypeSource):
+    def __init__(self, config: StoreConfig, context: Context):
+        from cellreg.store.catalog import Store
+        from cellreg.store.location import store_root
+
+        self.config = config
+        self.store = Store(store_root(context.resolve(config.store) if config.store else None))
+        self.stats: dict[str, int] = {}
+        self._provenance: dict = {}
+
+    def describe(self) -> str:
+        return f"store {self.store.root} (studies {', '.join(self.config.studies)})"
+
+    # -- what the catalog says -----------------------------------------------------------------
+    def _plan(self, con) -> Plan:
+        from cellreg.store.views import known_studies, unknown_study
+        from cellreg.toolkit.text_tables import suggest
+
+        if con is None:
+            raise ValueError(f"phenotypes.studies: the store at {self.store.root} holds no study (import one with "
+                             "cellreg data import, or set phenotypes.store / $CELLREG_STORE)")
+        known = known_studies(con)
+        for study in self.config.studies:
+            if study not in known:
+                raise unknown_study(study, known, "phenotypes.studies")
+        studies = list(self.config.studies)
+        marks = ", ".join("?" * len(studies))
+        rows = con.execute(f"SELECT phenotype, study, unit, shape FROM phenotypes WHERE study IN ({marks}) "
+                           "ORDER BY phenotype, study", studies).fetchall()
+        have = list(dict.fromkeys(r[0] for r in rows))
+        wanted = self.config.phenotypes or have
+        for name in wanted:
+            if name not in have:
+                raise ValueError(f"phenotypes.phenotypes: no phenotype {name!r} in studies {', '.join(studies)}"
+                                 f"{suggest(name, have)}; they have: {', '.join(have)}")
+        phenotypes: dict[str, tuple[str, str]] = {}
+        for name, study, unit, shape in rows:
+            if name in wanted and phenotypes.setdefault(name, (unit, shape)) != (unit, shape):
+                raise ValueError(f"phenotype {name!r} is a {phenotypes[name][1]} in {phenotypes[name][0]!r} in one "
+                                 f"study and a {shape} in {unit!r} in {study!r}: train on them separately")
+        phenotypes = {n: phenotypes[n] for n in wanted}
+        env: dict[str, tuple[str, str]] = {}
+        for name, study, kind, unit in con.execute(f"SELECT name, study, kind, unit FROM env_columns WHERE study IN "
+                                                   f"({marks}) ORDER BY name, study", studies).fetchall():
+            if env.setdefault(name, (kind, unit)) != (kind, unit):
+                raise ValueError(f"environment column {name!r} is {env[name][0]} in {env[name][1]!r} in one study and "
+                                 f"{kind} in {unit!r} in {study!r}")
+        for f in self.config.environment:
+            if f.name not in env:
+                raise ValueError(f"phenotypes.environment: no environment column {f.name!r} in studies "
+                                 f"{', '.join(studies)}{suggest(f.name, list(env))}; they have: "
+                                 f"{', '.join(env) or 'none'}")
+        pmarks = ", ".join("?" * len(wanted))
+        parts = con.execute(f"SELECT study, phenotype, path, digest FROM parts WHERE study IN ({marks}) AND phenotype "
+                            f"IN ({pmarks}) ORDER BY study, phenotype, path", studies + list(wanted)).fetchall()
+        sources = con.execute(
+            f"SELECT s.study, st.citation, st.license, s.file_name, s.sha256, s.format, s.import_id, "
+            f"CAST(s.imported_at AS VARCHAR) FROM sources s JOIN studies st USING (study) WHERE s.study IN ({marks}) "
+            "ORDER BY s.study, s.imported_at", studies).fetchall()
+        keys = ("study", "citation", "license", "file", "sha256", "format", "import_id", "imported_at")
+        return Plan([tuple(p) for p in parts], phenotypes, env, [dict(zip(keys, s)) for s in sources])
+
+    def check(self) -> list[str]:
+        try:
+            with self.store.read() as con:
+                self._plan(con)
+        except ValueError as exc:
+            return [str(exc)]
+        return []
+
+    def label_names(self) -> list[str] | None:
+        with self.store.read() as con:
+            plan = self._plan(con)
+        if any(shape == "profile" for _, shape in plan.phenotypes.values()):
+            return None  # a profile's labels are its features: known once its rows are read
+        return list(plan.phenotypes)
+
+    def report(self) -> dict[str, str]:
+        return {k: f"{v:,}" for k, v in self.stats.items()}
+
+    def provenance(self) -> dict:
+        """The studies, source files (sha256) and Parquet parts the last load read, and how."""
+        return self._provenance
+
+    # -- loading ---------------------------------------------------------------------------------
+    def load(self, graph) -> PhenotypeTable:
+        from cellreg.toolkit import table_cache
+        from cellreg.toolkit.atomic import atomic_write
+
+        with self.store.read() as con:
+            plan = self._plan(con)
+            paths = [self.store.root / p[2] for p in plan.parts]
+            options = {"config": attrs.asdict(self.config), "parts": plan.parts, "genes": _digest(graph.genes)}
+            entry = table_cache.Entry("store", paths, options, code=READING_CODE)
+            cached = entry.path is not None and entry.path.is_file()
+            if cached:
+                table = PhenotypeTable.load(entry.path)
+                self.stats = json.loads(str(np.load(entry.path, allow_pickle=False)["store_stats"]))
+            else:
+                table = self._read(plan, graph)
+        if not cached and entry.path is not None:
+            atomic_write(entry.path, lambda tmp: _save(tmp, table, self.stats))
+        self._provenance = {
+            "store": str(self.store.root), "replicates": self.config.replicates, "prefer": self.config.prefer,
+            "phenotypes": {n: {"unit": u, "shape": s} for n, (u, s) in plan.phenotypes.items()},
+            "environment_filter": [attrs.asdict(f) for f in self.config.environment],
+            "sources": plan.sources,
+            "parts": [{"study": s, "phenotype": p, "path": path, "digest": d} for s, p, path, d in plan.parts],
+            "stats": self.stats,
+        }
+        return table
+
+    def _read(self, plan: Plan, graph) -> PhenotypeTable:
+        from cellreg.data.environment import EnvColumn, Environment
+        from cellreg.data.label_groups import GroupKind, LabelGroup
+        from cellreg.toolkit.gene_names import GeneNames
+
+        resolver = GeneNames(graph.genes)
+        studies = list(self.config.studies)
+        labels: dict[str, int] = {n: i for i, n in enumerate(plan.phenotypes) if plan.phenotypes[n][1] != "profile"}
+        label_group: dict[str, str] = {n: n for n in labels}
+        env_acc = _EnvAccumulator(plan.env)
+        acc = {k: [] for k in ("genes", "kinds", "sizes", "study", "label", "value")}
+        unknown: dict[str, int] = {}
+        read = filtered = dropped = 0
+        for study, phenotype, rel, _ in plan.parts:
+            import pyarrow.parquet as pq
+
+            path = self.store.root / rel
+            schema = pq.read_schema(path)
+            profile = plan.phenotypes[phenotype][1] == "profile"
+            wanted = ["genes", "kinds", "value"] + (["feature"] if profile else []) + \
+                [c for c in schema.names if c.startswith("env.")]
+            t = pq.read_table(path, columns=wanted)
+            read += t.num_rows
+            keep = self._env_filter(t)
+            filtered += int((~keep).sum())
+            genes, kinds, sizes = _strains(t["genes"], t["kinds"], resolver)
+            bad_entry = genes < 0
+            if bad_entry.any():
+                names = _names(t["genes"])
+                for name in names[bad_entry]:
+                    unknown[name] = unknown.get(name, 0) + 1
+                bad_row = np.bincount(np.repeat(np.arange(len(sizes)), sizes)[bad_entry], minlength=len(sizes)) > 0
+                dropped += int((bad_row & keep).sum())
+                keep &= ~bad_row
+            if profile:
+                label = _feature_labels(t["feature"], phenotype, labels, label_group)
+            else:
+                label = np.full(t.num_rows, labels[phenotype], np.int64)
+            entry_keep = np.repeat(keep, sizes)
+            acc["genes"].append(genes[entry_keep])
+            acc["kinds"].append(kinds[entry_keep])
+            acc["sizes"].append(sizes[keep])
+            acc["study"].append(np.full(int(keep.sum()), studies.index(study), np.int64))
+            acc["label"].append(label[keep])
+            acc["value"].append(np.asarray(t["value"].combine_chunks(), np.float64)[keep])
+            env_acc.add(t, keep)
+        if unknown and self.config.unknown_genes == "error":
+            from cellreg.toolkit.text_tables import suggest
+
+            shown = ", ".join(f"{n!r} ({c:,} rows{suggest(n, graph.genes)})" for n, c in list(unknown.items())[:5])
+            raise ValueError(f"{self.describe()}: {len(unknown):,} gene names not in the graph's {graph.num_genes:,}-gene "
+                             f"vocabulary, e.g. {shown}; give the graph a vocabulary that lists them, or set "
+                             'unknown_genes = "drop" to skip those strains')
+        cat = {k: np.concatenate(v) if v else np.zeros(0, np.int64) for k, v in acc.items()}
+        env = env_acc.finish()
+        env_code = _combined_code(env, len(cat["value"]))
+        rank = np.array([self.config.prefer.index(s) if s in self.config.prefer else len(self.config.prefer)
+                         for s in studies], np.int64)
+        merged = merge_rows(cat["genes"], cat["kinds"], cat["sizes"], graph.num_genes, env_code, cat["study"],
+                            cat["label"], cat["value"], len(labels), len(studies), self.config.replicates, rank)
+        first = merged.first
+        offsets = np.concatenate([[0], np.cumsum(cat["sizes"])])
+        sizes = cat["sizes"][first]
+        new_offsets = np.concatenate([[0], np.cumsum(sizes)])
+        take = np.repeat(offsets[first] - new_offsets[:-1], sizes) + np.arange(int(new_offsets[-1]))
+        names = list(labels)
+        groups = []
+        for group in dict.fromkeys(label_group.values()):
+            members = tuple(n for n in names if label_group[n] == group)
+            unit, shape = plan.phenotypes[group]
+            groups.append(LabelGroup(group, members, GroupKind.PROFILE if shape == "profile" else GroupKind.SCALAR, unit))
+        distinct, which = _distinct_rows(merged.studies)
+        study_names = np.array(["+".join(s for s, m in zip(studies, row) if m) for row in distinct], dtype=object)[which]
+        environment = Environment(tuple(
+            EnvColumn(c.name, c.kind, c.values[first], c.codes[first], c.categories, c.unit) for c in env.columns))
+        self.stats = {"rows read": read, "rows outside the environment filter": filtered,
+                      "rows dropped for unknown genes": dropped, "rows outranked by a preferred study":
+                      len(cat["value"]) - merged.rows_used, "strains": len(first)}
+        return PhenotypeTable(new_offsets, cat["genes"][take].astype(np.int32), cat["kinds"][take].astype(np.int8),
+                              merged.labels.astype(np.float32), names, graph.genes, {"study": study_names},
+                              environment, label_groups=groups)
+
+    def _env_filter(self, t: pa.Table) -> np.ndarray:
+        keep = np.ones(t.num_rows, bool)
+        for f in self.config.environment:
+            kind = self._env_kind(f.name)
+            column = f"env.{f.name}"
+            if column not in t.column_names:
+                keep[:] = False  # this study did not record it
+                continue
+            col = t[column].combine_chunks()
+            if kind == "numeric":
+                keep &= np.isin(np.asarray(col.cast(pa.float64()).fill_null(np.nan)), [float(v) for v in f.accepted])
+            else:
+                keep &= np.asarray(pc.fill_null(pc.is_in(col.cast(pa.string()), pa.array([str(v) for v in f.accepted])),
+                                                False))
+        return keep
+
+    def _env_kind(self, name: str) -> str:
+        with self.store.read() as con:
+            return con.execute("SELECT kind FROM env_columns WHERE name = ? LIMIT 1", [name]).fetchone()[0]
+
+
+def _digest(genes) -> str:
+    from cellreg.toolkit.hashing import Hasher
+
+    h = Hasher()
+    h.update_strings(genes)
+    return h.hexdigest()
+
+
+def _save(tmp: str, table: PhenotypeTable, stats: dict) -> None:
+    import io
+
+    buf = io.BytesIO()
+    table.save(buf)
+    buf.seek(0)
+    with np.load(buf, allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files}
+    with open(tmp, "wb") as f:
+        np.savez(f, **arrays, store_stats=np.array(json.dumps(stats)))
+
+
+def _strains(genes: pa.ChunkedArray, kinds: pa.ChunkedArray, resolver) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Gene indices (-1 = unknown), kind codes and set sizes of list<dictionary> columns, names looked up
+    once per dictionary entry."""
+    kind_of = {k.name.lower(): int(k) for k in Perturbation}
+    g_out, k_out, s_out = [], [], []
+    for gc, kc in zip(genes.chunks, kinds.chunks):
+        s_out.append(np.diff(np.asarray(gc.offsets)))
+        gv, kv = gc.flatten(), kc.flatten()
+        lookup = resolver.lookup(gv.dictionary.to_pylist())
+        g_out.append(lookup[np.asarray(gv.indices)] if len(lookup) else np.zeros(0, np.int64))
+        kl = np.array([kind_of[k] for k in kv.dictionary.to_pylist()], np.int64)
+        k_out.append(kl[np.asarray(kv.indices)] if len(kl) else np.zeros(0, np.int64))
+    cat = lambda xs: np.concatenate(xs) if xs else np.zeros(0, np.int64)  # noqa: E731
+    return cat(g_out), cat(k_out), cat(s_out)
+
+
+def _names(genes: pa.ChunkedArray) -> np.ndarray:
+    return np.asarray(pc.cast(pa.concat_arrays([c.flatten() for c in genes.chunks]), pa.string()), dtype=object) \
+        if genes.num_chunks else np.zeros(0, object)
+
+
+def _feature_labels(feature: pa.ChunkedArray, phenotype: str, labels: dict[str, int],
+                    label_group: dict[str, str]) -> np.ndarray:
+    """Per row, the label of its feature (``<phenotype>:<feature>``), new features appended."""
+    out = []
+    for chunk in feature.chunks:
+        ids = []
+        for f in chunk.dictionary.to_pylist():  # distinct features, not rows
+            name = f"{phenotype}:{f}"
+            if name not in labels:
+                labels[name] = len(labels)
+                label_group[name] = phenotype
+            ids.append(labels[name])
+        out.append(np.asarray(ids, np.int64)[np.asarray(chunk.indices)])
+    return np.concatenate(out) if out else np.zeros(0, np.int64)
+
+
+class _EnvAccumulator:
+    """Each environment column over all rows read: numbers as float64 (NaN when a study did not record
+    it), names as codes into one list of categories ("" when not recorded)."""
+
+    def __init__(self, meta: dict[str, tuple[str, str]]) -> None:
+        self.meta = meta
+        self.values: dict[str, list[np.ndarray]] = {n: [] for n in meta}
+        self.codes: dict[str, list[np.ndarray]] = {n: [] for n in meta}
+        self.categories: dict[str, dict[str, int]] = {n: {} for n in meta}
+
+    def add(self, t: pa.Table, keep: np.ndarray) -> None:
+        n = int(keep.sum())
+        for name, (kind, _) in self.meta.items():
+            number = f"env.{name}" + (".dose" if kind == "dose" else "")
+            if kind != "categorical":
+                col = t[number].combine_chunks().cast(pa.float64()).fill_null(np.nan) if number in t.column_names \
+                    else None
+                self.values[name].append(np.asarray(col)[keep] if col is not None else np.full(n, np.nan))
+            if kind != "numeric":
+                cats = self.categories[name]
+                if f"env.{name}" not in t.column_names:
+                    self.codes[name].append(np.full(n, cats.setdefault("", len(cats)), np.int32))
+                    continue
+                col = t[f"env.{name}"].combine_chunks()
+                enc = col if pa.types.is_dictionary(col.type) else pc.dictionary_encode(col)
+                mapping = np.array([cats.setdefault("" if v is None else v, len(cats))
+                                    for v in enc.dictionary.to_pylist()] + [cats.setdefault("", len(cats))], np.int32)
+                idx = np.asarray(enc.indices.fill_null(len(enc.dictionary)))
+                self.codes[name].append(mapping[idx][keep])
+
+    def finish(self):
+        from cellreg.data.environment import EnvColumn, EnvKind, Environment
+
+        columns = []
+        for name, (kind, unit) in self.meta.items():
+            values = np.concatenate(self.values[name]) if self.values[name] else None
+            codes = np.concatenate(self.codes[name]) if self.codes[name] else None
+            n = len(values) if values is not None else len(codes)
+            columns.append(EnvColumn(name, EnvKind(kind), values if values is not None else np.zeros(n, np.float32),
+                                     codes if codes is not None else np.zeros(n, np.int32),
+                                     tuple(self.categories[name]), unit))
+        return Environment(tuple(columns))
+
+
+def _combined_code(env, rows: int) -> np.ndarray:
+    """One small integer per row naming its whole environment (0 for every row when there is none)."""
+    code = np.zeros(rows, np.int64)
+    for c in env.columns:
+        parts = []
+        if c.kind.value != "categorical":
+            parts.append(np.asarray(pc.dictionary_encode(pa.array(c.values, from_pandas=False)).indices, np.int64))
+        if c.kind.value != "numeric":
+            parts.append(c.codes.astype(np.int64))
+        for p in parts:
+            span = int(p.max()) + 1 if len(p) else 1
+            code = code * span + p
+            code = np.asarray(pc.dictionary_encode(pa.array(code)).indices, np.int64)  # stay small
+    return code
+
+
+def _distinct_rows(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(distinct rows, inverse) of a small boolean matrix, through one integer per row."""
+    bits = (mask.astype(np.int64) << np.arange(mask.shape[1], dtype=np.int64)).sum(axis=1) if mask.size \
+        else np.zeros(len(mask), np.int64)
+    values, inverse = np.unique(bits, return_inverse=True)
+    rows = ((values[:, None] >> np.arange(mask.shape[1])) & 1).astype(bool)
+    return rows, inverse.reshape(-1)
+
