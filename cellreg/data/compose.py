@@ -2,8 +2,11 @@
 STRING channels, a metabolic model, an ontology) built from one source each.
 
 Each source's genes are mapped by name (its ``map_genes`` table first, then exact, then
-case-insensitive) onto the vocabulary: a given list, or the union of the sources in order of first
-appearance, a name in two cases counted once. Extra edge types' per-edge attributes are the tensors
+case-insensitive where a single vocabulary gene has that spelling) onto the vocabulary: a given
+list, or the union of the sources in order of first appearance. In the union, a later source's
+name in another case meets an earlier source's gene; two names one source (or the given list)
+spells differently are two genes, whatever their case (Drosophila's ``Dl`` Delta and ``dl``
+dorsal). Extra edge types' per-edge attributes are the tensors
 whose first dimension is the edge count (the layout of :mod:`cellreg.toolkit.layout`).
 Relations and other node types are copied across; gene ends of ``extra`` edge types are re-indexed,
 other node types keep their own indices. A relation or node type two sources both define is an
@@ -13,6 +16,7 @@ error naming both, as silently merging two meanings of one name would be.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from typing import Mapping, Sequence
 
 import attrs
@@ -42,11 +46,26 @@ class Part:
 
 
 def _vocabulary(parts: Sequence[Part]) -> list[str]:
-    """Every source's genes in order, a name spelled in two cases once (its first spelling)."""
-    first: dict[str, str] = {}
-    for g in (g for p in parts for g in p.names()):
-        first.setdefault(g.casefold(), g)
-    return list(first.values())
+    """Every source's genes in order of first appearance. A name another case of one earlier gene
+    is that gene (its first spelling); a source's own names are never merged with each other, and a
+    name matching several earlier genes by case alone is an error (map it with ``map_genes``)."""
+    names: dict[str, None] = {}
+    folded: dict[str, list[str]] = {}
+    for part in parts:
+        own = list(dict.fromkeys(part.names()))
+        cases = Counter(g.casefold() for g in own)  # names this source spells in several cases stay apart
+        for g in own:
+            if g in names:
+                continue
+            earlier = folded.get(g.casefold(), [])
+            if earlier and cases[g.casefold()] == 1:
+                if len(earlier) > 1:
+                    raise ValueError(f"{part.label}: gene {g!r} matches {', '.join(map(repr, earlier))} of earlier "
+                                     "sources by case alone; name the one it is with map_genes")
+                continue  # another spelling of one earlier gene
+            names[g] = None
+            folded.setdefault(g.casefold(), []).append(g)
+    return list(names)
 
 
 def _index(part: Part, vocabulary: Sequence[str], unknown: str, where: str) -> np.ndarray:

@@ -2,7 +2,9 @@
 
 Without aliases a name must be spelled as in the vocabulary (today's rule). With an alias file
 (:func:`cellreg.toolkit.gene_list.read_aliases`: a name, then the vocabulary's name for it),
-matching is case-insensitive: a name is looked up as it is, then as an alias, then by case alone.
+matching is case-insensitive: a name is looked up as it is, then as an alias, then by case alone,
+the last only where a single vocabulary gene has that spelling (Drosophila's ``Dl`` and ``dl`` are
+two genes: ``DL`` is neither).
 Names are resolved once per distinct name, never per row.
 """
 
@@ -23,9 +25,11 @@ class GeneNames:
         self.aliases = aliases
         self._folded: dict[str, int] = {}
         self._alias: dict[str, str] = {}
-        if aliases is not None:
+        if aliases is not None:  # by case alone only where one vocabulary name has that spelling
+            spellings: dict[str, list[int]] = {}
             for i, g in enumerate(self.vocabulary):
-                self._folded.setdefault(g.casefold(), i)
+                spellings.setdefault(g.casefold(), []).append(i)
+            self._folded = {k: v[0] for k, v in spellings.items() if len(v) == 1}
             self._alias = {a.casefold(): g for a, g in aliases.items()}
 
     @classmethod
