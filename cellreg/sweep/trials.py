@@ -24,7 +24,8 @@ from cellreg.plugin_api.registry import PluginError, Registry
 from cellreg.sweep.space import Param
 from cellreg.sweep.study import derive_seed, require_optuna, sampler
 from cellreg.training.callbacks import Callback
-from cellreg.training.trainer import run, selected_value
+from cellreg.training.group_metrics import selected_value
+from cellreg.training.trainer import run
 
 log = logging.getLogger("cellreg")
 MAX_FAILURES_IN_A_ROW = 3
@@ -73,7 +74,7 @@ class Pruning(Callback):
         self.trial, self.pruned = trial, False
 
     def on_epoch_end(self, trainer, entry: dict, improved: bool) -> None:
-        value = selected_value(entry, trainer.config.train.select)
+        value = selected_value(entry, trainer.select)  # val.<group>.<metric>, as the history has it
         if math.isnan(value):
             return
         self.trial.report(value, step=entry["epoch"])
@@ -158,7 +159,7 @@ def run_trial(spec: Spec, study, trial, registry: Registry | None) -> str:
         return "FAIL"
     trial.set_user_attr("epochs", report["epochs"])
     trial.set_user_attr("seconds", round(time.perf_counter() - start, 2))
-    value = selected_value({"val": report["val"]}, spec.select)
+    value = selected_value(report, report["select"])
     if prune.pruned:
         study.tell(trial, state=optuna.trial.TrialState.PRUNED)
         state = "PRUNED"

@@ -105,10 +105,9 @@ class Plots(Callback):
 
     def on_fit_end(self, trainer: "Trainer", report: dict, pred: np.ndarray, obs: np.ndarray) -> None:
         self.dir.mkdir(exist_ok=True)
-        select = trainer.config.train.select
-        plots.learning_curves(self.history.read(), select, self.dir / "learning_curves.png")
-        plots.predicted_vs_observed(pred, obs, trainer.data.table.label_names, report["test"],
-                                    self.dir / "test_predicted_vs_observed.png")
+        table = trainer.data.table
+        plots.learning_curves(self.history.read(), trainer.select, self.dir / "learning_curves.png")
+        plots.predicted_vs_observed(pred, obs, table.label_names, table.label_groups, report["test"], self.dir)
 
 
 class Finished(Callback):

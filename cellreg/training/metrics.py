@@ -36,6 +36,20 @@ def table_metrics(pred: np.ndarray, obs: np.ndarray, label_names) -> dict[str, d
     return {name: regression_metrics(pred[:, j], obs[:, j]) for j, name in enumerate(label_names)}
 
 
+def column_pearson(pred: np.ndarray, obs: np.ndarray) -> np.ndarray:
+    """[L] Pearson of each column over its measured rows (NaN in ``obs``), all columns at once; NaN
+    where fewer than 2 rows or either side is constant."""
+    keep = ~np.isnan(obs)
+    n = keep.sum(0)
+    p, o = np.where(keep, pred, 0.0).astype(np.float64), np.where(keep, obs, 0.0).astype(np.float64)
+    safe = np.maximum(n, 1)
+    dp = np.where(keep, p - p.sum(0) / safe, 0.0)
+    do = np.where(keep, o - o.sum(0) / safe, 0.0)
+    denom = np.sqrt((dp * dp).sum(0) * (do * do).sum(0))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where((n >= 2) & (denom > 0), (dp * do).sum(0) / denom, np.nan)
+
+
 def json_safe(obj):
     """NaN/inf become null so metrics files are valid JSON."""
     if isinstance(obj, dict):

@@ -26,8 +26,9 @@ from cellreg.data.batches import loader
 from cellreg.plugin_api.registry import Registry
 from cellreg.training.callbacks import Callback, Checkpoints, standard_callbacks
 from cellreg.training.checkpoint import load_weights
-from cellreg.training.bootstrap import resamples_for
-from cellreg.training.metrics import HIGHER_IS_BETTER, bootstrap_intervals, json_safe, spread, table_metrics
+from cellreg.training.group_metrics import add_intervals, higher_is_better, resolve_select, score_groups, \
+    selected_value
+from cellreg.training.metrics import json_safe, spread
 from cellreg.training.pipeline import Data, Pipeline
 from cellreg.training.rundir import RunDir, RunInfo
 
@@ -68,21 +69,12 @@ def _fresh_accelerator(config: RunConfig, tracking_dir: Path) -> Accelerator:
                        log_with=list(config.train.log_with) or None, project_dir=str(tracking_dir))
 
 
-def selected_value(entry: dict, select: str) -> float:
-    """An epoch's ``train.select`` value (``val.loss``, ``val.<label>.<metric>``); NaN when undefined."""
-    _, *path = select.split(".")
-    node = entry["val"]
-    for p in path:
-        node = node[p]
-    return node if node is not None and math.isfinite(node) else math.nan
-
-
-def _better(value: float, best: float | None, metric: str) -> bool:
+def _better(value: float, best: float | None, higher: bool) -> bool:
     if math.isnan(value):
         return best is None
     if best is None or math.isnan(best):
         return True
-    return value > best if HIGHER_IS_BETTER[metric] else value < best
+    return value > best if higher else value < best
 
 
 class Trainer:
@@ -105,6 +97,8 @@ class Trainer:
         set_seed(config.seed)
         pipeline.write_cache = self.acc.is_main_process
         self.data: Data = pipeline.data  # graph, table, split: before the op and the model, as ever
+        # train.select as val.<group>.<metric> (the old val.<label>.<metric> names a one-label group)
+        self.select = resolve_select(config.train.select, self.data.table.label_groups)
         self.op = pipeline.op
         self.model = pipeline.model
         self.history, self.callbacks = standard_callbacks(run_dir)
@@ -226,7 +220,7 @@ class Trainer:
         order = np.argsort(rows_np, kind="stable")
         pred = self.data.scaler.inverse(np.concatenate([p for p, _ in shares])[order])
         obs = self.data.table.labels[rows_np[order]]
-        metrics = table_metrics(pred, obs, self.data.table.label_names)
+        metrics = score_groups(pred, obs, self.data.table.label_names, self.data.table.label_groups)
         metrics["loss"] = (self.acc.reduce(loss_sum, "sum") / self.acc.reduce(count, "sum").clamp(min=1)).item()
         return metrics, pred, obs
 
@@ -268,7 +262,7 @@ class Trainer:
 
     def fit(self, stop_after_epoch: int | None = None, resumed: bool = False) -> dict | None:
         tc = self.config.train
-        metric = self.config.train.select.split(".")[-1]
+        higher = higher_is_better(self.select, self.data.table.label_groups)
         self._call("on_fit_start", resumed)
         self.acc.wait_for_everyone()
         for epoch in range(self.state["epoch"], tc.epochs):
@@ -279,14 +273,14 @@ class Trainer:
             entry["val"], _, _ = self.evaluate(self.val_loader)
             entry.update(self.diagnostics())
             entry["lr"] = self.scheduler.get_last_lr()[0]
-            value = selected_value(entry, self.config.train.select)
-            improved = _better(value, self.state["best_value"], metric)
+            value = selected_value(entry, self.select)
+            improved = _better(value, self.state["best_value"], higher)
             if improved:
                 self.state["best_value"], self.state["best_epoch"] = value, epoch + 1
             self.state["epoch"] = epoch + 1
             self._call("on_epoch_end", entry, improved)
             if self.main:
-                log.info(_epoch_line(entry, tc.epochs, self.config.train.select, value, improved))
+                log.info(_epoch_line(entry, tc.epochs, self.select, value, improved))
             self.acc.wait_for_everyone()
             if self._stop_requested():
                 if self.main:
@@ -301,15 +295,14 @@ class Trainer:
         self.acc.wait_for_everyone()
         load_weights(self.acc.unwrap_model(self.model), self.dir.best)
         test, pred, obs = self.evaluate(self.test_loader)
-        for j, label in enumerate(self.data.table.label_names):
-            if self.main:  # once, not on every rank: the other ranks write nothing
-                test[label]["ci95"] = bootstrap_intervals(pred[:, j], obs[:, j], seed=self.config.seed)
-                test[label]["ci95_resamples"] = resamples_for(test[label]["n"])
+        if self.main:  # once, not on every rank: the other ranks write nothing
+            table = self.data.table
+            add_intervals(test, pred, obs, table.label_names, table.label_groups, self.config.seed)
         best = next(h for h in self.history.read() if h["epoch"] == self.state["best_epoch"])
         seconds = self.state["train_seconds"]
         report = json_safe({
             "test": test, "val": best["val"], "train": best["train"],
-            "selected_epoch": self.state["best_epoch"], "select": self.config.train.select,
+            "selected_epoch": self.state["best_epoch"], "select": self.select,
             "epochs": self.state["epoch"], "stopped_early": self.state["epoch"] < self.config.train.epochs,
             "stop_reason": self.stop_reason,
             "train_seconds": round(seconds, 3),
