@@ -93,6 +93,7 @@ def recover(store: Store, con) -> None:
     """Finish committed imports (move their staged parts into ``data/``), undo dead uncommitted ones
     (delete their staging folders) and delete parts no catalog row names (a ``remove`` killed after
     its commit). Runs under the exclusive lock."""
+    changed = False
     if store.staging.is_dir():
         committed = {r[0] for r in con.execute("SELECT DISTINCT import_id FROM sources").fetchall()}
         for folder in [p for p in store.staging.iterdir() if p.is_dir()]:
@@ -102,6 +103,7 @@ def recover(store: Store, con) -> None:
             try:
                 if folder.name in committed:
                     _move_parts(store, con, folder.name)
+                    changed = True
                 shutil.rmtree(folder, ignore_errors=True)
                 (store.staging / f"{folder.name}.lock").unlink(missing_ok=True)
             finally:
@@ -112,6 +114,28 @@ def recover(store: Store, con) -> None:
         for path in store.data.rglob("*.parquet"):
             if path.relative_to(store.root).as_posix() not in known:
                 path.unlink()
+                changed = True
+    if changed:
+        write_schema(store, con)
+
+
+def write_schema(store: Store, con) -> None:
+    """``data/_common_metadata``: the schema of every part together, with the partition columns, so an
+    engine reading the whole store sees every study's columns (pyarrow.dataset's ``schema=``); readers
+    skip files starting with ``_``. Rewritten by every writer."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from cellreg.toolkit.atomic import atomic_write
+
+    paths = [store.root / r[0] for r in con.execute("SELECT path FROM parts ORDER BY path").fetchall()]
+    target = store.data / "_common_metadata"
+    if not paths:
+        target.unlink(missing_ok=True)
+        return
+    schema = pa.unify_schemas([pq.read_schema(p).remove_metadata() for p in paths if p.exists()])
+    schema = schema.append(pa.field("study", pa.string())).append(pa.field("phenotype", pa.string()))
+    atomic_write(target, lambda tmp: pq.write_metadata(schema, tmp))
 
 
 def _move_parts(store: Store, con, import_id: str) -> None:

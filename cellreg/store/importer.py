@@ -27,7 +27,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from cellreg.store.catalog import Store
+from cellreg.store.catalog import Store, write_schema
 from cellreg.store.formats import FORMATS, ImportOptions
 from cellreg.store.rows import Part, Phenotype, check_name
 
@@ -100,6 +100,7 @@ def import_file(root: Path, format_name: str, path: Path, study: str, cite: str 
                     final = store.root / rel
                     final.parent.mkdir(parents=True, exist_ok=True)
                     os.replace(folder / Path(rel).relative_to("data"), final)
+                write_schema(store, con)
         finally:
             shutil.rmtree(folder, ignore_errors=True)
     lock_path.unlink(missing_ok=True)

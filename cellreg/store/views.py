@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from cellreg.store.catalog import Store
+from cellreg.store.catalog import Store, write_schema
 
 READ_ONLY = {"SELECT", "EXPLAIN"}
 
@@ -138,4 +138,5 @@ def remove(store: Store, study: str) -> str:
         for p in paths:
             Path(p).unlink(missing_ok=True)
         shutil.rmtree(store.data / f"study={study}", ignore_errors=True)
+        write_schema(store, con)
     return f"removed study {study!r}: {len(paths)} files, {rows:,} rows"
