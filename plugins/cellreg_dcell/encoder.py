@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from cellreg import Batch, CellState, Context, Encoder, Perturbation
 from cellreg.data.hierarchy import Hierarchy
@@ -26,6 +27,17 @@ NO_ONTOLOGY = ("dcell needs a CellGraph with an ontology (node type 'term' in Ce
 
 def _uniform(shape: tuple[int, ...], bound: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
     return (torch.rand(shape, generator=generator) * 2 - 1) * bound
+
+
+class BatchNorm(nn.BatchNorm1d):
+    """Batch norm that accepts a training batch of one strain (a dataset's last batch can be one):
+    one row has no batch variance, so it is normalised with the running statistics, which it leaves
+    as they are, instead of raising."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.training and x.shape[0] == 1:
+            return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias, False, 0.0, self.eps)
+        return super().forward(x)
 
 
 class TermBlock(nn.Module):
@@ -45,7 +57,7 @@ class TermBlock(nn.Module):
         bound = init_scale / torch.from_numpy(block.in_size).float().sqrt().view(n, 1, 1)  # nn.Linear's, per term
         self.weight = nn.Parameter(_uniform((n, o, i), bound) * neurons.unsqueeze(2) * real_inputs.unsqueeze(1))
         self.bias = nn.Parameter(_uniform((n, o), bound.view(n, 1)) * neurons)
-        self.norm = nn.BatchNorm1d(n * o)
+        self.norm = BatchNorm(n * o)
         aux_bound = 1 / torch.from_numpy(block.width).float().sqrt().view(n, 1, 1)
         self.aux_weight = nn.Parameter(_uniform((n, o, labels), aux_bound) * neurons.unsqueeze(-1))
         self.aux_bias = nn.Parameter(_uniform((n, 1, labels), aux_bound))

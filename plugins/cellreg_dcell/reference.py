@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from cellreg import Batch
-from cellreg_dcell.encoder import DCellEncoder
+from cellreg_dcell.encoder import BatchNorm, DCellEncoder
 
 
 class TermByTermDCell(nn.Module):
@@ -37,7 +37,7 @@ class TermByTermDCell(nn.Module):
             width = int(encoder.layout.widths[t])
             inputs = max(sum(int(encoder.layout.widths[c]) for c in self.kids[t]) + len(self.genes[t]), 1)
             o = block.weight.shape[1]
-            lin, bn, aux = nn.Linear(inputs, width), nn.BatchNorm1d(width), nn.Linear(width, block.aux_weight.shape[2])
+            lin, bn, aux = nn.Linear(inputs, width), BatchNorm(width), nn.Linear(width, block.aux_weight.shape[2])
             with torch.no_grad():
                 lin.weight.copy_(block.weight[j, :width, :inputs])
                 lin.bias.copy_(block.bias[j, :width])
