@@ -80,7 +80,7 @@ def test_missing_section_and_every_error_reported_at_once():
 
 def test_bad_select_metric_is_explained():
     errors = errors_of(with_("train.select", '"val.interaction.auc"'))
-    assert errors[0].startswith("train.select: 'select' must be 'val.loss' or 'val.<label>.<metric>'")
+    assert errors[0].startswith("train.select: 'select' must be 'val.loss' or 'val.<group>.<metric>'")
 
 
 def test_config_errors_come_before_any_data_is_loaded(tmp_path):

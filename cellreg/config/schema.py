@@ -110,7 +110,8 @@ class TrainConfig:
         ok = self.select == "val.loss" or (len(parts) == 3 and parts[0] == "val" and parts[2] in Metric.__args__)
         if not ok:
             raise ValueError(
-                f"'select' must be 'val.loss' or 'val.<label>.<metric>' with metric one of "
+                f"'select' must be 'val.loss' or 'val.<group>.<metric>' (a label's name for a group of one) "
+                f"with metric one of "
                 f"{', '.join(Metric.__args__)}; got {self.select!r}"
             )
 

@@ -19,8 +19,10 @@ from typing import ClassVar, Sequence
 
 import numpy as np
 
+from cellreg.config.errors import ConfigError
 from cellreg.data.label_groups import GroupKind, LabelGroup, find_group, group_columns
 from cellreg.training.bootstrap import resamples_for
+from cellreg.toolkit.text_tables import suggest
 from cellreg.training.metrics import METRICS, bootstrap_intervals, regression_metrics
 
 # kind -> "module:Class" of its scorer, imported on first use
@@ -123,24 +125,25 @@ def _merge(into: dict, extra: dict) -> None:
             into[key] = value
 
 
-def resolve_select(select: str, groups: Sequence[LabelGroup]) -> str:
+def resolve_select(select: str, groups: Sequence[LabelGroup], source: str = "<config>") -> str:
     """``train.select`` in its canonical form ``val.<group>.<metric>`` (or ``val.loss``): the old
     ``val.<label>.<metric>`` names the group of that one label. An unknown group or a metric its
-    kind lacks is a ValueError naming the choices."""
+    kind lacks is a ConfigError from ``source`` naming the choices."""
     parts = select.split(".")
     if select == f"val.{LOSS}":
         return select
     if len(parts) != 3 or parts[0] != "val":
-        raise ValueError(f"train.select: expected val.loss or val.<group>.<metric>, got {select!r}")
+        raise ConfigError(source, [f"train.select: expected val.loss or val.<group>.<metric>, got {select!r}"])
     _, name, metric = parts
     group = find_group(name, groups)
     if group is None:
         choices = [g.name for g in groups]
-        raise ValueError(f"train.select: no label group {name!r}; groups are: {', '.join(choices)}")
+        raise ConfigError(source, [f"train.select: no label group {name!r}{suggest(name, choices)}; groups are: "
+                                   f"{', '.join(choices[:20])}{' ...' if len(choices) > 20 else ''}"])
     known = scorer_for(group.kind).metrics
     if metric not in known:
-        raise ValueError(f"train.select: a {group.kind.value} group has no metric {metric!r}; "
-                         f"choose one of: {', '.join(known)}")
+        raise ConfigError(source, [f"train.select: {group.name!r} is a {group.kind.value} group, which has no "
+                                   f"metric {metric!r}; choose one of: {', '.join(known)}"])
     return f"val.{group.name}.{metric}"
 
 

@@ -98,7 +98,7 @@ class Trainer:
         pipeline.write_cache = self.acc.is_main_process
         self.data: Data = pipeline.data  # graph, table, split: before the op and the model, as ever
         # train.select as val.<group>.<metric> (the old val.<label>.<metric> names a one-label group)
-        self.select = resolve_select(config.train.select, self.data.table.label_groups)
+        self.select = resolve_select(config.train.select, self.data.table.label_groups, str(pipeline.source))
         self.op = pipeline.op
         self.model = pipeline.model
         self.history, self.callbacks = standard_callbacks(run_dir)
