@@ -81,29 +81,31 @@ def import_file(root: Path, format_name: str, path: Path, study: str, cite: str 
     lock_path = store.staging / f"{import_id}.lock"
     from cellreg.store.lock import locked
 
-    with locked(lock_path, exclusive=True):
-        folder = store.staging / import_id
-        try:
-            staged = _stage(fmt, folder, study, import_id, options)
-            _pause("staged")
-            with store.write() as con:
-                earlier = _earlier_con(con, digest, key)
-                if earlier is not None:
-                    return ImportResult(earlier[0], earlier[1], True, {}, path.name, digest)
-                _check_compatible(con, study, staged)
-                con.begin()
-                _insert(con, study, import_id, format_name, path, digest, key,
-                        cite if cite is not None else fmt.citation, license or "", staged)
-                con.commit()
-                _pause("committed")
-                for rel in staged.files:
-                    final = store.root / rel
-                    final.parent.mkdir(parents=True, exist_ok=True)
-                    os.replace(folder / Path(rel).relative_to("data"), final)
-                write_schema(store, con)
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
-    lock_path.unlink(missing_ok=True)
+    try:
+        with locked(lock_path, exclusive=True):
+            folder = store.staging / import_id
+            try:
+                staged = _stage(fmt, folder, study, import_id, options)
+                _pause("staged")
+                with store.write() as con:
+                    earlier = _earlier_con(con, digest, key)
+                    if earlier is not None:
+                        return ImportResult(earlier[0], earlier[1], True, {}, path.name, digest)
+                    _check_compatible(con, study, staged)
+                    con.begin()
+                    _insert(con, study, import_id, format_name, path, digest, key,
+                            cite if cite is not None else fmt.citation, license or "", staged)
+                    con.commit()
+                    _pause("committed")
+                    for rel in staged.files:
+                        final = store.root / rel
+                        final.parent.mkdir(parents=True, exist_ok=True)
+                        os.replace(folder / Path(rel).relative_to("data"), final)
+                    write_schema(store, con)
+            finally:
+                shutil.rmtree(folder, ignore_errors=True)
+    finally:
+        lock_path.unlink(missing_ok=True)
     return ImportResult(study, import_id, False, {p.name: n for p, n in staged.rows.items()}, path.name, digest)
 
 
