@@ -2,7 +2,7 @@
 # Every figure of docs/results.md, one section at a time:
 #
 #   scripts/results.sh                      all sections, in order
-#   scripts/results.sh baseline dango       only these (baseline transformer step dango compare)
+#   scripts/results.sh baseline dango       only these (baseline transformer step dango environments compare)
 #
 # Runs go to $RUNS (default runs/results), one folder per run; a run whose folder already has its
 # metrics.json is not trained again (FRESH=1 retrains it), so an interrupted script picks up where
@@ -22,7 +22,7 @@ RUNS=${RUNS:-runs/results}
 THREADS=${THREADS:-1}
 FRESH=${FRESH:-0}
 SECTIONS=("$@")
-[ ${#SECTIONS[@]} -gt 0 ] || SECTIONS=(baseline transformer step dango compare)
+[ ${#SECTIONS[@]} -gt 0 ] || SECTIONS=(baseline transformer step dango environments compare)
 mkdir -p "$RUNS"
 touch "$RUNS/wall.tsv"
 
@@ -97,6 +97,25 @@ section_dango() {
     train d_nopre_s0 examples/dango.toml --set model.encoder.pretrain_epochs=0 --set train.epochs=20
 }
 
+section_environments() {
+    # The environment-aware model and its blind twin on the held-out 34 °C (docs/environments.md).
+    for s in 0 1 2; do
+        train "env_aware_s$s" examples/environments.toml --set seed=$s
+        train "env_blind_s$s" examples/environments_blind.toml --set seed=$s
+    done
+    python - "$RUNS" <<'PY'
+import json, statistics, sys
+runs = sys.argv[1]
+rows = {m: [json.load(open(f"{runs}/env_{m}_s{s}/metrics.json"))["test"]["fitness"]["pearson"] for s in (0, 1, 2)]
+        for m in ("aware", "blind")}
+print("| model | seed 0 | seed 1 | seed 2 | mean ± sd |\n|---|---|---|---|---|")
+for m, v in rows.items():
+    print(f"| {m} | " + " | ".join(f"{x:.3f}" for x in v) + f" | {statistics.mean(v):.3f} ± {statistics.stdev(v):.3f} |")
+gap = [a - b for a, b in zip(rows["aware"], rows["blind"])]
+print(f"| aware − blind | " + " | ".join(f"{x:+.3f}" for x in gap) + f" | {statistics.mean(gap):+.3f} ± {statistics.stdev(gap):.3f} |")
+PY
+}
+
 section_compare() {
     # The seed-0 runs of the other sections are the example configs as they are: reused (same
     # folders, not retrained even with FRESH=1), trained here when those sections did not run.
@@ -112,8 +131,8 @@ section_compare() {
 
 for section in "${SECTIONS[@]}"; do
     case $section in
-        baseline|transformer|step|dango|compare) ;;
-        *) echo "unknown section '$section' (baseline transformer step dango compare)" >&2; exit 2 ;;
+        baseline|transformer|step|dango|environments|compare) ;;
+        *) echo "unknown section '$section' (baseline transformer step dango environments compare)" >&2; exit 2 ;;
     esac
     start=$(date +%s)
     "section_$section"

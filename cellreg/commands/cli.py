@@ -95,7 +95,7 @@ def _cmd_validate(args) -> int:
                          for kind, choice in (("graph", config.graph), ("phenotypes", config.phenotypes)))
     features = {f"features[{i}]": registry.build("features", t.name, t.config, context)
                 for i, t in enumerate(config.features)}
-    preflight(config, graph, phenotypes, str(args.config), features, context.base_dir)
+    preflight(config, graph, phenotypes, str(args.config), features, context.base_dir, registry)
     print(f"# {args.config}: valid (its data files exist and its labels match). Resolved config:")
     print(to_toml(config))
     return 0

@@ -22,6 +22,8 @@ from cellreg.data.batches import Collate
 from cellreg.data.environment_schema import EnvironmentSchema
 from cellreg.data.gene_features import JoinedFeatures, join
 from cellreg.data.graph import CellGraph
+from cellreg.data.leaks import Leak, drop_edges, held_out_edges, held_out_pair_keys, leak_report
+from cellreg.data.label_groups import LabelGroup
 from cellreg.data.phenotypes import PhenotypeTable
 from cellreg.data.published_splits import concatenate
 from cellreg.data.splits import Split, make_split
@@ -46,6 +48,8 @@ class Data:
     split: Split
     scaler: LabelScaler
     targets: np.ndarray  # standardized labels [S, L]
+    leaks: list[Leak] = attrs.field(factory=list)  # per relation, held-out strains it joins (cellreg.data.leaks)
+    dropped: dict[str, np.ndarray] = attrs.field(factory=dict)  # [split] held_out_edges = "drop": edge positions
 
 
 def select_labels(table: PhenotypeTable, config: RunConfig, source: str) -> PhenotypeTable:
@@ -81,28 +85,6 @@ def check_measured(table: PhenotypeTable, train: np.ndarray, source: str, origin
                                  "out with train.labels = [...]"])
 
 
-def environment_errors(config: RunConfig, registry: Registry, kinds: dict[str, str] | None) -> list[str]:
-    """Before any data loads: the ``[[environment]]`` columns exist and suit their encoders, and the
-    head takes an environment at all (a family that cannot is refused by name)."""
-    if not config.environment:
-        return []
-    errors = []
-    head = registry.get("head", config.model.head.name).load_factory()
-    if isinstance(head, type) and not head.takes_environment:
-        errors.append(f"environment: the {config.model.head.name!r} head (model.head) cannot use an environment "
-                      f"(it has no per-strain embedding); leave out the [[environment]] terms, or choose a head "
-                      "that takes one")
-    for i, term in enumerate(config.environment):
-        encoder = registry.get("environment", term.name).load_factory()
-        if kinds is not None and term.column not in kinds:
-            errors.append(f"environment[{i}].column: the phenotypes have no environment column {term.column!r}; "
-                          f"they have: {', '.join(kinds) or 'none (declare them with [[phenotypes.environment]])'}")
-        elif kinds is not None and isinstance(encoder, type) and kinds[term.column] not in encoder.kinds:
-            errors.append(f"environment[{i}]: {term.name!r} encodes {', '.join(encoder.kinds)} columns; "
-                          f"{term.column!r} is {kinds[term.column]}")
-    return errors
-
-
 class Pipeline:
     """The objects of one run, from one config.
 
@@ -135,7 +117,9 @@ class Pipeline:
         # a run from before train.threads existed ran with torch's default: resume and score it alike
         old = "threads" not in read_toml(rd.config).get("train", {})
         config = load_config(rd.config, ["train.threads=0"] if old else [], registry=registry)
-        return cls(config, registry, Path(info.base_dir), str(rd.config), info=info, **kwargs)
+        pipe = cls(config, registry, Path(info.base_dir), str(rd.config), info=info, **kwargs)
+        pipe.dropped = rd.read_dropped_edges()  # the edges training left out of the graph
+        return pipe
 
     # -- building blocks ------------------------------------------------------------------------
     def context(self, **fields) -> Context:
@@ -153,10 +137,8 @@ class Pipeline:
         sources' own (their files exist) and the labels the config asks for, where the source can
         tell them without loading."""
         preflight(self.config, self.graph_source, self.phenotypes, self.source,
-                  {f"features[{i}]": source for i, (_, _, source) in enumerate(self.feature_sources)}, self.base_dir)
-        errors = environment_errors(self.config, self.registry, self.phenotypes.environment_kinds())
-        if errors:
-            raise ConfigError(self.source, errors)
+                  {f"features[{i}]": source for i, (_, _, source) in enumerate(self.feature_sources)}, self.base_dir,
+                  self.registry)
 
     @functools.cached_property
     def feature_sources(self) -> list[tuple[str, FeatureTerm, FeatureSource]]:
@@ -180,14 +162,30 @@ class Pipeline:
     def graph_source_output(self) -> CellGraph:
         return self.graph_source.load()
 
+    dropped: dict[str, np.ndarray] | None = None  # a trained run's held-out edges (from_run)
+
     @functools.cached_property
-    def graph(self) -> CellGraph:
+    def source_graph(self) -> CellGraph:
+        """The graph source's graph with the ``[[features]]``: what the tables are read against."""
         graph = self.graph_source_output
         if self.features is not None:  # after the source's own features, if it has any
             added = torch.from_numpy(self.features.values)
             own = graph.gene_features
             graph = attrs.evolve(graph, gene_features=added if own is None else torch.cat([own.float(), added], 1))
         log.info("%s", graph.summary())
+        return graph
+
+    @functools.cached_property
+    def graph(self) -> CellGraph:
+        """The graph the model reads: the source's, less every edge joining two genes of a validation
+        or test strain with ``[split] held_out_edges = "drop"`` (recomputed with the split; a trained
+        run's from its directory)."""
+        if self.info is not None:
+            graph = drop_edges(self.source_graph, self.dropped or {})
+        elif self.config.split.held_out_edges == "drop":
+            graph = self.data.graph
+        else:
+            graph = self.source_graph
         if self.info is not None and graph.fingerprint() != self.info.graph_fingerprint:
             raise ConfigError(self.source, ["the graph this config builds differs from the one the run was "
                                             "trained on"])
@@ -200,7 +198,7 @@ class Pipeline:
     @functools.cached_property
     def data(self) -> Data:
         """The training table, its split, the label scaler and standardized targets."""
-        config, source, graph = self.config, self.source, self.graph
+        config, source, graph = self.config, self.source, self.source_graph
         table, sides = self._published_files(self.phenotypes.load(graph))
         if table.gene_names != graph.genes:
             raise DataError(source, ["the phenotype table's gene vocabulary differs from the graph's (genes the organism "
@@ -216,11 +214,32 @@ class Pipeline:
                 split = make_split(table, settings, self.write_cache, sides)  # labels do not move strains
             except ConfigError as exc:  # name the config file, not just [split]
                 raise ConfigError(source, exc.errors) from None
+        leaks, dropped = self._held_out_edges(graph, table, split)
+        graph = drop_edges(graph, dropped)
         fingerprint = table.fingerprint()
         table = select_labels(table, config, source)
         check_measured(table, split.train, source, self.phenotypes.describe())
         scaler = LabelScaler.fit(table.labels[split.train], profile_columns(table))
-        return Data(graph, table, fingerprint, split, scaler, scaler.transform(table.labels).astype(np.float32))
+        return Data(graph, table, fingerprint, split, scaler, scaler.transform(table.labels).astype(np.float32),
+                    leaks, dropped)
+
+    def _held_out_edges(self, graph: CellGraph, table: PhenotypeTable,
+                        split: Split) -> tuple[list[Leak], dict[str, np.ndarray]]:
+        """Per relation, how often it joins the genes of a held-out strain against chance (a warning
+        when far above: a label may be an input); and the edges to drop with ``held_out_edges = "drop"``."""
+        if not graph.relations:
+            return [], {}
+        held_out = np.concatenate([split.val, split.test])
+        leaks = leak_report(graph, table, held_out, self.config.seed)
+        drop = self.config.split.held_out_edges == "drop"
+        dropped = held_out_edges(graph, held_out_pair_keys(table, held_out)) if drop else {}
+        for leak in leaks:
+            if leak.far_above and not drop:
+                log.warning("%s; drop those edges with [split] held_out_edges = \"drop\"", leak.line())
+            elif drop:
+                log.info("%s; %s of its edges dropped (held_out_edges = \"drop\")", leak.line(),
+                         f"{len(dropped[leak.relation]):,}")
+        return leaks, dropped
 
     def _published_files(self, table: PhenotypeTable) -> tuple[PhenotypeTable, np.ndarray | None]:
         """With ``[split] kind = "files"``: the published validation and test files appended after the
@@ -232,7 +251,7 @@ class Pipeline:
         for side, key in ((1, "val"), (2, "test")):
             path = getattr(settings, key)
             if path is not None:
-                parts.append(self.phenotypes.read_labelled(self.context().resolve(path), self.graph))
+                parts.append(self.phenotypes.read_labelled(self.context().resolve(path), self.source_graph))
                 origins.append(f"split.{key} ({path})")
                 sides.append(side)
         joined, origin = concatenate(parts, origins)
@@ -243,6 +262,10 @@ class Pipeline:
     @property
     def label_names(self) -> tuple[str, ...]:
         return tuple(self.info.labels) if self.info is not None else self.data.table.label_names
+
+    @property
+    def label_groups(self) -> tuple[LabelGroup, ...]:
+        return self.info.groups() if self.info is not None else self.data.table.label_groups
 
     @functools.cached_property
     def environment(self) -> EnvironmentSchema:

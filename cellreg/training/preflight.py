@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from cellreg.config import ConfigError, RunConfig
+from cellreg.plugin_api.registry import Registry, default_registry
 from cellreg.plugin_api.sources import FeatureSource, GraphSource, PhenotypeSource
 from cellreg.training.trackers import tracker_errors
 
@@ -27,8 +28,32 @@ def label_errors(config: RunConfig, names: tuple[str, ...] | list[str], groups: 
     return errors
 
 
+def environment_errors(config: RunConfig, registry: Registry, kinds: dict[str, str] | None) -> list[str]:
+    """Before any data loads: the ``[[environment]]`` columns exist and suit their encoders, and the
+    head takes an environment at all (a family that cannot is refused by name)."""
+    if not config.environment:
+        return []
+    errors = []
+    # the classes only (they import torch, and only for a config that reads an environment)
+    head = registry.get("head", config.model.head.name).load_factory()
+    if isinstance(head, type) and not head.takes_environment:
+        errors.append(f"environment: the {config.model.head.name!r} head (model.head) cannot use an environment "
+                      f"(it has no per-strain embedding); leave out the [[environment]] terms, or choose a head "
+                      "that takes one")
+    for i, term in enumerate(config.environment):
+        encoder = registry.get("environment", term.name).load_factory()
+        if kinds is not None and term.column not in kinds:
+            errors.append(f"environment[{i}].column: the phenotypes have no environment column {term.column!r}; "
+                          f"they have: {', '.join(kinds) or 'none (declare them with [[phenotypes.environment]])'}")
+        elif kinds is not None and isinstance(encoder, type) and kinds[term.column] not in encoder.kinds:
+            errors.append(f"environment[{i}]: {term.name!r} encodes {', '.join(encoder.kinds)} columns; "
+                          f"{term.column!r} is {kinds[term.column]}")
+    return errors
+
+
 def preflight(config: RunConfig, graph: GraphSource, phenotypes: PhenotypeSource, source: str,
-              features: dict[str, FeatureSource] | None = None, base_dir: Path = Path(".")) -> None:
+              features: dict[str, FeatureSource] | None = None, base_dir: Path = Path("."),
+              registry: Registry | None = None) -> None:
     """The sources' own checks (their files exist), then the labels the config asks for, where the
     phenotype source can tell them without loading; every problem at once, naming its key. A
     features source names keys within its own table; they are given here as ``features[i].key``."""
@@ -45,5 +70,7 @@ def preflight(config: RunConfig, graph: GraphSource, phenotypes: PhenotypeSource
     names = None if errors else phenotypes.label_names()
     if names is not None:
         errors += label_errors(config, list(names))
+    if not errors:
+        errors += environment_errors(config, registry or default_registry(), phenotypes.environment_kinds())
     if errors:
         raise ConfigError(source, errors)
