@@ -2,8 +2,9 @@
 
 A run directory holds ``config.toml`` (the resolved config), ``run.json`` (:class:`RunInfo`),
 ``split.npz``, ``metrics.jsonl`` (one line per epoch), ``metrics.json`` (the final report),
-``weights/best|last.safetensors``, ``checkpoint/`` (what ``--resume`` needs), ``plots/`` and, with
-``train.log_with``, ``tracking/``.
+``weights/best|last.safetensors``, ``checkpoint/`` (what ``--resume`` needs), ``plots/``, with
+``train.log_with``, ``tracking/``, and ``provenance.json`` when the phenotype source records where its
+strains came from (the ``store`` source: studies, source files and their sha256).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import cattrs
 import numpy as np
 
 from cellreg.config.errors import ConfigError, DataError
+from cellreg.data.label_groups import LabelGroup, complete_groups
 from cellreg.data.splits import Split, save_npz
 from cellreg.toolkit.atomic import atomic_write
 from cellreg.training.checkpoint import write_json
@@ -46,7 +48,13 @@ class RunInfo:
     cellreg_version: str
     max_strain_size: int | None = None  # most genes perturbed in one strain of the training table (schema 2)
     environment: list[dict] = attrs.field(factory=list)  # the model's environment columns (EnvironmentSchema)
+    # the label groups (LabelGroup.to_dict) where the table declared any; empty: one scalar group per label
+    label_groups: list[dict] = attrs.field(factory=list)
     schema_version: int = SCHEMA_VERSION
+
+    def groups(self) -> tuple[LabelGroup, ...]:
+        """The run's label groups, complete (every label in one)."""
+        return complete_groups([LabelGroup.from_dict(d) for d in self.label_groups], self.labels)
 
 
 class RunDir:
@@ -65,6 +73,7 @@ class RunDir:
         self.progress = self.checkpoint / "progress.json"
         self.plots = self.root / "plots"
         self.tracking = self.root / "tracking"  # train.log_with: the trackers' local files (TensorBoard events)
+        self.provenance = self.root / "provenance.json"  # the phenotype source's, when it has one (a study store's)
 
     def is_run(self) -> bool:
         return self.info.exists()
@@ -109,6 +118,10 @@ class RunDir:
     def write_info(self, info: RunInfo) -> None:
         write_json(self.info, _converter.unstructure(info))
 
+    def write_provenance(self, provenance: dict) -> None:
+        """What :meth:`PhenotypeSource.provenance` says the strains came from (studies, files, sha256)."""
+        write_json(self.provenance, provenance)
+
     def finished(self) -> bool:
         return self.progress.exists()
 
@@ -116,8 +129,17 @@ class RunDir:
         with np.load(self.split, allow_pickle=False) as z:
             return Split(z["train"], z["val"], z["test"], str(z["key"]))
 
-    def write_split(self, split: Split) -> None:
-        save_npz(self.split, train=split.train, val=split.val, test=split.test, key=np.array(split.key))
+    def write_split(self, split: Split, dropped: dict[str, np.ndarray] | None = None) -> None:
+        """The split, and with ``[split] held_out_edges = "drop"`` the positions of the edges each
+        relation lost (``dropped:<relation>``), so scoring rebuilds the graph the model was trained on."""
+        edges = {f"dropped:{name}": np.asarray(p, np.int64) for name, p in (dropped or {}).items()}
+        save_npz(self.split, train=split.train, val=split.val, test=split.test, key=np.array(split.key), **edges)
+
+    def read_dropped_edges(self) -> dict[str, np.ndarray]:
+        if not self.split.exists():
+            return {}
+        with np.load(self.split, allow_pickle=False) as z:
+            return {k[len("dropped:"):]: z[k] for k in z.files if k.startswith("dropped:")}
 
     def write_config(self, text: str) -> None:
         atomic_write(self.config, lambda tmp: Path(tmp).write_text(text))

@@ -149,6 +149,9 @@ class Trainer:
             max_strain_size=int(np.diff(data.table.offsets).max()),
             environment=self.pipeline.environment.to_dict(),
         ))
+        provenance = self.pipeline.phenotypes.provenance()
+        if provenance:  # where the strains came from beyond the config (a study store's files and hashes)
+            self.dir.write_provenance(provenance)
 
     def resume(self) -> None:
         """Continue from the last checkpoint, on the data the run was trained on."""
