@@ -111,14 +111,6 @@ def _string_hash(text: str) -> int:
     return int(h.hexdigest(16), 16)
 
 
-def _mix(h: np.ndarray) -> np.ndarray:
-    """splitmix64's finaliser, vectorised: a well-spread uint64 from a uint64."""
-    with np.errstate(over="ignore"):
-        h = (h ^ (h >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        h = (h ^ (h >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        return h ^ (h >> np.uint64(31))
-
-
 @attrs.frozen(eq=False)
 class Environment:
     """The environment columns of a table (none for most tables)."""
@@ -151,15 +143,17 @@ class Environment:
     def key(self, num_strains: int) -> np.ndarray:
         """[S] uint64: equal for strains grown under the same environment (values compared by their
         float32 bits, categories by name, so two tables' keys agree)."""
+        from cellreg.data.strain_keys import mix64  # which imports the table, which imports this
+
         h = np.zeros(num_strains, np.uint64)
         for c in self.columns:
             salt = _string_hash(c.name + "|" + c.kind.value)
             if c.kind is not EnvKind.NUMERIC:
                 names = np.array([_string_hash(s) for s in c.categories], np.uint64)  # per category, not strain
-                h = _mix(h ^ np.uint64(salt) ^ names[c.codes])
+                h = mix64(h ^ np.uint64(salt) ^ names[c.codes])
             if c.kind is not EnvKind.CATEGORICAL:
                 bits = np.where(np.isnan(c.values), np.float32(np.nan), c.values).view(np.uint32).astype(np.uint64)
-                h = _mix(h ^ np.uint64(salt) ^ (bits + np.uint64(1)))
+                h = mix64(h ^ np.uint64(salt) ^ (bits + np.uint64(1)))
         return h
 
     def text(self) -> np.ndarray:
