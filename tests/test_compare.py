@@ -25,7 +25,7 @@ def three_runs(tmp_path_factory):
 def test_compare_tabulates_runs_on_the_same_split(three_runs, tmp_path):
     table = compare([three_runs / "a", three_runs / "b"], tmp_path / "out")
     lines = table.splitlines()
-    assert lines[0].startswith("| run | model | split | label | n | Pearson [95% CI]")
+    assert lines[0].startswith("| run | model | split | label | n | Pearson [95% CI] | Spearman [95% CI] | RMSE [95% CI] | R² [95% CI] | train s |")
     rows = [l for l in lines[2:]]
     assert len(rows) == 4 and rows[0].startswith("| additive | gene_embedding + sum_mlp | gene_held_out | fitness |")
     reported = json.loads((three_runs / "a" / "metrics.json").read_text())["test"]["fitness"]

@@ -104,3 +104,14 @@ def test_a_new_kind_plugs_in_by_registering_its_scorer():
 def test_every_scorers_metrics_can_be_selected_in_a_config():
     for kind in GroupKind:
         assert set(gm.scorer_for(kind).metrics) <= set(Metric.__args__), kind
+
+
+def test_trackers_get_each_groups_own_numbers_not_one_series_per_label():
+    from cellreg.training.trackers import epoch_values
+
+    pred, obs = data(4)
+    entry = {"epoch": 3, "train_loss": 0.5, "val": {**gm.score_groups(pred, obs, NAMES, GROUPS), "loss": 0.7}}
+    values = epoch_values(entry)
+    assert values["val/growth/pearson"] == entry["val"]["growth"]["pearson"]
+    assert values["val/fitness/r2"] == entry["val"]["fitness"]["r2"] and values["val/loss"] == 0.7
+    assert not any("growth_26" in k for k in values) and not any(k.endswith("/n") for k in values)

@@ -71,17 +71,14 @@ def _run_folder(name: str, config_path: str) -> str:
 
 
 def format_report(report: dict, out: str) -> str:
-    lines = [f"run directory: {out}",
-             f"selected epoch {report['selected_epoch']} by {report['select']}; "
-             f"{report['strains_per_second']} strains/s in training",
-             "", "| split | label | n | Pearson | Spearman | RMSE | R² |", "|---|---|---|---|---|---|---|"]
-    fmt = lambda v: "n/a" if v is None else f"{v:.4f}"  # noqa: E731
-    for split in ("val", "test"):
-        for label, m in report[split].items():
-            if isinstance(m, dict):
-                lines.append(f"| {split} | {label} | {m['n']} | {fmt(m['pearson'])} | {fmt(m['spearman'])} | "
-                             f"{fmt(m['rmse'])} | {fmt(m['r2'])} |")
-    return "\n".join(lines)
+    from cellreg.training.group_report import Row, group_tables
+    from cellreg.training.rundir import RunDir
+
+    groups = RunDir(Path(out)).read_info().groups()
+    rows = [Row((split,), g, report[split][g.name]) for split in ("val", "test") for g in groups]
+    return "\n".join([f"run directory: {out}",
+                      f"selected epoch {report['selected_epoch']} by {report['select']}; "
+                      f"{report['strains_per_second']} strains/s in training", "", group_tables(rows, ("split",))])
 
 
 def _cmd_validate(args) -> int:

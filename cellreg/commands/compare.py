@@ -19,14 +19,19 @@ import attrs  # noqa: E402
 from cellreg.config import ConfigError  # noqa: E402
 from cellreg.plugin_api.registry import PluginError, Registry, default_registry  # noqa: E402
 from cellreg.toolkit.atomic import atomic_write  # noqa: E402
+from cellreg.training.group_metrics import scorer_for  # noqa: E402
+from cellreg.training.group_report import Row, group_tables, with_interval  # noqa: E402
 from cellreg.training.rundir import RunDir  # noqa: E402
+
+MAX_BARS = 24  # label groups in compare.png
 
 
 def load_run(path: Path) -> dict:
     rd = RunDir(path).require()
     if not rd.metrics.exists():
         raise ConfigError(str(path), ["has no metrics.json: the run has not finished (cellreg run --resume)"])
-    return {"path": path, "info": attrs.asdict(rd.read_info()), "metrics": json.loads(rd.metrics.read_text())}
+    info = rd.read_info()
+    return {"path": path, "info": attrs.asdict(info), "groups": info.groups(), "metrics": json.loads(rd.metrics.read_text())}
 
 
 def run_label(run: dict, runs: list[dict]) -> str:
@@ -50,45 +55,41 @@ def check_comparable(runs: list[dict]) -> None:
         raise ConfigError("compare", problems + ["runs are compared only on the same data and split"])
 
 
-def _fmt(m: dict, metric: str) -> str:
-    value = m.get(metric)
-    if value is None:
-        return "n/a"
-    ci = (m.get("ci95") or {}).get(metric)
-    if ci and None not in ci:
-        return f"{value:.3f} [{ci[0]:.3f}, {ci[1]:.3f}]"
-    return f"{value:.3f}"
-
-
 def markdown(runs: list[dict], default_op: str | None = None) -> str:
-    """One row per run and label; the op is named where it is not the default one."""
-    lines = ["| run | model | split | label | n | Pearson [95% CI] | Spearman [95% CI] | RMSE | R² | train s | strains/s |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    """One row per run and label group (a table per group kind); the op is named where it is not the default one."""
+    rows = []
     for run in runs:
         info, metrics = run["info"], run["metrics"]
         model = f"{info['encoder']} + {info['head']}" + (f" ({info['perturbation']})" if info["perturbation"] != default_op else "")
-        for label in info["labels"]:
-            m = metrics["test"][label]
-            lines.append(f"| {run_label(run, runs)} | {model} | {info['split']} | {label} | {m['n']} | "
-                         f"{_fmt(m, 'pearson')} | {_fmt(m, 'spearman')} | {_fmt(m, 'rmse')} | {_fmt(m, 'r2')} | "
-                         f"{metrics['train_seconds']:.0f} | {metrics['strains_per_second'] or 0:,.0f} |")
-    return "\n".join(lines)
+        for group in run["groups"]:
+            rows.append(Row((run_label(run, runs), model, info["split"]), group, metrics["test"][group.name],
+                            (f"{metrics['train_seconds']:.0f}", f"{metrics['strains_per_second'] or 0:,.0f}")))
+    return group_tables(rows, ("run", "model", "split"), ("train s", "strains/s"), with_interval)
 
 
 def chart(runs: list[dict], path: Path) -> None:
-    labels = list(dict.fromkeys(label for run in runs for label in run["info"]["labels"]))
+    """Each run's headline test metric per label group (the first of its kind's columns), with its
+    interval; at most :data:`MAX_BARS` groups (compare.md has them all)."""
+    groups = list({g.name: g for run in runs for g in run["groups"]}.values())
+    shown = groups[:MAX_BARS]
+    headline = {g.name: next(iter(scorer_for(g.kind).columns())) for g in shown}
     width = 0.8 / len(runs)
-    fig, ax = plt.subplots(figsize=(max(5, 1.8 * len(labels) * len(runs) ** 0.5), 4))
+    fig, ax = plt.subplots(figsize=(max(5, min(16, 0.6 * len(shown) * len(runs) ** 0.5 + 2)), 4.2))
     for i, run in enumerate(runs):
-        test = {label: run["metrics"]["test"].get(label, {}) for label in labels}  # a run may lack a label
-        values = [test[label].get("pearson") or 0.0 for label in labels]
-        ci = [(test[label].get("ci95") or {}).get("pearson") for label in labels]
+        test = {g.name: run["metrics"]["test"].get(g.name, {}) for g in shown}  # a run may lack a group
+        values = [test[g.name].get(headline[g.name]) or 0.0 for g in shown]
+        ci = [(test[g.name].get("ci95") or {}).get(headline[g.name]) for g in shown]
         ci = [c if c and None not in c else [v, v] for c, v in zip(ci, values)]  # undefined: no bar
         err = [[v - lo for v, (lo, _) in zip(values, ci)], [hi - v for v, (_, hi) in zip(values, ci)]]
-        ax.bar([j + i * width for j in range(len(labels))], values, width, yerr=err, capsize=3,
+        ax.bar([j + i * width for j in range(len(shown))], values, width, yerr=err, capsize=3,
                label=run_label(run, runs))
-    ax.set_xticks([j + width * (len(runs) - 1) / 2 for j in range(len(labels))], labels)
-    ax.set(ylabel="test Pearson (95% bootstrap CI)", title=f"split: {runs[0]['info']['split']}")
+    metrics = set(headline.values())
+    ticks = [g.name if len(metrics) == 1 else f"{g.name} ({headline[g.name]})" for g in shown]
+    ax.set_xticks([j + width * (len(runs) - 1) / 2 for j in range(len(shown))], ticks,
+                  rotation=0 if len(shown) <= 6 else 90, fontsize=8 if len(shown) > 6 else None)
+    more = f"; {len(shown)} of {len(groups)} label groups" if len(groups) > len(shown) else ""
+    ax.set(ylabel=f"test {metrics.pop() if len(metrics) == 1 else 'headline metric'} (95% bootstrap CI)",
+           title=f"split: {runs[0]['info']['split']}{more}")
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110, format="png")  # a temporary file name has no .png

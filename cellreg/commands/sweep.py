@@ -18,7 +18,7 @@ from cellreg.config.schema import converter
 from cellreg.plugin_api.registry import Registry, default_registry
 from cellreg.sweep.space import load_space
 from cellreg.sweep.study import open_study, pruner, require_optuna, sampler
-from cellreg.training.metrics import HIGHER_IS_BETTER
+from cellreg.training.group_metrics import metric_higher_is_better
 from cellreg.training.pipeline import Pipeline
 
 log = logging.getLogger("cellreg")
@@ -61,7 +61,7 @@ def sweep_one(config_path: str | Path, space_path: str | Path, out: str | Path, 
     seed = config.seed if options.seed is None else options.seed
     pins = tuple(f"{key}={config.seed}" for key in data_seed_pins(converter.unstructure(config)))
     select = config.train.select
-    direction = "maximize" if HIGHER_IS_BETTER[select.split(".")[-1]] else "minimize"
+    direction = "maximize" if metric_higher_is_better(select.split(".")[-1]) else "minimize"
     identity = {"config": _sha(to_toml(config)), "space": _sha(json.dumps([attrs.asdict(p) for p in params])),
                 "seeds": f"{seed}{' (the same for every trial)' if options.same_seed else ' (derived per trial)'}"}
     name = study_name or options.study or config.name or config_path.stem

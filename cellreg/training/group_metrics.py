@@ -40,6 +40,7 @@ class GroupScorer:
 
     kind: ClassVar[GroupKind]
     metrics: ClassVar[dict[str, bool]]  # metric -> higher is better; the numbers val.<group>.<metric> may name
+    titles: ClassVar[dict[str, str]] = {}  # metric -> column title of the tables of runs; empty: every metric
 
     def score(self, pred: np.ndarray, obs: np.ndarray, group: LabelGroup) -> dict:
         """``{metric: float (NaN where undefined), "n": measured entries, ...}``; any further keys
@@ -50,6 +51,10 @@ class GroupScorer:
         """What the test report adds to the group's metrics about their uncertainty, e.g.
         ``{"ci95": {metric: [lo, hi]}, "ci95_resamples": 1000}``; empty when none."""
         return {}
+
+    def columns(self) -> dict[str, str]:
+        """The metrics a table of runs shows, metric -> column title: :attr:`titles`, else every metric."""
+        return dict(self.titles) or {m: m for m in self.metrics}
 
     def objective_weights(self, group: LabelGroup) -> np.ndarray:
         """``[k]`` weights of the group's columns in a ``cellreg screen`` objective: their mean."""
@@ -62,6 +67,7 @@ class ScalarScorer(GroupScorer):
 
     kind = GroupKind.SCALAR
     metrics = {"pearson": True, "spearman": True, "mse": False, "rmse": False, "r2": True}
+    titles = {"pearson": "Pearson", "spearman": "Spearman", "rmse": "RMSE", "r2": "R²"}
 
     def score(self, pred: np.ndarray, obs: np.ndarray, group: LabelGroup) -> dict:
         per = [regression_metrics(pred[:, j], obs[:, j]) for j in range(len(group.labels))]
@@ -154,6 +160,23 @@ def higher_is_better(select: str, groups: Sequence[LabelGroup]) -> bool:
         return False
     _, name, metric = resolved.split(".")
     return scorer_for(find_group(name, groups).kind).metrics[metric]
+
+
+def metric_higher_is_better(metric: str) -> bool:
+    """Whether a larger value of ``metric`` is better, from its name alone (before any data loads,
+    e.g. a sweep's direction): as every group kind that has it says; ``loss`` is lower-better."""
+    if metric == LOSS:
+        return False
+    said = set()
+    for kind in SCORERS:
+        try:
+            said.add(scorer_for(kind).metrics.get(metric))
+        except NotImplementedError:  # a kind whose scorer is not installed
+            continue
+    said.discard(None)
+    if len(said) != 1:
+        raise ValueError(f"metric {metric!r}: {'no group kind has it' if not said else 'group kinds disagree on its direction'}")
+    return said.pop()
 
 
 def selected_value(entry: dict, select: str) -> float:

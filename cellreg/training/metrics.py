@@ -10,7 +10,6 @@ from scipy import stats
 from cellreg.training.bootstrap import bootstrap_intervals as chunked_intervals
 
 METRICS = ("pearson", "spearman", "mse", "rmse", "r2")
-HIGHER_IS_BETTER = {"pearson": True, "spearman": True, "r2": True, "mse": False, "rmse": False, "loss": False}
 
 
 def regression_metrics(pred: np.ndarray, obs: np.ndarray) -> dict[str, float]:

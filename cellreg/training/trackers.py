@@ -63,10 +63,16 @@ def hyperparameters(config: RunConfig) -> dict:
     return flatten(converter.unstructure(config), sep=".")
 
 
-def epoch_values(entry: dict) -> dict:
+def epoch_values(entry: dict, splits: tuple[str, ...] = ("train", "val")) -> dict:
     """An epoch's line of metrics.jsonl as finite numbers (``val/interaction/pearson``), without the
-    strain counts."""
-    flat = flatten({k: v for k, v in entry.items() if k != "epoch"})
+    strain counts: per label group, its own numbers only (a group of many labels is one set of
+    series, not one per label)."""
+    kept = {k: v for k, v in entry.items() if k != "epoch"}
+    for split in splits:
+        if isinstance(kept.get(split), dict):
+            kept[split] = {group: {m: x for m, x in value.items() if not isinstance(x, dict)}
+                           if isinstance(value, dict) else value for group, value in kept[split].items()}
+    flat = flatten(kept)
     return {k: v for k, v in flat.items() if isinstance(v, (int, float)) and not isinstance(v, bool)
             and math.isfinite(v) and not k.endswith("/n")}
 

@@ -23,6 +23,7 @@ from tqdm.auto import tqdm
 from cellreg import __version__
 from cellreg.config import ConfigError, RunConfig, to_toml
 from cellreg.data.batches import loader
+from cellreg.data.label_groups import is_default
 from cellreg.plugin_api.registry import Registry
 from cellreg.training.callbacks import Callback, Checkpoints, standard_callbacks
 from cellreg.training.checkpoint import load_weights
@@ -145,6 +146,8 @@ class Trainer:
             perturbation=config.perturbation.name, graph_fingerprint=data.graph.fingerprint(),
             data_fingerprint=data.fingerprint, split_key=data.split.key, split=config.split.kind,
             split_sizes=data.split.sizes(), labels=list(data.table.label_names), scaler=data.scaler.to_dict(),
+            label_groups=[] if is_default(data.table.label_groups, data.table.label_names)
+            else [g.to_dict() for g in data.table.label_groups],
             base_dir=str(self.pipeline.base_dir), num_processes=self.acc.num_processes, cellreg_version=__version__,
             max_strain_size=int(np.diff(data.table.offsets).max()),
             environment=self.pipeline.environment.to_dict(),
