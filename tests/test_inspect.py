@@ -29,7 +29,13 @@ def test_inspect_prints_what_was_loaded(tmp_path, capsys):
     assert "features[0] (file): 2 columns + a missing indicator, 3 genes without a vector" in out
     assert f"score: {measured:,} of {len(rows):,} strains measured" in out
     n = len(rows)
-    test = val = round(0.2 * n)
+    from cellreg.training.pipeline import Pipeline  # the rows repeat 10 pairs: whole groups move, so count them
+
+    split = Pipeline.from_file(tmp_path / "c.toml").data.split
+    test, val = len(split.test), len(split.val)
+    assert len(split.train) + val + test == n and abs(test - 0.2 * n) <= 6  # groups of 6
     assert f"train {n - test - val:,}, val {val:,}, test {test:,}" in out
     assert f"| 2 | {n:,} | {n - test - val:,} | {val:,} | {test:,} |" in out
+    # the chain relation joins held-out pairs at some rate, against random pairs of the table's genes
+    assert "## input graphs vs held-out strains" in out and "  chain: joins " in out
     assert not (tmp_path / "runs").exists()  # nothing trained, nothing written

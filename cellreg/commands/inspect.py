@@ -70,4 +70,16 @@ def inspect(config: str | Path, overrides: list[str] = ()) -> str:
     sizes = data.split.sizes()
     out += _section(f"split ({cfg.split.kind})", [f"  train {sizes['train']:,}, val {sizes['val']:,}, "
                                                   f"test {sizes['test']:,}", *_strains(pipe)])
+    if data.leaks:
+        out += _section("input graphs vs held-out strains (a label may be an input)", _leaks(data, cfg.split))
     return "\n".join(out).rstrip() + "\n"
+
+
+def _leaks(data, settings) -> list[str]:
+    lines = [f"  {leak.line()}" for leak in data.leaks]
+    if settings.held_out_edges == "drop":
+        lines.append("  dropped (held_out_edges = \"drop\"): " + ", ".join(
+            f"{name} {len(p):,}" for name, p in data.dropped.items()) + " edges")
+    elif any(leak.far_above for leak in data.leaks):
+        lines.append('  drop the edges joining held-out strains\' genes with [split] held_out_edges = "drop"')
+    return lines

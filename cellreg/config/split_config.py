@@ -29,6 +29,9 @@ class SplitConfig:
     # column / files: a test strain whose set is also in training or validation is an error, unless
     # the config says to drop those training and validation rows
     overlap: Literal["error", "drop_from_train"] = "error"
+    # "drop": every input graph loses the edges joining two genes of one validation or test strain
+    # (a genetic-interaction network made from the labels' own screens would feed the test label in)
+    held_out_edges: Literal["keep", "drop"] = "keep"
     # kind = "environment": strains under these values of environment column `environment` are the
     # test set (and, optionally, val_values the validation set; else it is carved from training)
     environment: str | None = None

@@ -139,7 +139,7 @@ class Trainer:
             return
         self.dir.root.mkdir(parents=True, exist_ok=True)
         self.dir.write_config(to_toml(self.config))
-        self.dir.write_split(self.data.split)
+        self.dir.write_split(self.data.split, self.data.dropped)
         config, data = self.config, self.data
         self.dir.write_info(RunInfo(
             name=config.name, encoder=config.model.encoder.name, head=config.model.head.name,
