@@ -115,3 +115,12 @@ def test_trackers_get_each_groups_own_numbers_not_one_series_per_label():
     assert values["val/growth/pearson"] == entry["val"]["growth"]["pearson"]
     assert values["val/fitness/r2"] == entry["val"]["fitness"]["r2"] and values["val/loss"] == 0.7
     assert not any("growth_26" in k for k in values) and not any(k.endswith("/n") for k in values)
+
+
+def test_a_screen_objective_may_name_a_label_group_its_labels_share_the_weight():
+    from cellreg.screen.objective import objective_weights, parse_objectives
+
+    weights = objective_weights(parse_objectives(["growth:max:2", "fitness:min"]), NAMES, "run", GROUPS)
+    assert weights.tolist() == [-1.0, 1.0, 1.0]  # 2 x the mean of growth_26 and growth_30
+    with pytest.raises(ConfigError, match="no label or label group 'grwth'; did you mean 'growth'"):
+        objective_weights(parse_objectives(["grwth:max"]), NAMES, "run", GROUPS)

@@ -218,7 +218,7 @@ def screen(run_dirs: Sequence[str | Path], out: str | Path, *, objectives: Seque
     if main and len({s.pipe.info.graph_fingerprint for s in scorers}) > 1:
         log.warning("screen: the runs were trained on graphs that differ (relations, features or another seed of "
                     "a synthetic organism): their genes share names, but make sure they are one organism")
-    weights_ = [objective_weights(terms, s.labels, str(s.dir.root)).to(device) for s in scorers]
+    weights_ = [objective_weights(terms, s.labels, str(s.dir.root), s.pipe.label_groups).to(device) for s in scorers]
 
     if designs is not None:
         if genes or genes_file or all_genes or add or include:

@@ -14,7 +14,9 @@ import attrs
 import torch
 
 from cellreg.config import ConfigError
+from cellreg.data.label_groups import LabelGroup, group_columns
 from cellreg.toolkit.text_tables import suggest
+from cellreg.training.group_metrics import scorer_for
 
 DIRECTIONS = {"max": 1.0, "min": -1.0}
 
@@ -48,15 +50,29 @@ def parse_objectives(texts: Sequence[str]) -> list[Term]:
     return terms
 
 
-def objective_weights(terms: Sequence[Term], labels: Sequence[str], run: str) -> torch.Tensor:
+def objective_weights(terms: Sequence[Term], labels: Sequence[str], run: str,
+                      groups: Sequence[LabelGroup] = ()) -> torch.Tensor:
     """[L] signed weights over one run's labels; a label the run lacks is a ConfigError."""
     weights = torch.zeros(len(labels))
     for t in terms:
-        if t.label not in labels:
-            raise ConfigError(run, [f"--objective {t.label}: the run has no label {t.label!r}"
-                                    f"{suggest(t.label, labels)}; its labels: {', '.join(labels)}"])
-        weights[list(labels).index(t.label)] += t.sign * t.weight
+        columns, share = term_columns(t.label, labels, groups, run)
+        weights[columns] += t.sign * t.weight * share
     return weights
+
+
+def term_columns(name: str, labels: Sequence[str], groups: Sequence[LabelGroup], run: str) -> tuple[list[int], torch.Tensor]:
+    """The label columns an objective term names and each one's share: a label, or a label group
+    through its kind's scorer (a group of scalars: their mean); neither is a ConfigError."""
+    if name in labels:
+        return [list(labels).index(name)], torch.ones(1)
+    group = next((g for g in groups if g.name == name), None)
+    if group is None:
+        choices = list(dict.fromkeys([*labels, *(g.name for g in groups)]))
+        raise ConfigError(run, [f"--objective {name}: the run has no label or label group {name!r}"
+                                f"{suggest(name, choices)}; its labels: {', '.join(choices[:20])}"
+                                f"{' ...' if len(choices) > 20 else ''}"])
+    share = torch.as_tensor(scorer_for(group.kind).objective_weights(group), dtype=torch.float32)
+    return group_columns([group], labels)[0].tolist(), share
 
 
 def combine(objectives: torch.Tensor, cautious: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
