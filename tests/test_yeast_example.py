@@ -97,6 +97,7 @@ def test_the_example_loads_every_source_as_configured(yeast, capsys):
     assert "  rows read: 350\n  filtered out: 30\n" in out  # the 26 °C rows
     assert f"  replicate rows averaged: {(yeast / 'replicates').read_text()} strains" in out
     assert "regulatory           directed   unweighted          3 edges" in out  # Abf1p, ABF1P and ADH1 via aliases
+    assert "  genetic: joins " in out and 'dropped (held_out_edges = "drop"): physical ' in out  # no label as input
 
 
 def test_a_model_trains_on_the_example(yeast):
