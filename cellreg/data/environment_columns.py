@@ -98,8 +98,9 @@ def _numbers(path: Path, column: str, values: list[str]) -> np.ndarray:
 
 def _categories(cells: Cells) -> tuple[list[str], np.ndarray]:
     names = [v.strip() for v in cells.values]
-    distinct = list(dict.fromkeys(names))
-    to = np.array([distinct.index(n) for n in names], np.int32) if names else np.zeros(0, np.int32)
+    where: dict[str, int] = {}
+    to = np.array([where.setdefault(n, len(where)) for n in names], np.int32)
+    distinct = list(where)
     return distinct, to[cells.codes] if len(to) else np.zeros(len(cells.codes), np.int32)
 
 
@@ -152,9 +153,10 @@ def _costanzo_screen(spec: EnvironmentSpec, cells: Cells, path: Path) -> list[En
                              "and a temperature, as DMA26, DMA30, TSA26 or TSA30")
         arrays.append(m.group(1).upper())
         temps.append(float(m.group(2)))
-    distinct = list(dict.fromkeys(arrays))
-    array_codes = np.array([distinct.index(a) for a in arrays], np.int32)[cells.codes] if arrays \
+    where: dict[str, int] = {}
+    array_codes = np.array([where.setdefault(a, len(where)) for a in arrays], np.int32)[cells.codes] if arrays \
         else np.zeros(len(cells.codes), np.int32)
+    distinct = list(where)
     temperature = np.array(temps, np.float64)[cells.codes] if temps else np.zeros(len(cells.codes))
     return [EnvColumn("array_type", EnvKind.CATEGORICAL, np.zeros(len(array_codes), np.float32), array_codes, distinct),
             EnvColumn("temperature", EnvKind.NUMERIC, temperature, np.zeros(len(array_codes), np.int32), (), "C")]
