@@ -35,7 +35,7 @@ from cellreg.data.phenotypes import Perturbation, PhenotypeTable
 from cellreg.plugin_api.contracts import StrainColumns
 from cellreg.plugin_api.registry import Registry
 from cellreg.screen.designs import Designs, DesignSpace, TableDesigns
-from cellreg.screen.objective import combine, objective_weights, parse_objectives, running_top
+from cellreg.screen.objective import combine, parse_objectives, run_objective, running_top
 from cellreg.screen.scorer import RunScorer
 from cellreg.screen.topk import TopK, merge
 from cellreg.toolkit.atomic import atomic_write
@@ -218,7 +218,7 @@ def screen(run_dirs: Sequence[str | Path], out: str | Path, *, objectives: Seque
     if main and len({s.pipe.info.graph_fingerprint for s in scorers}) > 1:
         log.warning("screen: the runs were trained on graphs that differ (relations, features or another seed of "
                     "a synthetic organism): their genes share names, but make sure they are one organism")
-    weights_ = [objective_weights(terms, s.labels, str(s.dir.root), s.pipe.label_groups).to(device) for s in scorers]
+    objectives_ = [run_objective(terms, s.labels, str(s.dir.root), device, s.pipe.label_groups) for s in scorers]
 
     if designs is not None:
         if genes or genes_file or all_genes or add or include:
@@ -275,7 +275,7 @@ def screen(run_dirs: Sequence[str | Path], out: str | Path, *, objectives: Seque
     scoring = time.perf_counter()
     for start, block in space.blocks(batch, rank, world, limit):
         values = [s(block) for s in scorers]  # [B, L_r] each
-        objective = torch.stack([v @ w for v, w in zip(values, weights_)])  # [R, B]
+        objective = torch.stack([f(v) for v, f in zip(values, objectives_)])  # [R, B]
         mean, sd, score = combine(objective, cautious)
         ids = torch.arange(start, start + len(block), device=device)
         keep.push(score, ids, torch.cat(values + [objective.T, mean[:, None], sd[:, None]], dim=1))

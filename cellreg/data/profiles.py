@@ -77,3 +77,43 @@ def profile_columns(table: PhenotypeTable) -> np.ndarray:
     for group, cols in zip(table.label_groups, group_columns(table.label_groups, table.label_names)):
         out[cols] = group.kind == GroupKind.PROFILE
     return out
+
+
+def read_target(path: str, group: str, label_names: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """A target profile for ``cellreg screen``: lines ``feature value`` (a header line and ``#``
+    comments allowed), changes from the reference in raw units, for features of ``group``.
+    Returns (label columns [k], target values [k] float32); a feature the group lacks is an error
+    naming the file and line."""
+    from cellreg.toolkit.text_tables import suggest
+
+    position = {name: j for j, name in enumerate(label_names)}
+    prefix = f"{group}{SEPARATOR}"
+    features = [n[len(prefix):] for n in label_names if n.startswith(prefix)]
+    if not features:
+        groups = sorted({n.split(SEPARATOR, 1)[0] for n in label_names if SEPARATOR in n})
+        raise ValueError(f"the run has no profile {group!r}; its profiles: {', '.join(groups) or 'none'}")
+    columns, values = [], []
+    with open(path, encoding="utf-8") as f:
+        for line_no, line in enumerate(f, 1):
+            cells = line.split("#", 1)[0].split()
+            if not cells:
+                continue
+            if len(cells) != 2:
+                raise ValueError(f"{path}: line {line_no}: expected 'feature value', got {line.strip()!r}")
+            try:
+                value = float(cells[1])
+            except ValueError:
+                if not columns:  # a header line
+                    continue
+                raise ValueError(f"{path}: line {line_no}: the value {cells[1]!r} is not a number") from None
+            if prefix + cells[0] not in position:
+                raise ValueError(f"{path}: line {line_no}: {group!r} has no feature {cells[0]!r}"
+                                 f"{suggest(cells[0], features)}")
+            columns.append(position[prefix + cells[0]])
+            values.append(value)
+    if not columns:
+        raise ValueError(f"{path}: no 'feature value' lines")
+    dups = duplicate_names([str(c) for c in columns])
+    if dups:
+        raise ValueError(f"{path}: feature {label_names[int(dups[0])][len(prefix):]!r} is given more than once")
+    return np.asarray(columns, np.int64), np.asarray(values, np.float32)

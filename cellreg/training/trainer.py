@@ -31,6 +31,7 @@ from cellreg.training.group_metrics import add_intervals, higher_is_better, reso
     selected_value
 from cellreg.training.metrics import json_safe, spread
 from cellreg.training.pipeline import Data, Pipeline
+from cellreg.training.profile_metrics import add_baselines
 from cellreg.training.rundir import RunDir, RunInfo
 
 log = logging.getLogger("cellreg")
@@ -304,6 +305,7 @@ class Trainer:
         if self.main:  # once, not on every rank: the other ranks write nothing
             table = self.data.table
             add_intervals(test, pred, obs, table.label_names, table.label_groups, self.config.seed)
+            add_baselines(test, pred, table, self.data.split.train, np.sort(self.data.split.test))  # profiles
         best = next(h for h in self.history.read() if h["epoch"] == self.state["best_epoch"])
         seconds = self.state["train_seconds"]
         report = json_safe({
