@@ -46,7 +46,7 @@ class Collate:
             batch["target"] = torch.from_numpy(self.targets[rows])
         if self.environment is not None:
             batch["env_values"] = torch.from_numpy(self.environment[0][rows])
-            batch["env_codes"] = torch.from_numpy(self.environment[1][rows])
+            batch["env_codes"] = torch.from_numpy(self.environment[1][rows]).long()  # int32 kept: 20 M strains
         return batch
 
 

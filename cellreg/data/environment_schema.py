@@ -51,7 +51,7 @@ class EnvColumnSchema:
                    float(finite.max()) if len(finite) else float("nan"))
 
     def encode(self, column: EnvColumn, where: str) -> tuple[np.ndarray, np.ndarray]:
-        """(values [S] float32, codes [S] int64) of ``column`` against this schema."""
+        """(values [S] float32, codes [S] int32) of ``column`` against this schema."""
         if column.kind is not self.kind:
             raise ValueError(f"{where}: environment column {self.name!r} is {column.kind.value} here but was "
                              f"{self.kind.value} in training")
@@ -59,10 +59,10 @@ class EnvColumnSchema:
         if self.kind is EnvKind.DOSE and column.unit != self.unit:
             raise ValueError(f"{where}: environment column {self.name!r} is in {column.unit or 'no unit'} here but "
                              f"in {self.unit} in training")
-        codes = np.zeros(len(values), np.int64)
+        codes = np.zeros(len(values), np.int32)
         if self.kind is not EnvKind.NUMERIC:
             index = {c: i for i, c in enumerate(self.categories)}
-            lookup = np.array([index.get(c, len(self.categories)) for c in column.categories], np.int64)
+            lookup = np.array([index.get(c, len(self.categories)) for c in column.categories], np.int32)
             codes = lookup[column.codes] if len(lookup) else codes
             unseen = codes == len(self.categories)
             if unseen.any():
@@ -94,10 +94,10 @@ class EnvironmentSchema:
         return cls(tuple(EnvColumnSchema.fit(environment.column(n), rows) for n in names))
 
     def encode(self, environment: Environment, num_strains: int, where: str) -> tuple[np.ndarray, np.ndarray]:
-        """(values [S, C] float32, codes [S, C] int64): what the collate puts in ``env_values`` and
-        ``env_codes``. A column the model reads that the table lacks is an error naming it."""
+        """(values [S, C] float32, codes [S, C] int32): what the collate puts in ``env_values`` and
+        ``env_codes`` (as long). A column the model reads that the table lacks is an error naming it."""
         values = np.zeros((num_strains, len(self.columns)), np.float32)
-        codes = np.zeros((num_strains, len(self.columns)), np.int64)
+        codes = np.zeros((num_strains, len(self.columns)), np.int32)
         for j, col in enumerate(self.columns):
             if col.name not in environment.names:
                 have = ", ".join(environment.names) or "none"
