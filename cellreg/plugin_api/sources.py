@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from cellreg.data.environment_columns import EnvironmentSpec
     from cellreg.data.environment_schema import EnvColumnSchema
     from cellreg.data.graph import CellGraph
+    from cellreg.data.label_groups import LabelGroup
     from cellreg.data.phenotypes import PhenotypeTable
     from cellreg.plugin_api.contracts import Encoder
     from cellreg.plugin_api.registry import Registry
@@ -99,6 +100,12 @@ class PhenotypeSource:
         None when only loading tells. ``cellreg validate`` and ``run`` check ``train.labels`` and
         ``train.select`` against them before any data loads."""
         return None
+
+    def label_groups(self) -> list[LabelGroup] | None:
+        """The label groups :meth:`load` will declare (a profile, labels that belong together), where
+        that is cheap to tell: ``train.select`` may name one before any data loads. Empty (the default)
+        when it declares none; None when only loading tells."""
+        return []
 
     def describe(self) -> str:
         """Where the strains come from (a file as configured), for messages; "" when generated."""

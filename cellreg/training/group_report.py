@@ -50,7 +50,8 @@ def _table(kind: GroupKind, rows: list[Row], lead, trail, cell) -> str:
     columns = scorer_for(kind).columns()
     shown = {m: any((r.metrics.get("ci95") or {}).get(m) for r in rows) and cell is with_interval for m in columns}
     titles = [f"{title} [95% CI]" if shown[m] else title for m, title in columns.items()]
-    header = [*lead, "label" if kind is GroupKind.SCALAR else f"{kind.value} group", "n", *titles, *trail]
+    single = all(len(r.group.labels) == 1 for r in rows)  # a table of plain labels reads as before
+    header = [*lead, "label" if single else f"{kind.value} group", "n", *titles, *trail]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for r in rows:
         cells = [*r.lead, r.group.name, str(r.metrics.get("n", "n/a")), *(cell(r.metrics, m) for m in columns),

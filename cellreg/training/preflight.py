@@ -11,9 +11,11 @@ from cellreg.plugin_api.sources import FeatureSource, GraphSource, PhenotypeSour
 from cellreg.training.trackers import tracker_errors
 
 
-def label_errors(config: RunConfig, names: tuple[str, ...] | list[str], groups: tuple[str, ...] = ()) -> list[str]:
+def label_errors(config: RunConfig, names: tuple[str, ...] | list[str],
+                 groups: tuple[str, ...] | None = ()) -> list[str]:
     """What ``train.labels`` and ``train.select`` ask of labels the source does not provide
-    (``select`` may also name one of the label ``groups``, e.g. a profile)."""
+    (``select`` may also name one of the label ``groups``, e.g. a profile; None: groups unknown until
+    the data loads, so ``select`` is checked then)."""
     wanted, errors, choices = config.train.labels, [], ", ".join(names)
     unknown = [w for w in wanted if w not in names]
     if unknown:
@@ -23,7 +25,7 @@ def label_errors(config: RunConfig, names: tuple[str, ...] | list[str], groups: 
         errors.append(f"train.labels: label {repeated!r} is listed more than once")
     parts = config.train.select.split(".")
     trained = wanted or names
-    if not errors and len(parts) == 3 and parts[1] not in trained and parts[1] not in groups:
+    if not errors and groups is not None and len(parts) == 3 and parts[1] not in trained and parts[1] not in groups:
         errors.append(f"train.select: no label {parts[1]!r}; labels are: {', '.join(trained)}")
     return errors
 
@@ -69,7 +71,8 @@ def preflight(config: RunConfig, graph: GraphSource, phenotypes: PhenotypeSource
                       f"{config.phenotypes.name!r} does not read files (no read_labelled)")
     names = None if errors else phenotypes.label_names()
     if names is not None:
-        errors += label_errors(config, list(names))
+        groups = phenotypes.label_groups()
+        errors += label_errors(config, list(names), None if groups is None else tuple(g.name for g in groups))
     if not errors:
         errors += environment_errors(config, registry or default_registry(), phenotypes.environment_kinds())
     if errors:
