@@ -15,8 +15,8 @@ import attrs
 import numpy as np
 
 from cellreg.data.environment import Environment
-from cellreg.data.label_groups import LabelGroup, complete_groups, groups_from_json, groups_to_json, is_default, \
-    restrict_groups
+from cellreg.data.label_groups import LabelGroup, complete_groups, group_columns, groups_from_json, groups_to_json, \
+    is_default, restrict_groups
 from cellreg.toolkit.hashing import Hasher
 
 
@@ -193,8 +193,8 @@ class PhenotypeTable:
     def summary(self) -> str:
         sizes = np.bincount(self.set_sizes)
         by_size = ", ".join(f"{n:,} of size {k}" for k, n in enumerate(sizes) if n)
-        measured = ", ".join(
-            f"{name} {int(np.sum(~np.isnan(self.labels[:, j]))):,}" for j, name in enumerate(self.label_names)
-        )
+        counts = np.sum(~np.isnan(self.labels), 0)  # per label group: a profile is one entry, not thousands
+        measured = ", ".join(f"{g.name} {int(counts[c].sum()):,}" + (f" ({len(c):,} labels)" if len(c) > 1 else "")
+                             for g, c in zip(self.label_groups, group_columns(self.label_groups, self.label_names)))
         env = f"; environment: {', '.join(self.environment.names)}" if self.environment else ""
         return f"PhenotypeTable: {self.num_strains:,} strains ({by_size}); measured: {measured}{env}"
