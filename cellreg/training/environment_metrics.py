@@ -7,7 +7,7 @@ import numpy as np
 
 from cellreg.config.split_config import SplitConfig
 from cellreg.data.phenotypes import PhenotypeTable
-from cellreg.training.metrics import table_metrics
+from cellreg.training.group_metrics import score_groups
 
 
 def metrics_by_environment(table: PhenotypeTable, rows: np.ndarray, pred: np.ndarray, obs: np.ndarray,
@@ -24,5 +24,5 @@ def metrics_by_environment(table: PhenotypeTable, rows: np.ndarray, pred: np.nda
     else:
         text = env.text()
     names, which = np.unique(text.astype(str), return_inverse=True)
-    return {str(name): {**table_metrics(pred[which == i], obs[which == i], table.label_names),
+    return {str(name): {**score_groups(pred[which == i], obs[which == i], table.label_names, table.label_groups),
                         "strains": int((which == i).sum())} for i, name in enumerate(names)}

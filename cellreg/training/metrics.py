@@ -31,10 +31,6 @@ def regression_metrics(pred: np.ndarray, obs: np.ndarray) -> dict[str, float]:
     return out
 
 
-def table_metrics(pred: np.ndarray, obs: np.ndarray, label_names) -> dict[str, dict[str, float]]:
-    return {name: regression_metrics(pred[:, j], obs[:, j]) for j, name in enumerate(label_names)}
-
-
 def column_pearson(pred: np.ndarray, obs: np.ndarray) -> np.ndarray:
     """[L] Pearson of each column over its measured rows (NaN in ``obs``), all columns at once; NaN
     where fewer than 2 rows or either side is constant."""
