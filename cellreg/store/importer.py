@@ -32,7 +32,10 @@ from cellreg.store.formats import FORMATS, ImportOptions
 from cellreg.store.rows import Part, Phenotype, check_name
 
 PAUSE_ENV = "CELLREG_STORE_TEST_PAUSE"  # "staged" or "committed": the crash tests stop an import there
-LIST_DICT = {"genes": pa.int32(), "alleles": pa.int32(), "kinds": pa.int8()}
+# list columns: genes and alleles as plain text (Parquet dictionary-encodes them itself, faster than
+# writing Arrow dictionaries), kinds as a dictionary of the four names
+LIST_TYPES = {"genes": pa.list_(pa.string()), "alleles": pa.list_(pa.string()),
+              "kinds": pa.list_(pa.dictionary(pa.int8(), pa.string()))}
 
 
 @attrs.frozen
@@ -142,9 +145,13 @@ def _stage(fmt, folder: Path, study: str, import_id: str, options: ImportOptions
 
     from cellreg.toolkit.table_cache import file_digest
 
+    from concurrent.futures import ThreadPoolExecutor
+
     staged = Staged()
     writers: dict[str, tuple] = {}
     by_name: dict[str, Phenotype] = {}
+    pending: list = []
+    pool = ThreadPoolExecutor(max_workers=1)  # Parquet writes (GIL released) overlap parsing the next batch
     try:
         for part in fmt.parts():
             ph = attrs.evolve(part.phenotype, unit=options.unit_for(part.phenotype.name, part.phenotype.unit))
@@ -164,10 +171,15 @@ def _stage(fmt, folder: Path, study: str, import_id: str, options: ImportOptions
             writer, schema, _, _ = writers[ph.name]
             if table.schema.names != schema.names:
                 table = table.select(schema.names)
-            writer.write_table(table.cast(schema))
+            pending.append(pool.submit(writer.write_table, table.cast(schema)))
+            while len(pending) > 2:  # bounded: at most two batches wait in memory
+                pending.pop(0).result()
             staged.rows[ph] += table.num_rows
             _count_environments(table, ph.name, staged.environments)
+        for f in pending:
+            f.result()
     finally:
+        pool.shutdown(wait=True)
         for writer, *_ in writers.values():
             writer.close()
     for _, _, rel, target in writers.values():
@@ -188,8 +200,8 @@ def _conform(part: Part, unit: str, env: dict[str, tuple[str, str]]) -> pa.Table
     cols, fields = [], []
     for name in t.column_names:
         col = t[name]
-        if name in LIST_DICT:
-            typ = pa.list_(pa.dictionary(LIST_DICT[name], pa.string()))
+        if name in LIST_TYPES:
+            typ = LIST_TYPES[name]
         elif name == "feature" or (name.startswith("env.") and env.get(name[4:], ("numeric",))[0] != "numeric"
                                    and not name.endswith(".dose")):
             typ = pa.dictionary(pa.int32(), pa.string())

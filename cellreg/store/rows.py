@@ -83,68 +83,84 @@ def _list(offsets: np.ndarray, values: pa.Array) -> pa.ListArray:
     return pa.ListArray.from_arrays(pa.array(offsets.astype(np.int32)), values)
 
 
-def strains_from_ids(ids: Sequence[pa.ChunkedArray | pa.Array], drop: Sequence[str] = (), where: str = "") -> Strains:
-    """Strains from columns of strain ids, each cell one id or several joined by ``+``
-    (``YAL001C_tm1+YDL227C_y1``): genes are the ids' text before the first ``_``, kinds come from the
-    allele suffix (:data:`ALLELE_KINDS`; unknown suffixes are deletions, with a warning); genes in
-    ``drop`` (a marker meaning "no gene") are left out."""
-    n = len(ids[0])
-    per_col = []
-    for col in ids:
-        enc = pc.dictionary_encode(col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col)
-        cells = enc.dictionary.to_pylist()
-        per_col.append((np.asarray(enc.indices.fill_null(-1)), [("" if c is None else c) for c in cells]))
-    # distinct ids over all columns, split once each
-    pieces: dict[str, int] = {}
-    cell_ids: list[list[list[int]]] = []
-    for _, cells in per_col:
-        cell_ids.append([[pieces.setdefault(p.strip(), len(pieces)) for p in c.split("+") if p.strip()] for c in cells])
-    names = list(pieces)
-    gene = [p.split("_", 1)[0] for p in names]
-    suffix = [p.split("_", 1)[1] if "_" in p else "" for p in names]
-    kind = []
-    unknown = set()
-    for s in suffix:
-        prefix = re.match(r"[A-Za-z]*", s).group(0).lower()
-        k = ALLELE_KINDS.get(prefix)
-        if k is None:
-            if s:
-                unknown.add(s)
-            k = "deletion"
-        kind.append(KIND_NAMES.index(k))
-    if unknown:
-        shown = ", ".join(sorted(unknown)[:5])
-        warnings.warn(f"{where}: {len(unknown)} allele suffixes not recognised ({shown}{', ...' if len(unknown) > 5 else ''}); "
-                      f"read as deletions (known: {', '.join(ALLELE_KINDS)})", stacklevel=3)
-    keep_piece = np.array([g not in set(drop) and g != "" for g in gene], bool)
-    # per column: a CSR of piece ids per distinct cell, then per row through the codes
-    sizes = np.zeros(n, np.int64)
-    row_parts = []
-    for (codes, _), cells in zip(per_col, cell_ids):
-        kept = [[p for p in c if keep_piece[p]] for c in cells]
-        csize = np.array([len(c) for c in kept] + [0], np.int64)  # the last entry: a missing cell
-        cflat = np.array([p for c in kept for p in c], np.int64)
-        cstart = np.concatenate([[0], np.cumsum(csize[:-1])])
-        rs = csize[codes]
-        sizes += rs
-        row_parts.append((codes, rs, cflat, cstart))
-    offsets = np.concatenate([[0], np.cumsum(sizes)])
-    flat = np.empty(int(offsets[-1]), np.int64)
-    filled = offsets[:-1].copy()
-    for codes, rs, cflat, cstart in row_parts:  # a loop over columns (two or three), not rows
-        rows = np.repeat(np.arange(n), rs)
-        within = np.arange(len(rows)) - np.repeat(np.cumsum(rs) - rs, rs)
-        flat[filled[rows] + within] = cflat[cstart[codes[rows]] + within]
-        filled += rs
-    gene_dict, piece_to_gene = np.unique(np.asarray(gene, dtype=object), return_inverse=True) if names \
-        else (np.zeros(0, object), np.zeros(0, np.int64))
-    idx = pa.array(flat.astype(np.int32))
-    genes = pa.DictionaryArray.from_arrays(pa.array(piece_to_gene.astype(np.int32)).take(idx),
-                                           pa.array(gene_dict.tolist(), pa.string()))
-    kinds = pa.DictionaryArray.from_arrays(pa.array(np.asarray(kind, np.int8)).take(idx),
-                                           pa.array(KIND_NAMES, pa.string()))
-    alleles = pa.DictionaryArray.from_arrays(idx, pa.array(names, pa.string()))
-    return Strains(_list(offsets, genes), _list(offsets, kinds), _list(offsets, alleles))
+class IdParser:
+    """Splits strain ids (``YAL001C_tsq2``, or several joined by ``+``) into genes and kinds, once per
+    distinct cell text over every batch of a file: genes are the text before the first ``_``, the kind
+    comes from the allele suffix (:data:`ALLELE_KINDS`; an unknown suffix is a deletion, with one
+    warning), and genes in ``drop`` (a marker meaning "no gene") are left out."""
+
+    def __init__(self, drop: Sequence[str] = (), where: str = "") -> None:
+        self.drop, self.where = frozenset(drop), where
+        self.pieces: dict[str, int] = {}  # id -> piece number
+        self.gene: list[int] = []  # per piece, its gene's number
+        self.genes: dict[str, int] = {}
+        self.kind: list[int] = []
+        self.cells: dict[str, tuple[int, ...]] = {}  # cell text -> kept pieces
+        self.unknown: set[str] = set()
+
+    def _piece(self, text: str) -> int:
+        i = self.pieces.get(text)
+        if i is None:
+            i = self.pieces[text] = len(self.pieces)
+            gene, _, suffix = text.partition("_")
+            self.gene.append(self.genes.setdefault(gene, len(self.genes)))
+            kind = ALLELE_KINDS.get(re.match(r"[A-Za-z]*", suffix).group(0).lower())
+            if kind is None and suffix:
+                self.unknown.add(suffix)
+            self.kind.append(KIND_NAMES.index(kind or "deletion"))
+        return i
+
+    def _cell(self, text: str | None) -> tuple[int, ...]:
+        out = self.cells.get(text)
+        if out is None:
+            parts = [p.strip() for p in (text or "").split("+")]
+            out = self.cells[text] = tuple(self._piece(p) for p in parts if p and p.partition("_")[0] not in self.drop)
+        return out
+
+    def __call__(self, ids: Sequence[pa.ChunkedArray | pa.Array]) -> Strains:
+        n = len(ids[0])
+        columns = []
+        for col in ids:
+            enc = pc.dictionary_encode(col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col)
+            codes = np.asarray(enc.indices.fill_null(len(enc.dictionary)) if enc.indices.null_count else enc.indices)
+            cells = [self._cell(c) for c in enc.dictionary.to_pylist()] + [()]  # distinct cells, not rows
+            columns.append((codes, cells))
+        if all(len(c) == 1 for _, cells in columns for c in cells[:-1]) and \
+                all(not (codes == len(cells) - 1).any() for codes, cells in columns):
+            # one id per cell (Costanzo): rows are [column 0, column 1, ...], no CSR needed
+            flat = np.stack([np.array([c[0] for c in cells[:-1]], np.int64)[codes] for codes, cells in columns],
+                            axis=1).reshape(-1)
+            offsets = np.arange(n + 1, dtype=np.int64) * len(columns)
+        else:
+            sizes = np.zeros(n, np.int64)
+            parts = []
+            for codes, cells in columns:
+                csize = np.array([len(c) for c in cells], np.int64)
+                cflat = np.array([p for c in cells for p in c], np.int64)
+                cstart = np.concatenate([[0], np.cumsum(csize[:-1])])
+                parts.append((codes, csize[codes], cflat, cstart))
+                sizes += csize[codes]
+            offsets = np.concatenate([[0], np.cumsum(sizes)])
+            flat = np.empty(int(offsets[-1]), np.int64)
+            filled = offsets[:-1].copy()
+            for codes, rs, cflat, cstart in parts:  # a loop over columns (two or three), not rows
+                rows = np.repeat(np.arange(n), rs)
+                within = np.arange(len(rows)) - np.repeat(np.cumsum(rs) - rs, rs)
+                flat[filled[rows] + within] = cflat[cstart[codes[rows]] + within]
+                filled += rs
+        idx = pa.array(flat.astype(np.int32))
+        genes = pa.array(list(self.genes), pa.string()).take(pa.array(np.asarray(self.gene, np.int32)).take(idx))
+        kinds = pa.DictionaryArray.from_arrays(pa.array(np.asarray(self.kind, np.int8)).take(idx),
+                                               pa.array(KIND_NAMES, pa.string()))
+        alleles = pa.array(list(self.pieces), pa.string()).take(idx)
+        return Strains(_list(offsets, genes), _list(offsets, kinds), _list(offsets, alleles))
+
+    def warn(self) -> None:
+        if self.unknown:
+            shown = ", ".join(sorted(self.unknown)[:5])
+            warnings.warn(f"{self.where}: {len(self.unknown)} allele suffixes not recognised ({shown}"
+                          f"{', ...' if len(self.unknown) > 5 else ''}); read as deletions (known: "
+                          f"{', '.join(ALLELE_KINDS)})", stacklevel=3)
 
 
 def strains_from_sets(offsets: np.ndarray, gene_codes: np.ndarray, gene_names: Sequence[str],

@@ -168,7 +168,7 @@ class StoreSource(PhenotypeSource):
             profile = plan.phenotypes[phenotype][1] == "profile"
             wanted = ["genes", "kinds", "value"] + (["feature"] if profile else []) + \
                 [c for c in schema.names if c.startswith("env.")]
-            t = pq.read_table(path, columns=wanted)
+            t = pq.read_table(path, columns=wanted, read_dictionary=["genes.list.element"])  # codes, not text
             read += t.num_rows
             keep = self._env_filter(t)
             filtered += int((~keep).sum())
@@ -278,6 +278,8 @@ def _strains(genes: pa.ChunkedArray, kinds: pa.ChunkedArray, resolver) -> tuple[
     for gc, kc in zip(genes.chunks, kinds.chunks):
         s_out.append(np.diff(np.asarray(gc.offsets)))
         gv, kv = gc.flatten(), kc.flatten()
+        gv = gv if pa.types.is_dictionary(gv.type) else pc.dictionary_encode(gv)
+        kv = kv if pa.types.is_dictionary(kv.type) else pc.dictionary_encode(kv)
         lookup = resolver.lookup(gv.dictionary.to_pylist())
         g_out.append(lookup[np.asarray(gv.indices)] if len(lookup) else np.zeros(0, np.int64))
         kl = np.array([kind_of[k] for k in kv.dictionary.to_pylist()], np.int64)

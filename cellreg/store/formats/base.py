@@ -14,7 +14,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from cellreg.store.rows import KIND_NAMES, Part, Phenotype, slug, strains_from_ids
+from cellreg.store.rows import KIND_NAMES, Part, Phenotype, slug
 
 BLOCK = 64 << 20  # bytes of text per streamed batch (~850,000 Costanzo rows)
 CONSTANT = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*([^\d\s].*)?$")
@@ -130,29 +130,60 @@ def row_table(strains, env: dict[str, pa.Array], value: pa.Array, stats: dict[st
 class SubstrainFitness:
     """The fitness of strains that rows name besides their own (a query's single-mutant fitness on
     every row it was screened in), gathered batch by batch and kept once per strain id and environment
-    (the mean of its rows, which agree in these files)."""
+    (the mean of its rows, which agree in these files). Each batch is reduced through integer keys
+    (one sort of the batch's codes); only the reduced rows are grouped by text at the end."""
 
     def __init__(self) -> None:
         self.groups: list[pa.Table] = []
 
     def add(self, ids: pa.Array, env: dict[str, pa.Array], value: pa.Array) -> None:
-        cols = {"id": ids, "value": value} | {f"env.{k}": v.cast(pa.string()) if pa.types.is_dictionary(v.type) else v
-                                              for k, v in env.items()}
-        t = pa.table(cols).filter(pc.is_valid(value))
-        keys = ["id", *[c for c in cols if c.startswith("env.")]]
-        self.groups.append(t.group_by(keys).aggregate([("value", "sum"), ("value", "count")]))
+        ids = ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids
+        dictionaries, codes = [], []
+        for v in [ids, *env.values()]:
+            e = v if pa.types.is_dictionary(v.type) else pc.dictionary_encode(v)
+            # a null (no value) is one more code, after the dictionary's
+            dictionaries.append(pa.concat_arrays([e.dictionary, pa.nulls(1, e.dictionary.type)]))
+            codes.append(np.asarray(e.indices.fill_null(len(e.dictionary)) if e.indices.null_count else e.indices,
+                                    np.int64))
+        dims = [len(d) for d in dictionaries]
+        key = codes[0]
+        for c, d in zip(codes[1:], dims[1:]):
+            key = key * d + c
+        x = np.asarray(value.cast(pa.float64()).fill_null(np.nan))
+        seen = ~np.isnan(x)
+        n_keys = int(np.prod(dims, dtype=np.float64))
+        if n_keys <= 4 * len(key) + 1024:  # dense keys: counts by bincount, no sort
+            count = np.bincount(key, minlength=n_keys)
+            present = np.flatnonzero(count)
+            sums = np.bincount(key, weights=np.where(seen, x, 0.0), minlength=n_keys)[present]
+            n = np.bincount(key, weights=seen, minlength=n_keys)[present]
+        else:
+            present, inverse = np.unique(key, return_inverse=True)
+            sums = np.bincount(inverse.reshape(-1), weights=np.where(seen, x, 0.0))
+            n = np.bincount(inverse.reshape(-1), weights=seen)
+        parts, rest = [], present
+        for d in reversed(dims):  # the key's digits back: which id and environment each group is
+            parts.append(rest % d)
+            rest = rest // d
+        parts.reverse()
+        cols = {"id": dictionaries[0].take(pa.array(parts[0]))}
+        for (k, v), d, c in zip(env.items(), dictionaries[1:], parts[1:]):
+            taken = d.take(pa.array(c))
+            cols[f"env.{k}"] = taken.cast(pa.string()) if pa.types.is_string(taken.type) or \
+                pa.types.is_large_string(taken.type) else taken
+        cols["value_sum"], cols["value_count"] = pa.array(sums), pa.array(n)
+        self.groups.append(pa.table(cols))
 
-    def part(self, phenotype: Phenotype, env_meta: dict[str, tuple[str, str]], drop: Sequence[str], where: str,
-             stats: Sequence[str]) -> Part | None:
+    def part(self, phenotype: Phenotype, env_meta: dict[str, tuple[str, str]], parser, stats: Sequence[str]) -> Part | None:
         if not self.groups:
             return None
         t = pa.concat_tables(self.groups)
         keys = [c for c in t.column_names if c == "id" or c.startswith("env.")]
         t = t.group_by(keys).aggregate([("value_sum", "sum"), ("value_count", "sum")])
-        value = pc.divide(t["value_sum_sum"].cast(pa.float64()), t["value_count_sum"].cast(pa.float64()))
-        strains = strains_from_ids([t["id"]], drop=drop, where=where)
-        keep = np.asarray(pc.list_value_length(strains.genes)) > 0
-        rows = np.flatnonzero(keep)
+        t = t.filter(pc.greater(t["value_count_sum"], 0))
+        value = pc.divide(t["value_sum_sum"], t["value_count_sum"])
+        strains = parser([t["id"]])
+        rows = np.flatnonzero(np.asarray(pc.list_value_length(strains.genes)) > 0)
         env = {k[4:]: t[k].combine_chunks().take(pa.array(rows)) for k in keys if k != "id"}
         nulls = {s: pa.nulls(len(rows), pa.float64()) for s in stats}
         table = row_table(strains.take(rows), env, value.combine_chunks().take(pa.array(rows)), nulls)

@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from cellreg.store.formats.base import Format, SubstrainFitness, row_table
-from cellreg.store.rows import Part, Phenotype, strains_from_ids
+from cellreg.store.rows import IdParser, Part, Phenotype
 
 Q, A, SCREEN = "Query Strain ID", "Array Strain ID", "Arraytype/Temp"
 EPS, P = "Genetic interaction score (ε)", "P-value"
@@ -58,13 +58,15 @@ class Costanzo2016(Format):
     def parts(self) -> Iterator[Part]:
         singles = SubstrainFitness()
         where = str(self.path)
+        parser = IdParser(where=where)
         for start, batch in self.batches([Q, A, SCREEN], [EPS, P, QSMF, ASMF, DMF, DMF_SD]):
-            strains = strains_from_ids([batch[Q], batch[A]], where=where)
+            strains = parser([batch[Q], batch[A]])
             env = screen_environment(batch[SCREEN], start, where)
             yield self.with_constants(Part(INTERACTION, row_table(strains, env, batch[EPS], {"p_value": batch[P]}), ENV))
             yield self.with_constants(Part(FITNESS, row_table(strains, env, batch[DMF], {"sd": batch[DMF_SD]}), ENV))
             singles.add(batch[Q], env, batch[QSMF])
             singles.add(batch[A], env, batch[ASMF])
-        part = singles.part(FITNESS, ENV, (), where, FITNESS.statistics)
+        part = singles.part(FITNESS, ENV, parser, FITNESS.statistics)
         if part is not None:
             yield self.with_constants(part)
+        parser.warn()

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Iterator
 
 from cellreg.store.formats.base import Format, SubstrainFitness, row_table
-from cellreg.store.rows import Part, Phenotype, strains_from_ids
+from cellreg.store.rows import IdParser, Part, Phenotype
 
 Q, A, TYPE = "Query strain ID", "Array strain ID", "Combined mutant type"
 ADJ, RAW, P = ("Adjusted genetic interaction score (epsilon or tau)", "Raw genetic interaction score (epsilon)",
@@ -35,18 +35,19 @@ class Kuzmin2018(Format):
         interaction = Phenotype("genetic_interaction", "fitness", statistics=stats,
                                 description="adjusted genetic interaction score (ε digenic, τ trigenic) with its P-value")
         singles = SubstrainFitness()
-        where = str(self.path)
+        parser = IdParser([MARKER], str(self.path))
         numbers = [ADJ, P, QF, AF, CF, CF_SD] + ([RAW] if self.raw else [])
         for _, batch in self.batches([Q, A, TYPE], numbers):
-            strains = strains_from_ids([batch[Q], batch[A]], drop=[MARKER], where=where)
+            strains = parser([batch[Q], batch[A]])
             extra = {"p_value": batch[P]} | ({"raw": batch[RAW]} if self.raw else {})
             yield self.with_constants(Part(interaction, row_table(strains, {}, batch[ADJ], extra)))
             yield self.with_constants(Part(FITNESS, row_table(strains, {}, batch[CF], {"sd": batch[CF_SD]})))
             singles.add(batch[Q], {}, batch[QF])
             singles.add(batch[A], {}, batch[AF])
-        part = singles.part(FITNESS, {}, [MARKER], where, FITNESS.statistics)
+        part = singles.part(FITNESS, {}, parser, FITNESS.statistics)
         if part is not None:
             yield self.with_constants(part)
+        parser.warn()
 
 
 class Kuzmin2020(Kuzmin2018):
