@@ -1,0 +1,142 @@
+"""Helpers of scripts/real_benchmark.sh (docs/real_benchmark.md).
+
+    python scripts/real_benchmark.py best-sets SWEEP_DIR        the best validation trial's swept values as
+                                                               --set arguments, one per line
+    python scripts/real_benchmark.py table OUT FAMILY... [--docs docs/results.md]
+                                                               test Pearson per family over seeds and the
+                                                               paired bootstrap of its difference from the first
+
+The table reads each run's per-pair test predictions (``cellreg predict`` of the published test file into
+RUN/test_predictions.tsv), checks they give the Pearson the run reported, and resamples the test pairs
+once for every family and seed, so each difference is paired on the same pairs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import re
+import sys
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import tomli_w
+
+SELECT = "val.interaction.pearson"
+BEGIN, END = "<!-- real-benchmark:begin -->", "<!-- real-benchmark:end -->"
+
+
+def _get(config: dict, key: str):
+    """A config value by its key path (``loss[1].weight``), as ``--set`` names it."""
+    value = config
+    for part in key.split("."):
+        m = re.fullmatch(r"(\w+)\[(\d+)\]", part)
+        value = value[m.group(1)][int(m.group(2))] if m else value[part]
+    return value
+
+
+def best_sets(sweep: Path) -> list[str]:
+    """``KEY=VALUE`` (TOML) for every swept key, from the best complete trial's resolved config."""
+    with open(sweep / "trials.tsv", newline="") as f:
+        rows = list(csv.DictReader(f, delimiter="\t"))
+    done = [r for r in rows if r["state"] == "complete" and r[SELECT]]
+    if not done:
+        sys.exit(f"{sweep}/trials.tsv: no complete trial")
+    best = max(done, key=lambda r: float(r[SELECT]))
+    keys = [k for k in rows[0] if k not in {"trial", "state", SELECT, "epochs", "seconds", "seed", "run_dir"}]
+    config = tomllib.loads((Path(best["run_dir"]) / "config.toml").read_text())
+    return [f"{k}={tomli_w.dumps({'v': _get(config, k)})[4:].strip()}" for k in keys]
+
+
+def rowwise_pearson(p: np.ndarray, o: np.ndarray) -> np.ndarray:
+    p = p - p.mean(-1, keepdims=True)
+    o = o - o.mean(-1, keepdims=True)
+    return (p * o).sum(-1) / np.sqrt((p * p).sum(-1) * (o * o).sum(-1))
+
+
+def read_predictions(run: Path) -> tuple[list[str], np.ndarray, np.ndarray]:
+    with open(run / "test_predictions.tsv", newline="") as f:
+        rows = list(csv.DictReader(f, delimiter="\t"))
+    genes = [r["genes"] for r in rows]
+    obs = np.array([float(r["interaction"]) for r in rows])
+    pred = np.array([float(r["pred_interaction"]) for r in rows])
+    reported = json.loads((run / "metrics.json").read_text())["test"]["interaction"]["pearson"]
+    if abs(rowwise_pearson(pred, obs) - reported) > 1e-4:
+        sys.exit(f"{run}: test_predictions.tsv gives Pearson {rowwise_pearson(pred, obs):.5f}, "
+                 f"metrics.json {reported:.5f}: predictions from another model?")
+    return genes, obs, pred
+
+
+def table(out: Path, families: list[str], seeds: list[int], n_boot: int, seed: int) -> str:
+    preds, val = {}, {}
+    genes0 = obs0 = None
+    for fam in families:
+        for s in seeds:
+            run = out / "runs" / f"{fam}_s{s}"
+            genes, obs, pred = read_predictions(run)
+            if genes0 is None:
+                genes0, obs0 = genes, obs
+            elif genes != genes0 or not np.array_equal(obs, obs0):
+                sys.exit(f"{run}: not the same test pairs as {families[0]}_s{seeds[0]}")
+            preds[fam, s] = pred
+            val[fam, s] = json.loads((run / "metrics.json").read_text())["val"]["interaction"]["pearson"]
+    idx = np.random.default_rng(seed).integers(0, len(obs0), size=(n_boot, len(obs0)))
+    boot_obs = obs0[idx]
+    point = {k: rowwise_pearson(p, obs0) for k, p in preds.items()}
+    boot = {k: rowwise_pearson(p[idx], boot_obs) for k, p in preds.items()}
+    base = families[0]
+    lines = [f"| family | val Pearson (mean ± sd) | test Pearson, seeds {', '.join(map(str, seeds))} | "
+             "test mean ± sd | − baseline (mean over seeds) | paired 95% CI | resamples with difference > 0 |",
+             "|---|---|---|---|---|---|---|"]
+    for fam in families:
+        t = np.array([point[fam, s] for s in seeds])
+        v = np.array([val[fam, s] for s in seeds])
+        row = [fam, f"{v.mean():.3f} ± {v.std(ddof=1):.3f}", ", ".join(f"{x:.3f}" for x in t),
+               f"{t.mean():.3f} ± {t.std(ddof=1):.3f}"]
+        if fam == base:
+            row += ["–", "–", "–"]
+        else:
+            diff = np.mean([point[fam, s] - point[base, s] for s in seeds])
+            bd = np.mean([boot[fam, s] - boot[base, s] for s in seeds], axis=0)
+            lo, hi = np.percentile(bd, [2.5, 97.5])
+            row += [f"{diff:+.3f}", f"[{lo:+.3f}, {hi:+.3f}]", f"{(bd > 0).mean():.3f}"]
+        lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def write_docs(docs: Path, text: str) -> None:
+    """Replace what lies between the benchmark's markers in ``docs`` (nothing else is touched)."""
+    page = docs.read_text()
+    if BEGIN not in page or END not in page:
+        sys.exit(f"{docs}: no {BEGIN} ... {END} markers to write the table between")
+    head, rest = page.split(BEGIN, 1)
+    docs.write_text(head + BEGIN + "\n" + text + rest[rest.index(END):])
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    b = sub.add_parser("best-sets")
+    b.add_argument("sweep", type=Path)
+    t = sub.add_parser("table")
+    t.add_argument("out", type=Path)
+    t.add_argument("families", nargs="+", help="the first is the reference (the baseline)")
+    t.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    t.add_argument("--resamples", type=int, default=2000)
+    t.add_argument("--bootstrap-seed", type=int, default=0)
+    t.add_argument("--docs", type=Path, help="write the table between the markers of this page")
+    args = ap.parse_args(argv)
+    if args.cmd == "best-sets":
+        print("\n".join(best_sets(args.sweep)))
+        return
+    text = table(args.out, args.families, args.seeds, args.resamples, args.bootstrap_seed)
+    print(text, end="")
+    (args.out / "table.md").write_text(text)
+    if args.docs:
+        write_docs(args.docs, text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# docs/real_benchmark.md: every family on the real benchmark (examples/real_*.toml: Costanzo 2016
+# chromatin subsystem, DCell's published split), each tuned with the same budget on validation rows
+# only, then trained on seeds 0-2 and scored once on the published test file; the table of
+# docs/results.md ("The real benchmark") is written between its markers.
+#
+#   scripts/real_benchmark.sh                      # into runs/real_benchmark (OUT=...)
+#   TRIALS=0 scripts/real_benchmark.sh             # no tuning: the example configs as they are
+#   FAMILIES="baseline dango" scripts/real_benchmark.sh   # some families (the first is the reference)
+#
+# Per family: `cellreg sweep` of examples/real_<family>.toml over examples/sweeps/real_<family>.toml
+# (TRIALS trials, default 4, TPE, median pruning; the sweep sees validation numbers only), then the
+# best trial's values (scripts/real_benchmark.py best-sets) on seeds SEEDS with `cellreg run`, and
+# `cellreg predict` of the test file into each run's test_predictions.tsv. A finished sweep or run is
+# not redone (FRESH=1 redoes everything). 1 torch thread per run (THREADS).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+OUT=${OUT:-runs/real_benchmark}
+TRIALS=${TRIALS:-4}
+THREADS=${THREADS:-1}
+SEEDS=${SEEDS:-"0 1 2"}
+FAMILIES=${FAMILIES:-"baseline transformer dango hetero_cell dcell"}
+DOCS=${DOCS:-docs/results.md}
+[ "${FRESH:-0}" != 1 ] || rm -rf "$OUT"
+mkdir -p "$OUT/runs" "$OUT/sweep"
+TEST=examples/real/GO_0000790_test.tsv
+
+log() { printf '[real %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+start=$(date +%s)
+
+for fam in $FAMILIES; do
+    config=examples/real_$fam.toml
+    sets=()
+    if [ "$TRIALS" -gt 0 ]; then
+        log "$fam: cellreg sweep ($TRIALS trials)"
+        cellreg sweep "$config" --space "examples/sweeps/real_$fam.toml" --trials "$TRIALS" --out "$OUT/sweep/$fam" \
+            --set "train.threads=$THREADS" --set train.progress=false > "$OUT/sweep/$fam.log" 2>&1 \
+            || { tail -20 "$OUT/sweep/$fam.log" >&2; exit 1; }
+        mapfile -t best < <(python scripts/real_benchmark.py best-sets "$OUT/sweep/$fam")
+        for kv in "${best[@]}"; do sets+=(--set "$kv"); done
+        log "$fam: best on validation: ${best[*]}"
+    fi
+    for s in $SEEDS; do
+        run=$OUT/runs/${fam}_s$s
+        if [ ! -f "$run/test_predictions.tsv" ]; then
+            rm -rf "$run"
+            log "$fam seed $s: cellreg run"
+            cellreg run "$config" --out "$run" --set seed="$s" --set "train.threads=$THREADS" \
+                --set train.progress=false "${sets[@]}" > "$OUT/runs/${fam}_s$s.log" 2>&1 \
+                || { tail -20 "$OUT/runs/${fam}_s$s.log" >&2; exit 1; }
+            cellreg predict "$run" --table "$TEST" --gene-columns gene_a gene_b \
+                --out "$run/test_predictions.tsv" > /dev/null 2>&1
+        fi
+    done
+done
+log "wall: $(( $(date +%s) - start )) s"
+# shellcheck disable=SC2086
+python scripts/real_benchmark.py table "$OUT" $FAMILIES --seeds $SEEDS --docs "$DOCS"
