@@ -137,3 +137,27 @@ select = "val.interaction.pearson"
     assert (source["study"], source["file"], source["citation"]) == ("go790", train.name, "DCell, Ma et al. 2018")
     assert source["sha256"] == hashlib.sha256(train.read_bytes()).hexdigest()
     assert [p["study"] for p in prov["parts"]] == ["go790"] and prov["stats"]["strains"] == a.num_strains
+
+
+@pytest.mark.parametrize("largest", [4, 7])  # the padded-matrix path, and the sorting one
+def test_drop_repeated_genes_matches_a_loop(largest):
+    from cellreg_store.merge import drop_repeated_genes
+
+    rng = np.random.default_rng(largest)
+    sizes = rng.integers(1, largest + 1, 500)
+    genes = rng.integers(0, 6, int(sizes.sum()))
+    kinds = rng.integers(0, 3, len(genes)).astype(np.int8)
+    g, k, s, n = drop_repeated_genes(genes, kinds, sizes)
+    offsets, expected, hit = np.concatenate([[0], np.cumsum(sizes)]), [], 0
+    for r in range(len(sizes)):
+        seen, row = set(), []
+        for gene, kind in zip(genes[offsets[r]:offsets[r + 1]], kinds[offsets[r]:offsets[r + 1]]):
+            if gene not in seen:
+                seen.add(gene)
+                row.append((gene, kind))
+        hit += len(row) < sizes[r]
+        expected.append(row)
+    got_offsets = np.concatenate([[0], np.cumsum(s)])
+    assert [list(zip(g[got_offsets[r]:got_offsets[r + 1]], k[got_offsets[r]:got_offsets[r + 1]]))
+            for r in range(len(s))] == expected
+    assert n == hit

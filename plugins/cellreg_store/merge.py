@@ -48,3 +48,36 @@ def merge_rows(genes: np.ndarray, kinds: np.ndarray, sizes: np.ndarray, n_genes:
     for s in range(n_studies):
         studies[:, s] = np.bincount(g[keep & (study == s)], minlength=count) > 0
     return Merged(groups.first, labels, studies, int(keep.sum()))
+
+
+def drop_repeated_genes(genes: np.ndarray, kinds: np.ndarray, sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray,
+                                                                                      np.ndarray, int]:
+    """A gene named twice in one row (a query and an array allele of the same gene) is one perturbation:
+    its later entries go (whatever their kind, as the row's first names it). Returns the CSR without
+    them and the number of rows that had one. Sets of up to 4 genes compare columns of a padded
+    matrix (no sort); larger sets sort their (row, gene) keys."""
+    rows = len(sizes)
+    if rows == 0 or len(genes) == 0:
+        return genes, kinds, sizes, 0
+    row = np.repeat(np.arange(rows), sizes)
+    within = np.arange(len(genes)) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+    width = int(sizes.max())
+    repeat = np.zeros(len(genes), bool)
+    if width <= 4:
+        padded = np.full((rows, width), -1, np.int64)
+        padded[row, within] = genes
+        for j in range(1, width):
+            dup = np.zeros(rows, bool)
+            for i in range(j):
+                dup |= (padded[:, j] == padded[:, i]) & (padded[:, j] >= 0)
+            repeat |= dup[row] & (within == j)
+    else:
+        key = row.astype(np.int64) * (int(genes.max()) + 1) + genes
+        order = np.lexsort((within, key))
+        later = np.zeros(len(genes), bool)
+        later[order[1:]] = key[order[1:]] == key[order[:-1]]
+        repeat = later
+    if not repeat.any():
+        return genes, kinds, sizes, 0
+    n = len(np.unique(row[repeat]))
+    return genes[~repeat], kinds[~repeat], np.bincount(row[~repeat], minlength=rows), n

@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 from cellreg import Context, PhenotypeSource
 from cellreg.data.phenotypes import Perturbation, PhenotypeTable
 from cellreg_store.configs import StoreConfig
-from cellreg_store.merge import merge_rows
+from cellreg_store.merge import drop_repeated_genes, merge_rows
 
 READING_CODE = ("cellreg_store.source", "cellreg_store.merge", "cellreg.store.envflat", "cellreg.data.replicates",
                 "cellreg.data.environment")
@@ -112,6 +112,11 @@ class StoreSource(PhenotypeSource):
             return None  # a profile's labels are its features: known once its rows are read
         return list(plan.phenotypes)
 
+    def environment_kinds(self) -> dict[str, str] | None:
+        with self.store.read() as con:
+            plan = self._plan(con)
+        return {name: kind for name, (kind, _) in plan.env.items()}
+
     def report(self) -> dict[str, str]:
         return {k: f"{v:,}" for k, v in self.stats.items()}
 
@@ -201,6 +206,8 @@ class StoreSource(PhenotypeSource):
                              f"vocabulary, e.g. {shown}; give the graph a vocabulary that lists them, or set "
                              'unknown_genes = "drop" to skip those strains')
         cat = {k: np.concatenate(v) if v else np.zeros(0, np.int64) for k, v in acc.items()}
+        cat["genes"], cat["kinds"], cat["sizes"], repeated = drop_repeated_genes(cat["genes"], cat["kinds"],
+                                                                                 cat["sizes"])
         env = env_acc.finish()
         env_code = _combined_code(env, len(cat["value"]))
         rank = np.array([self.config.prefer.index(s) if s in self.config.prefer else len(self.config.prefer)
@@ -218,15 +225,19 @@ class StoreSource(PhenotypeSource):
             members = tuple(n for n in names if label_group[n] == group)
             unit, shape = plan.phenotypes[group]
             groups.append(LabelGroup(group, members, GroupKind.PROFILE if shape == "profile" else GroupKind.SCALAR, unit))
-        distinct, which = _distinct_rows(merged.studies)
-        study_names = np.array(["+".join(s for s, m in zip(studies, row) if m) for row in distinct], dtype=object)[which]
+        tags = {}
+        if len(studies) > 1:  # which studies made each strain's values (one study: the provenance says it)
+            distinct, which = _distinct_rows(merged.studies)
+            tags["study"] = np.array(["+".join(s for s, m in zip(studies, row) if m) for row in distinct],
+                                     dtype=object)[which]
         environment = Environment(tuple(
             EnvColumn(c.name, c.kind, c.values[first], c.codes[first], c.categories, c.unit) for c in env.columns))
         self.stats = {"rows read": read, "rows outside the environment filter": filtered,
-                      "rows dropped for unknown genes": dropped, "rows outranked by a preferred study":
-                      len(cat["value"]) - merged.rows_used, "strains": len(first)}
+                      "rows dropped for unknown genes": dropped, "rows naming a gene twice (kept once)":
+                      repeated, "rows outranked by a preferred study": len(cat["value"]) - merged.rows_used,
+                      "strains": len(first)}
         return PhenotypeTable(new_offsets, cat["genes"][take].astype(np.int32), cat["kinds"][take].astype(np.int8),
-                              merged.labels.astype(np.float32), names, graph.genes, {"study": study_names},
+                              merged.labels.astype(np.float32), names, graph.genes, tags,
                               environment, label_groups=groups)
 
     def _env_filter(self, t: pa.Table) -> np.ndarray:
