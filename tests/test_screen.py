@@ -85,7 +85,7 @@ def test_every_family_scores_every_design_as_predict_does(runs, tmp_path, family
     total = len(brute_force(CANDIDATES, (1, 2, 3), kinds, add))
     out = tmp_path / "top.tsv"
     summary = screen([runs / family], out, objectives=["interaction:max"], genes=CANDIDATES, sizes=[1, 2, 3],
-                     kinds=kinds, add=add, top=10_000, progress=False, batch_size=100)
+                     kinds=kinds, add=add, top=10_000, progress=False, batch_size=100, allow_unseen=True)
     rows = read(out)
     assert summary["designs"] == total == len(rows)
     assert as_sets(rows) == brute_force(CANDIDATES, (1, 2, 3), kinds, add)  # each design once, none missing
@@ -146,7 +146,7 @@ def test_explain_and_an_explicit_table_match_predict(runs, tmp_path):
                      "G00004\tknockdown\n")
     out = tmp_path / "top.tsv"
     screen([runs / "transformer"], out, objectives=["fitness:min"], designs=table, kinds_column="kinds",
-           explain=True, explain_genes=4, progress=False)
+           explain=True, explain_genes=4, progress=False, allow_unseen=True)
     rows = read(out)
     assert len(rows) == 3
     reference = {p["genes"]: p for p in predicted(runs / "transformer", rows, tmp_path, explain=True, top=4)}
@@ -194,11 +194,11 @@ def test_bad_inputs_are_refused_with_the_reason_before_any_work(runs, tmp_path):
     with pytest.raises(ConfigError, match=r"'fitness:up': expected LABEL:max\|min\[:WEIGHT\]"):
         screen([runs / "baseline"], out, genes=CANDIDATES, objectives=["fitness:up"], progress=False)
     with pytest.raises(ConfigError, match="encoder 'gene_embedding' of run .* cannot add genes"):
-        screen([runs / "baseline"], out, genes=CANDIDATES, add=["NEW1"], **base)
+        screen([runs / "baseline"], out, genes=CANDIDATES, add=["NEW1"], allow_unseen=True, **base)
     features = tmp_path / "new.tsv"
     features.write_text("gene\tf0\tf1\nNEW1\t0.5\t1.5\n")
     with pytest.raises(ConfigError, match="trained without gene features"):
-        screen([runs / "transformer"], out, genes=CANDIDATES, add=["NEW1"], added_features=features, **base)
+        screen([runs / "transformer"], out, genes=CANDIDATES, add=["NEW1"], added_features=features, allow_unseen=True, **base)
     out.write_text("mine\n")
     with pytest.raises(ConfigError, match="exists; pass --overwrite"):
         screen([runs / "baseline"], out, genes=CANDIDATES, **base)

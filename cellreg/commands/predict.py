@@ -20,6 +20,7 @@ from cellreg.data.phenotypes import Perturbation, PhenotypeTable
 from cellreg.plugin_api.contracts import StrainColumns
 from cellreg.plugin_api.registry import Registry
 from cellreg.training.checkpoint import load_weights
+from cellreg.training.coverage import Coverage
 from cellreg.training.scoring import explain_columns, read_added_features
 from cellreg.training.pipeline import Pipeline
 from cellreg.training.rundir import RunDir
@@ -50,7 +51,11 @@ def predict(run_dir: str | Path, table_path: str | Path, out: str | Path | None 
     table = strains.table
     if len(table) == 0:
         raise DataError(str(table_path), ["no strains to score (only a header line, or blank rows)"])
-    _warn_outside_training(table, pipe.info.max_strain_size, table_path)
+    coverage = Coverage.from_dict(pipe.info.coverage)  # None: a run recorded before coverage
+    unseen = coverage.warning(table, str(table_path)) if coverage else _warn_outside_training(
+        table, pipe.info.max_strain_size, table_path)
+    if unseen:
+        log.warning("%s", unseen)
     model, config = pipe.model, pipe.config
     load_weights(model, rd.best if weights == "best" else rd.last)
     model.eval()

@@ -35,6 +35,8 @@ from cellreg.data.phenotypes import Perturbation, PhenotypeTable
 from cellreg.plugin_api.contracts import StrainColumns
 from cellreg.plugin_api.registry import Registry
 from cellreg.screen.designs import Designs, DesignSpace, TableDesigns
+from cellreg.screen.unseen import check_unseen
+from cellreg.training.coverage import Coverage
 from cellreg.screen.objective import combine, parse_objectives, run_objective, running_top
 from cellreg.screen.scorer import RunScorer
 from cellreg.screen.topk import TopK, merge
@@ -183,7 +185,7 @@ def screen(run_dirs: Sequence[str | Path], out: str | Path, *, objectives: Seque
            batch_size: int | None = None, explain: bool = False, explain_genes: int = 5,
            plot: str | Path | None = None, weights: str = "best", threads: int | None = None,
            progress: bool = True, overwrite: bool = False, registry: Registry | None = None,
-           environment: Sequence[str] = ()) -> dict:
+           environment: Sequence[str] = (), allow_unseen: bool = False) -> dict:
     """Score the designs with every run, keep the ``top`` best by the objective, write them to
     ``out`` (TSV) and the plot; returns a summary (also what the main process logs)."""
     out = Path(out)
@@ -233,6 +235,10 @@ def screen(run_dirs: Sequence[str | Path], out: str | Path, *, objectives: Seque
         if all_genes:
             candidates += list(vocabulary)
         space = design_space(vocabulary, candidates, sizes, kinds, add, include, exclude)
+    unseen = check_unseen(space, [(n, Coverage.from_dict(s.pipe.info.coverage)) for n, s in zip(names, scorers)],
+                          allow_unseen)
+    if unseen and main:
+        log.warning("screen (--allow-unseen): designs outside what training saw: %s", " | ".join(unseen))
     added = tuple(space.gene_names[len(vocabulary):])
     for s in scorers:
         s.add_genes(added, added_features, str(designs or "--add"))

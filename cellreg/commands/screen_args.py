@@ -32,6 +32,8 @@ def add_screen_parser(sub) -> None:
     g.add_argument("--genes-column", default="genes", help="with --designs: the column of genes")
     g.add_argument("--separator", default="+", help="joins genes and kinds in --designs and in the output")
     g.add_argument("--kinds-column", help="with --designs: the column of kinds")
+    g.add_argument("--allow-unseen", action="store_true", help="rank designs of set sizes or kinds the runs' "
+                   "training never saw (refused otherwise: untrained parameters would rank them)")
     g.add_argument("--environment", action="append", default=[], metavar="KEY=VALUE",
                    help="the condition the designs are ranked under, one per environment column the runs read "
                         "(repeatable): temperature=26, medium=YPD, compound=rapamycin:10 (dose in the run's unit)")
@@ -74,5 +76,5 @@ def _cmd_screen(args: argparse.Namespace) -> int:
                top=args.top, cautious=args.cautious, limit=args.limit, batch_size=args.batch_size,
                explain=args.explain, explain_genes=args.explain_genes, plot=args.plot, weights=args.weights,
                threads=args.threads, progress=not args.no_progress, overwrite=args.overwrite,
-               environment=args.environment)
+               environment=args.environment, allow_unseen=args.allow_unseen)
     return 0

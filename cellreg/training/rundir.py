@@ -47,6 +47,7 @@ class RunInfo:
     num_processes: int
     cellreg_version: str
     max_strain_size: int | None = None  # most genes perturbed in one strain of the training table (schema 2)
+    coverage: dict = attrs.field(factory=dict)  # the training rows' set sizes and kinds (cellreg.training.coverage)
     environment: list[dict] = attrs.field(factory=list)  # the model's environment columns (EnvironmentSchema)
     # the label groups (LabelGroup.to_dict) where the table declared any; empty: one scalar group per label
     label_groups: list[dict] = attrs.field(factory=list)

@@ -27,6 +27,7 @@ from cellreg.data.label_groups import is_default
 from cellreg.plugin_api.registry import Registry
 from cellreg.training.callbacks import Callback, Checkpoints, standard_callbacks
 from cellreg.training.checkpoint import load_weights
+from cellreg.training.coverage import Coverage
 from cellreg.training.group_metrics import add_intervals, higher_is_better, resolve_select, score_groups, \
     selected_value
 from cellreg.training.metrics import json_safe, spread
@@ -151,6 +152,7 @@ class Trainer:
             else [g.to_dict() for g in data.table.label_groups],
             base_dir=str(self.pipeline.base_dir), num_processes=self.acc.num_processes, cellreg_version=__version__,
             max_strain_size=int(np.diff(data.table.offsets).max()),
+            coverage=Coverage.of(data.table, data.split.train).to_dict(),
             environment=self.pipeline.environment.to_dict(),
         ))
         provenance = self.pipeline.phenotypes.provenance()
