@@ -64,3 +64,18 @@ def test_largest_batch_respects_the_step_time_cap_measured_not_predicted():
     best = largest_batch(_probe_of(memory, seconds, calls), 8, 100.0, 100.0, 1.0, budget_mb=1e6, max_step_s=10,
                          max_batch=8192)
     assert best == 32 and calls == [16, 32, 64]
+
+
+def test_a_wild_type_encoders_fixed_step_cost_does_not_cap_its_batch_search():
+    """A 7 s encoder step on a slow CPU and a 10 s cap: the cap bounds what the batch adds."""
+    memory, seconds = (lambda b: 1000 + 0.01 * b), (lambda b: 7.0 + 1e-4 * b)
+    args = (8, memory(0), memory(8), seconds(8))
+    calls = []
+    best = largest_batch(_probe_of(memory, seconds, calls), *args, budget_mb=2000, max_step_s=10, max_batch=8192,
+                         wild_type=True)
+    assert best == 8192 and calls[0] == 16
+    assert largest_batch(_probe_of(memory, seconds, []), *args, budget_mb=2000, max_step_s=10, max_batch=8192) == 8
+    # a per-strain cost on top of a fixed one is still capped: 7 s + 0.01 s a strain stops before 1024
+    per = lambda b: 7.0 + 0.01 * b  # noqa: E731
+    assert largest_batch(_probe_of(memory, per, []), 8, memory(0), memory(8), per(8), budget_mb=2000, max_step_s=10,
+                         max_batch=8192, wild_type=True) == 512

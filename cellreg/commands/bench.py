@@ -72,7 +72,7 @@ def _strain_size(op, batch: dict) -> tuple[float, float]:
 
 
 def largest_batch(probe, batch: int, base_mb: float, peak_mb: float, step_s: float, budget_mb: float,
-                  max_step_s: float, max_batch: int) -> int:
+                  max_step_s: float, max_batch: int, wild_type: bool = False) -> int:
     """The largest power-of-two multiple of ``batch`` whose step fits the memory budget and time cap.
 
     ``probe(b)`` runs one step at ``b`` and returns (peak MB, seconds); ``peak_mb``/``step_s`` are
@@ -80,14 +80,25 @@ def largest_batch(probe, batch: int, base_mb: float, peak_mb: float, step_s: flo
     predicted to fit (linear through the last two measured sizes; from the first, through ``base_mb``
     and zero seconds at batch 0) and confirms each size by measuring it: a wild-type encoder's step
     cost barely depends on the batch, a per-strain one's does, so one point can't tell them apart.
+
+    With ``wild_type`` (F(G) once per step, whatever the batch) the time cap bounds what a step
+    adds over that fixed cost, the intercept at batch 0 of the line through the last two measured
+    sizes: a 7 s encoder step must not stop the search at the first size (it did at batch 8 on a
+    2-core CPU, leaving the transformer 1.1 strains/s). Its first doubling is therefore measured,
+    not predicted from one point.
     """
     best, (peak, seconds) = batch, (peak_mb, step_s)
     half = ((base_mb + peak) / 2, seconds / 2)
+    fixed, two_points = 0.0, False
     while 2 * best <= max_batch:
-        if 3 * peak - 2 * half[0] > budget_mb or 3 * seconds - 2 * half[1] > max_step_s:
+        over_time = 3 * seconds - 2 * half[1] - fixed > max_step_s and (two_points or not wild_type)
+        if 3 * peak - 2 * half[0] > budget_mb or over_time:
             break
         half, (peak, seconds) = (peak, seconds), probe(2 * best)
-        if peak > budget_mb or seconds > max_step_s:
+        two_points = True
+        if wild_type:  # the line through (b, half) and (2b, seconds) meets batch 0 at 2 * half - seconds
+            fixed = min(max(2 * half[1] - seconds, 0.0), half[1], seconds)
+        if peak > budget_mb or seconds - fixed > max_step_s:
             break
         best *= 2
     return best
@@ -167,7 +178,8 @@ def worker(method: dict, settings: dict, genes: int, batch: int, budget_mb: floa
     base_mb = _current_mb()
     common = timed(batch)
     best = largest_batch(probe, batch, base_mb, common[2], batch / common[0], budget_mb, max_step_s,
-                         min(max_batch, len(table)))  # a batch is drawn without replacement
+                         min(max_batch, len(table)),  # a batch is drawn without replacement
+                         wild_type=not model.encoder.per_strain)
     largest = timed(best) if best != batch else common
     return {
         "common_batch": batch, "strains_per_s": common[0], "steps_per_s": common[1], "peak_mb": common[2],
