@@ -175,7 +175,7 @@ class StoreSource(PhenotypeSource):
                 [c for c in schema.names if c.startswith("env.")]
             t = pq.read_table(path, columns=wanted, read_dictionary=["genes.list.element"])  # codes, not text
             read += t.num_rows
-            keep = self._env_filter(t)
+            keep = self._env_filter(t, plan.env)
             filtered += int((~keep).sum())
             genes, kinds, sizes = _strains(t["genes"], t["kinds"], resolver)
             bad_entry = genes < 0
@@ -240,10 +240,10 @@ class StoreSource(PhenotypeSource):
                               merged.labels.astype(np.float32), names, graph.genes, tags,
                               environment, label_groups=groups)
 
-    def _env_filter(self, t: pa.Table) -> np.ndarray:
+    def _env_filter(self, t: pa.Table, env: dict[str, tuple[str, str]]) -> np.ndarray:
         keep = np.ones(t.num_rows, bool)
         for f in self.config.environment:
-            kind = self._env_kind(f.name)
+            kind = env[f.name][0]
             column = f"env.{f.name}"
             if column not in t.column_names:
                 keep[:] = False  # this study did not record it
@@ -255,10 +255,6 @@ class StoreSource(PhenotypeSource):
                 keep &= np.asarray(pc.fill_null(pc.is_in(col.cast(pa.string()), pa.array([str(v) for v in f.accepted])),
                                                 False))
         return keep
-
-    def _env_kind(self, name: str) -> str:
-        with self.store.read() as con:
-            return con.execute("SELECT kind FROM env_columns WHERE name = ? LIMIT 1", [name]).fetchone()[0]
 
 
 def _digest(genes) -> str:
