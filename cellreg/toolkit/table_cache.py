@@ -1,7 +1,9 @@
 """A content-keyed cache of parsed tables: the second load of the same files skips parsing.
 
 The key is a hash of every input file's *bytes* (size and mtime say nothing about content), the
-options that change the result, the source of the reading code, and :data:`FORMAT`; an entry is a plain ``.npz`` (no pickles)
+options that change the result (the resolved config), the source of the reading code (the named
+modules and every module of the same packages or of ``cellreg`` they import, found from their
+import statements, so a helper nobody listed is never left out), and :data:`FORMAT`; an entry is a plain ``.npz`` (no pickles)
 written atomically, so concurrent runs (ranks of one job) never read half an entry. Where:
 ``$CELLREG_CACHE``, else ``$XDG_CACHE_HOME/cellreg``, else ``~/.cache/cellreg``; ``CELLREG_CACHE=off``
 turns it off. Inputs smaller than ``$CELLREG_CACHE_MIN_BYTES`` (default 4 MiB) are not cached:
@@ -57,14 +59,62 @@ def file_digest(path: Path) -> str:
 
 @functools.lru_cache(maxsize=None)
 def code_digest(modules: tuple[str, ...]) -> str:
-    """A hash of the source of ``modules`` and of this one."""
+    """A hash of the source of ``modules``, of every module they import from their own packages or
+    from ``cellreg`` (transitively, :func:`code_closure`), and of this one."""
     import hashlib
-    import importlib
 
     h = hashlib.sha256()
-    for name in sorted(set(modules) | {__name__}):
-        h.update(Path(importlib.import_module(name).__file__).read_bytes())
+    for name in code_closure(tuple(modules) + (__name__,)):
+        h.update(name.encode() + b"\0" + Path(_origin(name)).read_bytes())
     return h.hexdigest()[:16]
+
+
+def _origin(name: str) -> str | None:
+    import importlib.util
+
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ImportError, AttributeError, ValueError):  # "pkg.module.attribute" is no module
+        return None
+    return spec.origin if spec is not None and spec.origin and spec.origin.endswith(".py") else None
+
+
+def _imported(name: str, path: str) -> set[str]:
+    """The module names a module's import statements (at any depth: lazy ones too) may refer to."""
+    import ast
+
+    package = name if path.endswith("__init__.py") else name.rpartition(".")[0]
+    out: set[str] = set()
+    for node in ast.walk(ast.parse(Path(path).read_bytes())):
+        if isinstance(node, ast.Import):
+            out.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:  # relative: from the package upwards
+                parent = package.split(".")[:len(package.split(".")) - node.level + 1]
+                base = ".".join(parent + ([node.module] if node.module else []))
+            out.add(base)
+            out.update(f"{base}.{a.name}" for a in node.names)  # "from pkg import module"
+    return out
+
+
+@functools.lru_cache(maxsize=None)
+def code_closure(modules: tuple[str, ...]) -> tuple[str, ...]:
+    """``modules`` and every module of their top-level packages or of ``cellreg`` that they import,
+    transitively, sorted."""
+    roots = {m.split(".")[0] for m in modules} | {"cellreg"}
+    seen: set[str] = set()
+    todo = list(modules)
+    while todo:
+        name = todo.pop()
+        if name in seen or name.split(".")[0] not in roots:
+            continue
+        path = _origin(name)
+        if path is None:
+            continue
+        seen.add(name)
+        todo.extend(_imported(name, path) - seen)
+    return tuple(sorted(seen))
 
 
 class Entry:

@@ -230,9 +230,7 @@ class EdgeListSource(GraphSource):
         inputs = [p for p in (self.genes_path, self.aliases_path) if p is not None] + list(dict.fromkeys(self.paths))
         entry = table_cache.Entry("edges", inputs, {"config": attrs.asdict(self.config),
                                                     "paths": [str(p) for p in inputs]},
-                                  code=(__name__, "cellreg_files.edge_columns", "cellreg.data.graph",
-                                        "cellreg.toolkit.columnar", "cellreg.toolkit.text_tables",
-                                        "cellreg.toolkit.gene_names"))
+                                  code=(__name__,))  # and what it imports, found by the cache (gene_list too)
         cached = entry.load()
         if cached is not None:
             return _graph_from_cache(cached)
