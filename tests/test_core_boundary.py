@@ -52,6 +52,8 @@ GENERIC_WORDS = {
     ("data/strain_table.py", "none"): "aggregate = none",
     ("data/strain_table.py", "mean"): "aggregate = mean",
     ("commands/inspect.py", "mean"): "a statistic",
+    ("data/environment.py", "none"): "a word of a message",
+    ("data/environment_schema.py", "none"): "a word of a message",
 }
 
 

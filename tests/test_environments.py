@@ -148,8 +148,8 @@ def test_dose_response_is_exactly_zero_at_dose_zero_for_every_compound():
     import torch
 
     from cellreg.plugin_api.sources import Context
-    from cellreg_environment.configs import EncoderWidth
-    from cellreg_environment.encoders import DoseResponse
+    from cellreg_environment_encoders.configs import EncoderWidth
+    from cellreg_environment_encoders.encoders import DoseResponse
 
     column = EnvironmentSchema.fit(Environment((_schema_column("dose", [0, 1, 10, 100], [0, 1, 2, 0],
                                                                ("a", "b", "c"), "uM"),)), ["x"], np.arange(4)).columns[0]
@@ -172,7 +172,7 @@ def _env_config(family: str) -> dict:
     raw["phenotypes"] = {"name": "synthetic", "doubles": 300, "triples": 0,
                          "environment": {"temperatures": [26.0, 30.0, 37.0], "doses": [0.0, 10.0], "per_strain": 2}}
     raw["split"] = {"kind": "environment", "environment": "temperature", "test_values": ["30"], "val_fraction": 0.2}
-    raw["environment"] = [{"column": "temperature", "name": "numeric", "dim": 4},
+    raw["environment"] = [{"column": "temperature", "name": "standardized", "dim": 4},
                           {"column": "inhibitor", "name": "dose_response", "dim": 4}]
     raw["train"] = {**raw.get("train", {}), "epochs": 1, "select": "val.fitness.pearson"}
     raw["train"].pop("labels", None)
@@ -221,13 +221,13 @@ def test_environment_terms_are_checked_against_the_phenotypes_before_loading():
     from cellreg.training.pipeline import Pipeline
 
     raw = _env_config("baseline")
-    raw["environment"] = [{"column": "temprature", "name": "numeric"},
-                          {"column": "inhibitor", "name": "categorical"}]
+    raw["environment"] = [{"column": "temprature", "name": "standardized"},
+                          {"column": "inhibitor", "name": "category_embedding"}]
     with pytest.raises(ConfigError) as err:
         Pipeline(parse_config(raw), base_dir=EXAMPLES).preflight()
     text = str(err.value)
     assert "no environment column 'temprature'; they have: temperature, inhibitor" in text
-    assert "'categorical' encodes categorical columns; 'inhibitor' is dose" in text
+    assert "'category_embedding' encodes categorical columns; 'inhibitor' is dose" in text
 
 
 def _grown_table() -> PhenotypeTable:

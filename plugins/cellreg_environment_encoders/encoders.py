@@ -1,8 +1,8 @@
 """Environment encoders, one column each (the core concatenates them; cellreg.training.environment).
 
-* ``categorical``: a learned embedding per value seen in training plus an "unknown" slot for a
+* ``category_embedding``: a learned embedding per value seen in training plus an "unknown" slot for a
   value never seen (the core's schema maps it there and says so).
-* ``numeric``: the value standardized on training rows, through a small MLP (NaN -> 0, the mean).
+* ``standardized``: the value standardized on training rows, through a small MLP (NaN -> 0, the mean).
 * ``dose_response``: CPA's generalized sigmoid per compound,
   ``s_c(d) = sigmoid(beta_c * log1p(d) + b_c) - sigmoid(b_c)``, exactly 0 at dose 0, scaling a
   learned compound embedding: a drug at dose 0 is the untreated condition, whatever the drug.
@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from cellreg import Context, EnvironmentEncoder
-from cellreg_environment.configs import EncoderWidth
+from cellreg_environment_encoders.configs import EncoderWidth
 
 
 class Categorical(EnvironmentEncoder):
