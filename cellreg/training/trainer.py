@@ -33,6 +33,7 @@ from cellreg.training.group_metrics import add_intervals, higher_is_better, reso
 from cellreg.training.metrics import json_safe, spread
 from cellreg.training.pipeline import Data, Pipeline
 from cellreg.training.profile_metrics import add_baselines
+from cellreg.training.environment_metrics import metrics_by_environment
 from cellreg.training.rundir import RunDir, RunInfo
 
 log = logging.getLogger("cellreg")
@@ -318,6 +319,8 @@ class Trainer:
             "train_seconds": round(seconds, 3),
             "strains_per_second": round(self.state["strains_trained"] / seconds, 1) if seconds else None,
             "split_sizes": self.data.split.sizes(), "num_processes": self.acc.num_processes,
+            **({"test_by_environment": metrics_by_environment(self.data.table, self.data.split.test, pred, obs,
+                                                              self.config.split)} if self.data.table.environment else {}),
         })
         self._call("on_fit_end", report, pred, obs)
         self.acc.wait_for_everyone()
