@@ -289,7 +289,10 @@ def test_predict_and_screen_score_under_the_condition_given(tmp_path):
     raw = _env_config("baseline")
     raw["train"]["progress"] = False
     (tmp_path / "env.toml").write_text(tomli_w.dumps(raw))
-    run(tmp_path / "env.toml", tmp_path / "run")
+    report = run(tmp_path / "env.toml", tmp_path / "run")
+    by_env = report["test_by_environment"]  # the held-out value, scored as the overall test set
+    assert list(by_env) == ["temperature=30"] and by_env["temperature=30"]["strains"] == report["split_sizes"]["test"]
+    assert by_env["temperature=30"]["fitness"]["pearson"] == pytest.approx(report["test"]["fitness"]["pearson"])
     genes = "G00001+G00002"
     (tmp_path / "new.tsv").write_text(f"genes\ttemperature\tinhibitor\tinhibitor_dose\n{genes}\t37\tinhibitor\t10\n"
                                       f"{genes}\t26\tinhibitor\t0\n")
