@@ -160,6 +160,7 @@ def test_dose_response_is_exactly_zero_at_dose_zero_for_every_compound():
         enc.bias.normal_()
     codes = torch.tensor([0, 1, 2, 3])  # 3: a compound never seen in training
     assert torch.equal(enc(torch.zeros(4), codes), torch.zeros(4, 4))
+    assert torch.equal(enc(torch.full((4,), 10.0), codes)[3], torch.zeros(4))  # unseen: no effect at any dose
     doses = torch.tensor([1.0, 10.0, 100.0])
     r = enc.response(doses, torch.zeros(3, dtype=torch.long))
     assert torch.all(r != 0) and (torch.diff(r).sign() == torch.sign(enc.beta[0])).all()  # monotone in dose

@@ -17,13 +17,22 @@ from cellreg import Context, EnvironmentEncoder
 from cellreg_environment_encoders.configs import EncoderWidth
 
 
+def unknown_last(seen: int, dim: int) -> nn.Embedding:
+    """An embedding for ``seen`` training values plus the unknown slot, which starts at 0 and, never
+    used in training, stays there: a value never seen adds nothing rather than random noise."""
+    embedding = nn.Embedding(seen + 1, dim)
+    with torch.no_grad():
+        embedding.weight[seen].zero_()
+    return embedding
+
+
 class Categorical(EnvironmentEncoder):
     kinds = ("categorical",)
 
     def __init__(self, config: EncoderWidth, context: Context) -> None:
         super().__init__()
         self.dim = config.dim
-        self.embedding = nn.Embedding(len(context.environment_column.categories) + 1, config.dim)  # + unknown
+        self.embedding = unknown_last(len(context.environment_column.categories), config.dim)
 
     def forward(self, values: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
         return self.embedding(codes)
@@ -54,7 +63,7 @@ class DoseResponse(EnvironmentEncoder):
         n = len(column.categories) + 1  # + unknown compound
         self.dim = config.dim
         self.register_buffer("scale", torch.tensor(max(column.std, 1e-6) + abs(column.mean), dtype=torch.float32))
-        self.embedding = nn.Embedding(n, config.dim)
+        self.embedding = unknown_last(n - 1, config.dim)
         self.beta = nn.Parameter(torch.ones(n))
         self.bias = nn.Parameter(torch.zeros(n))
 
