@@ -54,9 +54,11 @@ class Split:
         return {"train": len(self.train), "val": len(self.val), "test": len(self.test)}
 
 
-def split_key(table: PhenotypeTable, config: SplitConfig, sides: np.ndarray | None = None) -> str:
+def split_key(table: PhenotypeTable, config: SplitConfig, sides: np.ndarray | None = None,
+              fingerprint: str | None = None) -> str:
+    """``fingerprint``: the table's, when the caller has it (hashing 20 M strains takes seconds)."""
     h = Hasher()
-    h.update_strings([table.fingerprint()])
+    h.update_strings([fingerprint or table.fingerprint()])
     if sides is not None:
         h.update_array(sides)
     if config.kind == "column":  # which of the table's kept columns says where each row goes
@@ -203,13 +205,13 @@ def _published(table: PhenotypeTable, config: SplitConfig, sides: np.ndarray | N
 
 
 def make_split(table: PhenotypeTable, config: SplitConfig, write_cache: bool = True,
-               sides: np.ndarray | None = None) -> Split:
+               sides: np.ndarray | None = None, fingerprint: str | None = None) -> Split:
     """Compute (or read from the content-keyed cache) the split of ``table``. In multi-process runs
     every rank computes the same split; only the main one writes the cache (``write_cache``).
     ``sides``: for ``kind = "files"``, which file each strain came from (0 main, 1 val, 2 test)."""
     if (config.kind == "files") != (sides is not None):
         raise ValueError('sides go with kind = "files" and only with it')
-    key = split_key(table, config, sides)
+    key = split_key(table, config, sides, fingerprint)
     cache = _cache_path(config, key, table.num_strains)
     if cache is not None and cache.exists():
         with np.load(cache, allow_pickle=False) as z:

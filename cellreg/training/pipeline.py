@@ -205,18 +205,17 @@ class Pipeline:
                              "never had can be scored with `cellreg predict`, not trained on)"])
         check_table(table, config, source, self.phenotypes.describe())
         log.info("%s", table.summary())
-        split = self._split
+        split, fingerprint = self._split, table.fingerprint()  # once: the split key hashes it too
         if split is None:
             try:
                 settings = config.split  # a relative cache folder belongs beside the config, like its data paths
                 if settings.cache_dir and not Path(settings.cache_dir).expanduser().is_absolute():
                     settings = attrs.evolve(settings, cache_dir=str(self.base_dir / settings.cache_dir))
-                split = make_split(table, settings, self.write_cache, sides)  # labels do not move strains
+                split = make_split(table, settings, self.write_cache, sides, fingerprint)  # labels do not move strains
             except ConfigError as exc:  # name the config file, not just [split]
                 raise ConfigError(source, exc.errors) from None
         leaks, dropped = self._held_out_edges(graph, table, split)
         graph = drop_edges(graph, dropped)
-        fingerprint = table.fingerprint()
         table = select_labels(table, config, source)
         check_measured(table, split.train, source, self.phenotypes.describe())
         scaler = LabelScaler.fit(table.labels[split.train], profile_columns(table))
