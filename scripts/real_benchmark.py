@@ -69,9 +69,16 @@ def read_predictions(run: Path) -> tuple[list[str], np.ndarray, np.ndarray]:
     return genes, obs, pred
 
 
-def table(out: Path, families: list[str], seeds: list[int], n_boot: int, seed: int) -> str:
+def table(out: Path, families: list[str], seeds: list[int], n_boot: int, seed: int,
+          walls: dict[str, str] | None = None) -> str:
+    """A family without every seed's test predictions is listed below the table as not run."""
     preds, val = {}, {}
     genes0 = obs0 = None
+    missing = [f for f in families if not all((out / "runs" / f"{f}_s{s}" / "test_predictions.tsv").exists()
+                                              for s in seeds)]
+    if families[0] in missing:
+        sys.exit(f"{out}: the reference family {families[0]!r} has no test predictions for every seed")
+    families = [f for f in families if f not in missing]
     for fam in families:
         for s in seeds:
             run = out / "runs" / f"{fam}_s{s}"
@@ -88,8 +95,8 @@ def table(out: Path, families: list[str], seeds: list[int], n_boot: int, seed: i
     boot = {k: rowwise_pearson(p[idx], boot_obs) for k, p in preds.items()}
     base = families[0]
     lines = [f"| family | val Pearson (mean ± sd) | test Pearson, seeds {', '.join(map(str, seeds))} | "
-             "test mean ± sd | − baseline (mean over seeds) | paired 95% CI | resamples with difference > 0 |",
-             "|---|---|---|---|---|---|---|"]
+             "test mean ± sd | − baseline (mean over seeds) | paired 95% CI | resamples with difference > 0 | wall s |",
+             "|---|---|---|---|---|---|---|---|"]
     for fam in families:
         t = np.array([point[fam, s] for s in seeds])
         v = np.array([val[fam, s] for s in seeds])
@@ -102,8 +109,10 @@ def table(out: Path, families: list[str], seeds: list[int], n_boot: int, seed: i
             bd = np.mean([boot[fam, s] - boot[base, s] for s in seeds], axis=0)
             lo, hi = np.percentile(bd, [2.5, 97.5])
             row += [f"{diff:+.3f}", f"[{lo:+.3f}, {hi:+.3f}]", f"{(bd > 0).mean():.3f}"]
+        row.append((walls or {}).get(fam, "–"))
         lines.append("| " + " | ".join(row) + " |")
-    return "\n".join(lines) + "\n"
+    notes = [f"\nNot run to the end (no test predictions for every seed): {', '.join(missing)}.\n"] if missing else []
+    return "\n".join(lines) + "\n" + "".join(notes)
 
 
 def write_docs(docs: Path, text: str) -> None:
@@ -127,11 +136,15 @@ def main(argv: list[str] | None = None) -> None:
     t.add_argument("--resamples", type=int, default=2000)
     t.add_argument("--bootstrap-seed", type=int, default=0)
     t.add_argument("--docs", type=Path, help="write the table between the markers of this page")
+    t.add_argument("--walls", type=Path, help="family<TAB>seconds lines (sweep and seeds together)")
     args = ap.parse_args(argv)
     if args.cmd == "best-sets":
         print("\n".join(best_sets(args.sweep)))
         return
-    text = table(args.out, args.families, args.seeds, args.resamples, args.bootstrap_seed)
+    walls = {}
+    if args.walls and args.walls.exists():
+        walls = dict(line.split("\t") for line in args.walls.read_text().split("\n") if line.strip())
+    text = table(args.out, args.families, args.seeds, args.resamples, args.bootstrap_seed, walls)
     print(text, end="")
     (args.out / "table.md").write_text(text)
     if args.docs:

@@ -29,31 +29,36 @@ TEST=examples/real/GO_0000790_test.tsv
 log() { printf '[real %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 start=$(date +%s)
 
-for fam in $FAMILIES; do
-    config=examples/real_$fam.toml
-    sets=()
+# family FAM: sweep, then SEEDS runs with the best trial's values, then test predictions
+family() {
+    local fam=$1 config=examples/real_$1.toml sets=() best kv s run
     if [ "$TRIALS" -gt 0 ]; then
         log "$fam: cellreg sweep ($TRIALS trials)"
         cellreg sweep "$config" --space "examples/sweeps/real_$fam.toml" --trials "$TRIALS" --out "$OUT/sweep/$fam" \
             --set "train.threads=$THREADS" --set train.progress=false > "$OUT/sweep/$fam.log" 2>&1 \
-            || { tail -20 "$OUT/sweep/$fam.log" >&2; exit 1; }
+            || { tail -20 "$OUT/sweep/$fam.log" >&2; return 1; }
         mapfile -t best < <(python scripts/real_benchmark.py best-sets "$OUT/sweep/$fam")
         for kv in "${best[@]}"; do sets+=(--set "$kv"); done
         log "$fam: best on validation: ${best[*]}"
     fi
     for s in $SEEDS; do
         run=$OUT/runs/${fam}_s$s
-        if [ ! -f "$run/test_predictions.tsv" ]; then
-            rm -rf "$run"
-            log "$fam seed $s: cellreg run"
-            cellreg run "$config" --out "$run" --set seed="$s" --set "train.threads=$THREADS" \
-                --set train.progress=false "${sets[@]}" > "$OUT/runs/${fam}_s$s.log" 2>&1 \
-                || { tail -20 "$OUT/runs/${fam}_s$s.log" >&2; exit 1; }
-            cellreg predict "$run" --table "$TEST" --gene-columns gene_a gene_b \
-                --out "$run/test_predictions.tsv" > /dev/null 2>&1
-        fi
+        [ -f "$run/test_predictions.tsv" ] && continue
+        rm -rf "$run"
+        log "$fam seed $s: cellreg run"
+        cellreg run "$config" --out "$run" --set seed="$s" --set "train.threads=$THREADS" \
+            --set train.progress=false "${sets[@]}" > "$OUT/runs/${fam}_s$s.log" 2>&1 \
+            || { tail -20 "$OUT/runs/${fam}_s$s.log" >&2; return 1; }
+        cellreg predict "$run" --table "$TEST" --gene-columns gene_a gene_b \
+            --out "$run/test_predictions.tsv" > "$run/predict.log" 2>&1 || { cat "$run/predict.log" >&2; return 1; }
     done
+}
+
+for fam in $FAMILIES; do
+    t0=$(date +%s)
+    family "$fam" || log "$fam FAILED: left out of the table (see $OUT/sweep/$fam.log or $OUT/runs/${fam}_s*.log)"
+    echo -e "$fam\t$(( $(date +%s) - t0 ))" >> "$OUT/wall.tsv"
 done
 log "wall: $(( $(date +%s) - start )) s"
 # shellcheck disable=SC2086
-python scripts/real_benchmark.py table "$OUT" $FAMILIES --seeds $SEEDS --docs "$DOCS"
+python scripts/real_benchmark.py table "$OUT" $FAMILIES --seeds $SEEDS --docs "$DOCS" --walls "$OUT/wall.tsv"
