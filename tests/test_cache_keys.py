@@ -43,3 +43,22 @@ def test_the_edge_reader_key_covers_the_gene_list_reader():
     closure = table_cache.code_closure(("cellreg_files.edges",))
     assert {"cellreg.toolkit.gene_list", "cellreg.toolkit.gene_names", "cellreg_files.edge_columns",
             "cellreg.toolkit.columnar"} <= set(closure)
+
+
+def test_a_files_digest_is_read_once_while_its_stat_is_unchanged(tmp_path, monkeypatch):
+    import os
+
+    monkeypatch.setenv("CELLREG_CACHE", str(tmp_path / "cache"))
+    calls = []
+    real = table_cache.hash_bytes
+    monkeypatch.setattr(table_cache, "hash_bytes", lambda p: calls.append(p) or real(p))
+    f = tmp_path / "t.tsv"
+    f.write_text("a\tb\n")
+    first = table_cache.file_digest(f)
+    assert table_cache.file_digest(f) == first and len(calls) == 1  # remembered
+    f.write_text("a\tc\n")  # same size, other bytes: ctime and mtime move
+    os.utime(f, ns=(1, 2))
+    assert table_cache.file_digest(f) != first and len(calls) == 2
+    monkeypatch.setenv("CELLREG_CACHE", "off")
+    table_cache.file_digest(f)
+    assert len(calls) == 3  # no cache folder, nothing remembered

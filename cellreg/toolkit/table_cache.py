@@ -42,6 +42,32 @@ def _min_bytes() -> int:
 
 
 def file_digest(path: Path) -> str:
+    """A hash of the file's bytes (:func:`hash_bytes`), remembered in the cache folder for as long as
+    the file's device, inode, size, mtime and ctime stay the same: any write through the file system
+    changes its ctime, so a 1.8 GB table is read once, not on every warm load (git's index does
+    the same)."""
+    path = Path(path)
+    root = cache_dir()
+    if root is None:
+        return hash_bytes(path)
+    import hashlib
+
+    st = path.stat()
+    stamp = f"{path.resolve()}|{st.st_dev}|{st.st_ino}|{st.st_size}|{st.st_mtime_ns}|{st.st_ctime_ns}"
+    memo = root / "digests" / f"{hashlib.sha256(stamp.encode()).hexdigest()[:32]}.txt"
+    try:
+        return memo.read_text()
+    except OSError:
+        pass
+    digest = hash_bytes(path)
+    try:
+        atomic_write(memo, lambda tmp: Path(tmp).write_text(digest))
+    except OSError:  # a read-only cache folder costs a re-read, not the run
+        pass
+    return digest
+
+
+def hash_bytes(path: Path) -> str:
     """A hash of the file's bytes: xxh3-128 when ``xxhash`` is installed (~10 GB/s), else blake2b."""
     try:
         import xxhash
