@@ -36,7 +36,7 @@ METHODS = {
                   "head": {"name": "vector", "rank": 64, "inner": {"name": "sum_mlp", "hidden": 128}}},
         "loss": [{"name": "profile"}]},
     "transformer_per_gene": {
-        "model": {"encoder": {"name": "transformer", "dim": 32, "layers": 2, "heads": 4},
+        "model": {"encoder": {"name": "transformer", "dim": 32, "layers": 2, "heads": 8},  # 16 heads: 9 relations tied
                   "head": {"name": "per_gene", "rank": 32, "hidden": 64}},
         "loss": [{"name": "profile"}, {"name": "graph_kl", "weight": 0.1}]},
 }

@@ -58,9 +58,14 @@ class Profiles:
             raise ValueError(f"profile reference must have {f} values, got {list(self.reference.shape)}")
 
 
+def profile_group(group: str, label_names: Sequence[str], unit: str = "") -> LabelGroup:
+    """The label group of one profile (scored by :mod:`cellreg.training.profile_metrics`)."""
+    return LabelGroup(group, tuple(label_names), GroupKind.PROFILE, unit)
+
+
 def as_profile(table: PhenotypeTable, group: str, unit: str = "") -> PhenotypeTable:
-    """``table`` with all its labels declared as one profile group (scored by the profile metrics)."""
-    return attrs.evolve(table, label_groups=(LabelGroup(group, table.label_names, GroupKind.PROFILE, unit),))
+    """``table`` with all its labels declared as one profile group."""
+    return attrs.evolve(table, label_groups=(profile_group(group, table.label_names, unit),))
 
 
 def profile_table(sets: Sequence[Sequence[int]], change: np.ndarray, group: str, features: Sequence[str],
