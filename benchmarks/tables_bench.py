@@ -7,6 +7,11 @@ are generated into a temporary folder (about 75 bytes per Costanzo row, 45 per S
 
     nice .venv/bin/python benchmarks/tables_bench.py                      # 20 M rows, 10 M lines
     nice .venv/bin/python benchmarks/tables_bench.py --rows 200000 --lines 100000 --repeats 1
+    nice .venv/bin/python benchmarks/tables_bench.py --rows 20000000 --lines 0 --inspect --dir /tmp/t   # cellreg inspect
+
+``--inspect``: ``cellreg inspect`` of a config reading the Costanzo file (graph, table, random split,
+label summary), end to end (the wall time of a fresh process, imports included; read_csv likewise), cold (empty cache) and warm (the table and the split
+from the cache), against ``read_csv`` alone; with ``--aggregate`` also with ``aggregate = "mean"``.
 """
 
 from __future__ import annotations
@@ -96,7 +101,14 @@ def child(task: dict) -> dict:
 
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     path = Path(task["path"])
-    if task["what"] == "read_csv":
+    if task["what"] == "inspect":
+        from cellreg.commands.inspect import inspect
+
+        t0 = time.perf_counter()
+        text = inspect(task["config"])
+        seconds = time.perf_counter() - t0
+        n = int(text.split(" strains over ")[0].rsplit("\n", 1)[-1].strip().replace(",", ""))
+    elif task["what"] == "read_csv":
         opts = csv.ParseOptions(delimiter="\t" if task["kind"] == "costanzo" else " ")
         t0 = time.perf_counter()
         table = csv.read_csv(path, parse_options=opts)
@@ -142,9 +154,11 @@ def child(task: dict) -> dict:
 
 def measure(task: dict, cache: str | None) -> dict:
     env = {**os.environ, "CELLREG_CACHE": cache or "off", "CELLREG_CACHE_MIN_BYTES": "0"}
+    t0 = time.perf_counter()
     out = subprocess.run([sys.executable, __file__, "--child", json.dumps(task)], env=env, check=True,
                          capture_output=True, text=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    wall = time.perf_counter() - t0  # the whole process: start-up and imports too
+    return {**json.loads(out.stdout.strip().splitlines()[-1]), "wall": wall}
 
 
 def run(kind: str, path: Path, genes: list[str], repeats: int, root: Path, options: dict | None = None) -> dict:
@@ -165,6 +179,51 @@ def run(kind: str, path: Path, genes: list[str], repeats: int, root: Path, optio
     return med
 
 
+INSPECT_CONFIG = """name = "inspect_bench"
+[graph]
+name = "edge_list"
+genes = "genes.txt"
+files = [{{ path = "edges.tsv", relation = "physical" }}]
+[phenotypes]
+name = "table"
+path = "{path}"
+gene_columns = ["Query Strain ID", "Array Strain ID"]
+strip_suffix = "_"
+labels = {labels}
+{extra}
+[split]
+kind = "random"
+[model.encoder]
+name = "gene_embedding"
+[model.head]
+name = "sum_mlp"
+"""
+
+
+def run_inspect(path: Path, genes: list[str], repeats: int, root: Path, aggregate: bool) -> dict:
+    """``inspect`` cold (first, empty cache) and warm (medians of ``repeats``), and read_csv alone."""
+    (root / "genes.txt").write_text("\n".join(genes) + "\n")
+    (root / "edges.tsv").write_text("".join(f"{genes[i]}\t{genes[(7 * i + 1) % len(genes)]}\n" for i in range(len(genes))))
+    extra = 'conditions = ["Arraytype/Temp"]\naggregate = "mean"' if aggregate else ""
+    config = root / f"inspect{'_mean' if aggregate else ''}.toml"
+    config.write_text(INSPECT_CONFIG.format(path=path, labels=json.dumps(LABELS, ensure_ascii=False), extra=extra))
+    task = {"kind": "costanzo", "path": str(path), "config": str(config), "genes": []}
+    rows = {"read_csv": [], "cold": [], "warm": []}
+    for r in range(repeats):
+        cache = root / f"cache-inspect-{r}"
+        shutil.rmtree(cache, ignore_errors=True)
+        rows["read_csv"].append(measure({**task, "what": "read_csv"}, None))
+        rows["cold"].append(measure({**task, "what": "inspect"}, str(cache)))
+        rows["warm"].append(measure({**task, "what": "inspect"}, str(cache)))
+        shutil.rmtree(cache, ignore_errors=True)
+        print(f"  inspect{' (mean)' if aggregate else ''} repeat {r + 1}: " +
+              ", ".join(f"{k} {v[-1]['wall']:.1f} s ({v[-1]['seconds']:.1f} in-process)" for k, v in rows.items()),
+              flush=True)
+    med = {k: {m: statistics.median(x[m] for x in v) for m in ("seconds", "wall", "peak_mb")} for k, v in rows.items()}
+    med["n"] = rows["cold"][0]["n"]
+    return med
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=20_000_000, help="Costanzo-format rows")
@@ -173,6 +232,8 @@ def main(argv=None) -> None:
     parser.add_argument("--dir", help="where to generate the files (default: a temporary folder, removed after)")
     parser.add_argument("--aggregate", action="store_true",
                         help="also the Costanzo load with conditions = [Arraytype/Temp], aggregate = mean")
+    parser.add_argument("--inspect", action="store_true",
+                        help="time `cellreg inspect` of the Costanzo file instead (cold, warm; with --aggregate too)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -192,10 +253,22 @@ def main(argv=None) -> None:
                 make(path, n, genes)
                 print(f"{path.name}: {n:,} rows, {path.stat().st_size / 1e9:.2f} GB, "
                       f"written in {time.perf_counter() - t0:.0f} s", flush=True)
+            if kind == "costanzo" and args.inspect:
+                print("\n| command | strains | read_csv s | cold s (peak MB) | cold / read_csv | warm s (peak MB) | "
+                      "warm / read_csv |\n| --- | --- | --- | --- | --- | --- | --- |")
+                for agg in ([False, True] if args.aggregate else [False]):
+                    m = run_inspect(path, genes, args.repeats, root, agg)
+                    rc, cold, warm = m["read_csv"]["wall"], m["cold"]["wall"], m["warm"]["wall"]  # end to end
+                    print(f"| inspect{', aggregate = mean' if agg else ''} | {m['n']:,} | {rc:.1f} | "
+                          f"{cold:.1f} ({m['cold']['peak_mb']:,.0f}) | {cold / rc:.2f}× | "
+                          f"{warm:.1f} ({m['warm']['peak_mb']:,.0f}) | {warm / rc:.2f}× |", flush=True)
+                continue
             results[kind] = run(kind, path, genes, args.repeats, root)
             if kind == "costanzo" and args.aggregate:
                 results["costanzo, aggregate = mean"] = run(
                     kind, path, genes, 1, root, {"conditions": ["Arraytype/Temp"], "aggregate": "mean"})
+        if not results:
+            return
         print(f"\n| file | rows | read_csv s (peak MB) | load s (peak MB) | load / read_csv | "
               f"first load with cache s | cached s | first / cached |")
         print("| --- | --- | --- | --- | --- | --- | --- | --- |")
