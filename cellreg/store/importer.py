@@ -229,14 +229,16 @@ def _fmt(v) -> str:
 
 
 def _count_environments(table: pa.Table, phenotype: str, out: dict[tuple[str, str], int]) -> None:
+    from cellreg.store.rows import count_keys, digits, undigit
+
     names = [c for c in table.column_names if c.startswith("env.")]
     if not names:
         out[(phenotype, "")] = out.get((phenotype, ""), 0) + table.num_rows
         return
-    plain = pa.table({c: table[c].cast(pa.string()) if pa.types.is_dictionary(table[c].type) else table[c]
-                      for c in names})
-    counts = plain.group_by(names).aggregate([([], "count_all")])
-    for text, n in zip(environment_text(counts), counts["count_all"].to_pylist()):
+    key, dictionaries, dims = digits([table[c] for c in names])
+    present, count = count_keys(key, dims)
+    values = pa.table(dict(zip(names, undigit(present, dictionaries, dims))))
+    for text, n in zip(environment_text(values), count.tolist()):
         out[(phenotype, text)] = out.get((phenotype, text), 0) + n
 
 

@@ -96,6 +96,8 @@ class IdParser:
         self.genes: dict[str, int] = {}
         self.kind: list[int] = []
         self.cells: dict[str, tuple[int, ...]] = {}  # cell text -> kept pieces
+        self.known = pa.array([], pa.string())  # the cells' texts, in the dict's order (for pc.index_in)
+        self.single = np.zeros(0, np.int64)  # per known cell, its one piece (-1: none or several)
         self.unknown: set[str] = set()
 
     def _piece(self, text: str) -> int:
@@ -117,24 +119,40 @@ class IdParser:
             out = self.cells[text] = tuple(self._piece(p) for p in parts if p and p.partition("_")[0] not in self.drop)
         return out
 
+    def _positions(self, dictionary: pa.Array) -> np.ndarray:
+        """Each dictionary entry's place among the known cells; new texts are parsed (once per file)."""
+        pos = np.asarray(pc.index_in(dictionary, value_set=self.known).fill_null(-1), np.int64)
+        new = np.flatnonzero(pos < 0)
+        if len(new):
+            for text in dictionary.take(pa.array(new)).to_pylist():
+                self._cell(text)
+            self.known = pa.array(list(self.cells), pa.string())
+            self.single = np.array([c[0] if len(c) == 1 else -1 for c in self.cells.values()], np.int64)
+            pos = np.asarray(pc.index_in(dictionary, value_set=self.known), np.int64)
+        return pos
+
     def __call__(self, ids: Sequence[pa.ChunkedArray | pa.Array]) -> Strains:
+        """``ids``: columns of text, or of dictionaries over text (encode once, share with other steps)."""
         n = len(ids[0])
         columns = []
         for col in ids:
-            enc = pc.dictionary_encode(col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col)
-            codes = np.asarray(enc.indices.fill_null(len(enc.dictionary)) if enc.indices.null_count else enc.indices)
-            cells = [self._cell(c) for c in enc.dictionary.to_pylist()] + [()]  # distinct cells, not rows
-            columns.append((codes, cells))
-        if all(len(c) == 1 for _, cells in columns for c in cells[:-1]) and \
-                all(not (codes == len(cells) - 1).any() for codes, cells in columns):
+            col = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+            enc = col if pa.types.is_dictionary(col.type) else pc.dictionary_encode(col)
+            codes = np.asarray(enc.indices.fill_null(len(enc.dictionary)) if enc.indices.null_count else enc.indices,
+                               np.int64)
+            pos = self._positions(enc.dictionary.fill_null(""))
+            columns.append((codes, pos))
+        if all(len(pos) and (self.single[pos] >= 0).all() and codes.max(initial=-1) < len(pos)
+               for codes, pos in columns):
             # one id per cell (Costanzo): rows are [column 0, column 1, ...], no CSR needed
-            flat = np.stack([np.array([c[0] for c in cells[:-1]], np.int64)[codes] for codes, cells in columns],
-                            axis=1).reshape(-1)
+            flat = np.stack([self.single[pos][codes] for codes, pos in columns], axis=1).reshape(-1)
             offsets = np.arange(n + 1, dtype=np.int64) * len(columns)
         else:
             sizes = np.zeros(n, np.int64)
             parts = []
-            for codes, cells in columns:
+            every = list(self.cells.values())
+            for codes, pos in columns:
+                cells = [every[p] for p in pos] + [()]  # distinct cells of this batch, not rows
                 csize = np.array([len(c) for c in cells], np.int64)
                 cflat = np.array([p for c in cells for p in c], np.int64)
                 cstart = np.concatenate([[0], np.cumsum(csize[:-1])])
@@ -173,6 +191,41 @@ def strains_from_sets(offsets: np.ndarray, gene_codes: np.ndarray, gene_names: S
     return Strains(_list(offsets, genes),
                    _list(offsets, pa.DictionaryArray.from_arrays(pa.array(kinds), pa.array(KIND_NAMES, pa.string()))),
                    _list(offsets, genes))
+
+
+def digits(columns: Sequence[pa.Array]) -> tuple[np.ndarray, list[pa.Array], list[int]]:
+    """One integer key per row naming its combination of values in ``columns`` (text, dictionaries or
+    numbers; null is a value too), and the dictionaries and sizes of its digits for :func:`undigit`."""
+    dictionaries, dims, key = [], [], None
+    for v in columns:
+        v = v.combine_chunks() if isinstance(v, pa.ChunkedArray) else v
+        e = v if pa.types.is_dictionary(v.type) else pc.dictionary_encode(v)
+        dictionaries.append(pa.concat_arrays([e.dictionary, pa.nulls(1, e.dictionary.type)]))
+        dims.append(len(e.dictionary) + 1)
+        c = np.asarray(e.indices.fill_null(len(e.dictionary)) if e.indices.null_count else e.indices, np.int64)
+        key = c if key is None else key * dims[-1] + c
+    return key, dictionaries, dims
+
+
+def count_keys(key: np.ndarray, dims: Sequence[int], weights: Sequence[np.ndarray] = ()) -> tuple[np.ndarray, ...]:
+    """(present keys, rows per key, then each weight summed per key): bincount over dense keys, a sort
+    only when the combinations far outnumber the rows."""
+    n_keys = float(np.prod(dims, dtype=np.float64))
+    if n_keys <= 4 * len(key) + 1024:
+        count = np.bincount(key, minlength=int(n_keys))
+        present = np.flatnonzero(count)
+        return (present, count[present], *(np.bincount(key, weights=w, minlength=int(n_keys))[present] for w in weights))
+    present, inverse, count = np.unique(key, return_inverse=True, return_counts=True)
+    return (present, count, *(np.bincount(inverse.reshape(-1), weights=w) for w in weights))
+
+
+def undigit(keys: np.ndarray, dictionaries: Sequence[pa.Array], dims: Sequence[int]) -> list[pa.Array]:
+    """Per column, the value each key stands for."""
+    out, rest = [], keys
+    for d, dim in zip(reversed(dictionaries), reversed(dims)):
+        out.append(d.take(pa.array(rest % dim)))
+        rest = rest // dim
+    return out[::-1]
 
 
 def numbers(column: pa.ChunkedArray | pa.Array) -> pa.Array:

@@ -14,7 +14,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from cellreg.store.rows import KIND_NAMES, Part, Phenotype, slug
+from cellreg.store.rows import KIND_NAMES, Part, Phenotype, count_keys, digits, slug, undigit
 
 BLOCK = 64 << 20  # bytes of text per streamed batch (~850,000 Costanzo rows)
 CONSTANT = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*([^\d\s].*)?$")
@@ -137,40 +137,14 @@ class SubstrainFitness:
         self.groups: list[pa.Table] = []
 
     def add(self, ids: pa.Array, env: dict[str, pa.Array], value: pa.Array) -> None:
-        ids = ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids
-        dictionaries, codes = [], []
-        for v in [ids, *env.values()]:
-            e = v if pa.types.is_dictionary(v.type) else pc.dictionary_encode(v)
-            # a null (no value) is one more code, after the dictionary's
-            dictionaries.append(pa.concat_arrays([e.dictionary, pa.nulls(1, e.dictionary.type)]))
-            codes.append(np.asarray(e.indices.fill_null(len(e.dictionary)) if e.indices.null_count else e.indices,
-                                    np.int64))
-        dims = [len(d) for d in dictionaries]
-        key = codes[0]
-        for c, d in zip(codes[1:], dims[1:]):
-            key = key * d + c
+        key, dictionaries, dims = digits([ids, *env.values()])
         x = np.asarray(value.cast(pa.float64()).fill_null(np.nan))
         seen = ~np.isnan(x)
-        n_keys = int(np.prod(dims, dtype=np.float64))
-        if n_keys <= 4 * len(key) + 1024:  # dense keys: counts by bincount, no sort
-            count = np.bincount(key, minlength=n_keys)
-            present = np.flatnonzero(count)
-            sums = np.bincount(key, weights=np.where(seen, x, 0.0), minlength=n_keys)[present]
-            n = np.bincount(key, weights=seen, minlength=n_keys)[present]
-        else:
-            present, inverse = np.unique(key, return_inverse=True)
-            sums = np.bincount(inverse.reshape(-1), weights=np.where(seen, x, 0.0))
-            n = np.bincount(inverse.reshape(-1), weights=seen)
-        parts, rest = [], present
-        for d in reversed(dims):  # the key's digits back: which id and environment each group is
-            parts.append(rest % d)
-            rest = rest // d
-        parts.reverse()
-        cols = {"id": dictionaries[0].take(pa.array(parts[0]))}
-        for (k, v), d, c in zip(env.items(), dictionaries[1:], parts[1:]):
-            taken = d.take(pa.array(c))
-            cols[f"env.{k}"] = taken.cast(pa.string()) if pa.types.is_string(taken.type) or \
-                pa.types.is_large_string(taken.type) else taken
+        present, _, sums, n = count_keys(key, dims, [np.where(seen, x, 0.0), seen.astype(np.float64)])
+        values = undigit(present, dictionaries, dims)
+        cols = {"id": values[0].cast(pa.string())}
+        for k, v in zip(env, values[1:]):
+            cols[f"env.{k}"] = v.cast(pa.string()) if pa.types.is_string(v.type) else v
         cols["value_sum"], cols["value_count"] = pa.array(sums), pa.array(n)
         self.groups.append(pa.table(cols))
 

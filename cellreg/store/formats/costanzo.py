@@ -60,12 +60,13 @@ class Costanzo2016(Format):
         where = str(self.path)
         parser = IdParser(where=where)
         for start, batch in self.batches([Q, A, SCREEN], [EPS, P, QSMF, ASMF, DMF, DMF_SD]):
-            strains = parser([batch[Q], batch[A]])
+            q, a = pc.dictionary_encode(batch[Q]), pc.dictionary_encode(batch[A])  # once, for both steps
+            strains = parser([q, a])
             env = screen_environment(batch[SCREEN], start, where)
             yield self.with_constants(Part(INTERACTION, row_table(strains, env, batch[EPS], {"p_value": batch[P]}), ENV))
             yield self.with_constants(Part(FITNESS, row_table(strains, env, batch[DMF], {"sd": batch[DMF_SD]}), ENV))
-            singles.add(batch[Q], env, batch[QSMF])
-            singles.add(batch[A], env, batch[ASMF])
+            singles.add(q, env, batch[QSMF])
+            singles.add(a, env, batch[ASMF])
         part = singles.part(FITNESS, ENV, parser, FITNESS.statistics)
         if part is not None:
             yield self.with_constants(part)
