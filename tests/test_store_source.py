@@ -161,3 +161,29 @@ def test_drop_repeated_genes_matches_a_loop(largest):
     assert [list(zip(g[got_offsets[r]:got_offsets[r + 1]], k[got_offsets[r]:got_offsets[r + 1]]))
             for r in range(len(s))] == expected
     assert n == hit
+
+
+def test_profiles_from_the_store_are_changes_from_the_reference(tmp_path):
+    anndata = pytest.importorskip("anndata")
+    import pandas as pd
+
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(10, 3)).astype(np.float32)
+    cond = np.array(["ctrl", "ctrl", "YAL001C+ctrl", "YAL001C+ctrl", "YAL001C+YBR002W"] * 2)
+    var = pd.DataFrame({"gene_name": ["f1", "f2", "f3"]}, index=["e1", "e2", "e3"])
+    anndata.AnnData(x, obs=pd.DataFrame({"condition": cond}, index=[f"c{i}" for i in range(10)]),
+                    var=var).write_h5ad(tmp_path / "p.h5ad")
+    store = tmp_path / "store"
+    assert main(["data", "import", "h5ad", str(tmp_path / "p.h5ad"), "--store", str(store), "--study", "prof"]) == 0
+    table = _source(store, studies=["prof"]).load(_graph())
+    assert table.label_names == ("expression:f1", "expression:f2", "expression:f3")
+    (group,) = table.label_groups
+    assert group.kind.value == "profile" and group.name == "expression"
+    ref = x[cond == "ctrl"].mean(axis=0)
+    got = {tuple(sorted(table.gene_names[g] for g in table.genes[table.offsets[s]:table.offsets[s + 1]])): table.labels[s]
+           for s in range(table.num_strains)}
+    assert set(got) == {("YAL001C",), ("YAL001C", "YBR002W")}  # the reference is not a strain to predict
+    np.testing.assert_allclose(got[("YAL001C",)], x[cond == "YAL001C+ctrl"].mean(axis=0) - ref, rtol=1e-5)
+    np.testing.assert_allclose(got[("YAL001C", "YBR002W")], x[cond == "YAL001C+YBR002W"].mean(axis=0) - ref, rtol=1e-5)
+    levels = _source(store, studies=["prof"], profiles="level").load(_graph())
+    assert levels.num_strains == 3

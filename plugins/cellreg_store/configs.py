@@ -41,6 +41,9 @@ class StoreConfig:
     prefer: list[str] = attrs.field(factory=list)
     store: str | None = None  # default: $CELLREG_STORE, else the user data directory's cellreg/store
     unknown_genes: Literal["error", "drop"] = "error"
+    # profile groups: "change" from the reference strain (no genes) under the same environment, as the
+    # profiles source gives them, or the stored "level"
+    profiles: Literal["change", "level"] = "change"
 
     def __attrs_post_init__(self) -> None:
         if self.replicates == "prefer" and not self.prefer:

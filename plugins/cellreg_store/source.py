@@ -214,7 +214,11 @@ class StoreSource(PhenotypeSource):
                          for s in studies], np.int64)
         merged = merge_rows(cat["genes"], cat["kinds"], cat["sizes"], graph.num_genes, env_code, cat["study"],
                             cat["label"], cat["value"], len(labels), len(studies), self.config.replicates, rank)
-        first = merged.first
+        profile_columns = [j for n, j in labels.items() if plan.phenotypes[label_group[n]][1] == "profile"]
+        values, first = merged.labels, merged.first
+        if profile_columns and self.config.profiles == "change":
+            values, first = _changes(values, first, cat["sizes"][first], env_code[first], profile_columns,
+                                     len(profile_columns) == len(labels), self.describe())
         offsets = np.concatenate([[0], np.cumsum(cat["sizes"])])
         sizes = cat["sizes"][first]
         new_offsets = np.concatenate([[0], np.cumsum(sizes)])
@@ -227,7 +231,7 @@ class StoreSource(PhenotypeSource):
             groups.append(LabelGroup(group, members, GroupKind.PROFILE if shape == "profile" else GroupKind.SCALAR, unit))
         tags = {}
         if len(studies) > 1:  # which studies made each strain's values (one study: the provenance says it)
-            distinct, which = _distinct_rows(merged.studies)
+            distinct, which = _distinct_rows(merged.studies[np.searchsorted(merged.first, first)])
             tags["study"] = np.array(["+".join(s for s, m in zip(studies, row) if m) for row in distinct],
                                      dtype=object)[which]
         environment = Environment(tuple(
@@ -237,7 +241,7 @@ class StoreSource(PhenotypeSource):
                       repeated, "rows outranked by a preferred study": len(cat["value"]) - merged.rows_used,
                       "strains": len(first)}
         return PhenotypeTable(new_offsets, cat["genes"][take].astype(np.int32), cat["kinds"][take].astype(np.int8),
-                              merged.labels.astype(np.float32), names, graph.genes, tags,
+                              values.astype(np.float32), names, graph.genes, tags,
                               environment, label_groups=groups)
 
     def _env_filter(self, t: pa.Table, env: dict[str, tuple[str, str]]) -> np.ndarray:
@@ -255,6 +259,26 @@ class StoreSource(PhenotypeSource):
                 keep &= np.asarray(pc.fill_null(pc.is_in(col.cast(pa.string()), pa.array([str(v) for v in f.accepted])),
                                                 False))
         return keep
+
+
+def _changes(values: np.ndarray, first: np.ndarray, sizes: np.ndarray, env: np.ndarray, columns: list[int],
+             drop_reference: bool, where: str) -> tuple[np.ndarray, np.ndarray]:
+    """Profiles as changes from the reference (the strain with no genes) under the same environment;
+    the reference strains themselves go when every label is a profile feature."""
+    reference = np.flatnonzero(sizes == 0)
+    if len(reference) == 0:
+        raise ValueError(f"{where}: the profiles have no reference strain (no genes: the control cells) to take "
+                         'changes from; set profiles = "level" to train on the levels')
+    lookup = np.full(int(env.max()) + 1 if len(env) else 1, -1, np.int64)
+    lookup[env[reference]] = reference
+    ref = lookup[env]
+    out = values.copy()
+    cols = np.asarray(columns)
+    out[:, cols] = np.where(ref[:, None] >= 0, values[:, cols] - values[np.maximum(ref, 0)][:, cols], np.nan)
+    if drop_reference:
+        keep = sizes > 0
+        return out[keep], first[keep]
+    return out, first
 
 
 def _digest(genes) -> str:
