@@ -36,11 +36,13 @@ def _cmd_import(args) -> int:
     from cellreg.store.importer import import_file
     from cellreg.store.location import store_root
 
-    if (args.option or args.options) and args.format != "table":
+    from cellreg.store.formats.table import Table
+
+    if (args.option or args.options) and args.format != Table.name:
         raise ValueError(f"--option / --options are the table format's column options, not {args.format}'s")
     options = ImportOptions(env=tuple(args.env), units=tuple(args.unit), phenotype=args.phenotype, kind=args.kind,
                             table=_table_options(args), condition_column=args.condition_column, control=args.control)
-    result = import_file(store_root(args.store), args.format, Path(args.file), args.study, args.cite, args.license,
+    result = import_file(store_root(args.store), args.format, Path(args.path), args.study, args.cite, args.license,
                          options)
     print(result.describe())
     return 0
@@ -99,7 +101,7 @@ def add_data_parser(sub) -> None:
     im = ds.add_parser("import", parents=[common], help="import one file as (part of) a study")
     im.add_argument("format", metavar="FORMAT",
                     help="costanzo2016, kuzmin2018, kuzmin2020, dcell, table or h5ad")
-    im.add_argument("file")
+    im.add_argument("path", metavar="FILE")
     im.add_argument("--study", required=True, help="the study's name (letters, digits, _ . -)")
     im.add_argument("--cite", help="citation or DOI (default: the format's publication)")
     im.add_argument("--license", help="a license note for the data")

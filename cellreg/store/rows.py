@@ -48,7 +48,7 @@ class Phenotype:
 
     name: str
     unit: str = ""
-    shape: str = "scalar"  # or "profile"
+    shape: str = "scalar"  # or a profile (GroupKind.PROFILE)
     statistics: tuple[str, ...] = ()
     description: str = ""
 

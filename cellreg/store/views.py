@@ -44,7 +44,7 @@ def ls(store: Store) -> str:
                    (SELECT string_agg(DISTINCT CASE WHEN environment = '' THEN '(none)' ELSE environment END, '; ')
                       FROM environments e WHERE e.study = s.study)
             FROM studies s ORDER BY s.study""").fetchall()
-    return f"store: {store.root}\n\n" + table_text(["study", "files", "rows", "phenotypes", "environments"], rows)
+    return f"store: {store.root}\n\n" + table_text(["study", "source files", "rows", "phenotypes", "environments"], rows)
 
 
 def show(store: Store, study: str) -> str:
@@ -57,7 +57,7 @@ def show(store: Store, study: str) -> str:
                                          [study]).fetchone()
         out += [f"citation: {cite or '(none given)'}", f"license: {lic or '(none given; pass --license)'}",
                 f"created: {created}", "", "## source files", ""]
-        out.append(table_text(["file", "format", "sha256", "bytes", "imported", "rows", "import"], con.execute(
+        out.append(table_text(["source file", "format", "sha256", "bytes", "imported", "rows", "import"], con.execute(
             "SELECT file_name, format, sha256, size_bytes, imported_at, rows, import_id FROM sources WHERE study = ? "
             "ORDER BY imported_at", [study]).fetchall()))
         out += ["", "## phenotypes", ""]

@@ -12,6 +12,7 @@ from typing import Iterator
 import numpy as np
 import pyarrow as pa
 
+from cellreg.data.label_groups import GroupKind
 from cellreg.store.formats.base import Format, row_table
 from cellreg.store.rows import KIND_NAMES, Part, Phenotype, check_name, strains_from_sets
 
@@ -43,7 +44,7 @@ class H5ad(Format):
             column = self.options.condition_column
             if column not in adata.obs.columns:
                 raise ValueError(f"{self.path}: not an h5ad file of perturbation profiles: missing obs column "
-                                 f"{column!r}; obs columns: {', '.join(map(str, adata.obs.columns)) or 'none'}")
+                                 f"{column!r}; obs columns: {', '.join(map(str, adata.obs.columns)) or '(no columns)'}")
             features = adata.var["gene_name"].astype(str).tolist() if "gene_name" in adata.var.columns \
                 else [str(v) for v in adata.var_names]
             conditions, cells = np.unique(adata.obs[column].astype(str).to_numpy(), return_inverse=True)
@@ -79,7 +80,7 @@ class H5ad(Format):
         strains = strains_from_sets(offsets, codes[entry], vocab, kinds)
         value = pa.array(sums[cond, feat] / counts[cond, feat])
         feature = pa.DictionaryArray.from_arrays(pa.array(feat.astype(np.int32)), pa.array(features, pa.string()))
-        phenotype = Phenotype(name, shape="profile", statistics=("cells",),
+        phenotype = Phenotype(name, shape=GroupKind.PROFILE.value, statistics=("cells",),
                               description=f"mean profile of the cells of each {column!r} value")
         yield self.with_constants(Part(phenotype, row_table(strains, {}, value, {"cells": pa.array(counts[cond, feat])},
                                                             feature=feature)))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
+import attrs
 import numpy as np
 import pyarrow as pa
 
@@ -29,7 +30,7 @@ class Table(Format):
         config = structure({**options, "path": str(self.path)}, TableConfig, "--option", errors)
         if errors:
             raise ValueError("; ".join(errors))
-        if config.aggregate != "none":
+        if config.aggregate != attrs.fields(type(config)).aggregate.default:
             raise ValueError("--option aggregate: the store keeps every row; replicates are averaged by the store "
                              "source that reads them (replicates = \"mean\")")
         return config
