@@ -89,3 +89,13 @@ def test_profile_run_reports_baselines_and_screens_by_profile(tmp_path):
         expected = -p["G00003"] - 2 * np.sqrt(((p["G00001"] + 1) ** 2 + (p["G00002"] - 0.5) ** 2) / 2)
         assert float(r["objective_mean"]) == pytest.approx(expected, rel=1e-4, abs=1e-5)
     assert [float(r["score"]) for r in rows] == sorted((float(r["score"]) for r in rows), reverse=True)
+
+
+def test_inspect_prints_a_profile_as_one_line(tmp_path):
+    from cellreg.commands.inspect import inspect
+
+    config = tmp_path / "tiny.toml"
+    config.write_text(tomli_w.dumps(TINY))
+    text = inspect(config)
+    lines = [ln for ln in text.splitlines() if ln.startswith("  expression")]
+    assert len(lines) == 1 and "profile of 60 features" in lines[0] and "7,200 of 7,200" in lines[0]

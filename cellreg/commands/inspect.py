@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from cellreg.data.label_groups import group_columns
+from cellreg.data.profiles import profile_columns
 from cellreg.training.pipeline import Pipeline
 
 
@@ -21,8 +23,19 @@ def _report(source) -> list[str]:
 def _labels(pipe: Pipeline) -> list[str]:
     table = pipe.data.table
     raw = pipe.data.scaler.inverse(pipe.data.targets)
-    out = []
+    out, in_profile = [], profile_columns(table)
+    for group, cols in zip(table.label_groups, group_columns(table.label_groups, table.label_names)):
+        if in_profile[cols].all():  # a profile: one line, not one per feature
+            values = raw[:, cols]
+            measured = ~np.isnan(values)
+            unit = f", in {group.unit}" if group.unit else ""
+            out.append(f"  {group.name} (profile of {len(cols):,} features, changes from the reference{unit}): "
+                       f"{int(measured.sum()):,} of {values.size:,} strain x feature values measured; per feature, "
+                       f"mean |change| {np.nanmean(np.abs(values)):.4g}, sd of change "
+                       f"{np.nanmean(np.nanstd(values, 0)):.4g} (averaged over features)")
     for j, name in enumerate(table.label_names):
+        if in_profile[j]:
+            continue
         col = raw[:, j]
         measured = ~np.isnan(col)
         stats = f"mean {np.nanmean(col):.4g}, sd {np.nanstd(col):.4g}" if measured.any() else "no values"

@@ -27,6 +27,7 @@ class VectorHead(PerturbationHead):
         choice = choose_plugin(dict(config.inner), "head", "model.head.inner", context.registry)
         inner_context = attrs.evolve(context, label_names=tuple(f"rank{i}" for i in range(config.rank)))
         self.inner = context.registry.build("head", choice.name, choice.config, inner_context)
+        self.embedding_dim = self.inner.embedding_dim  # an environment reaches the profile through the inner head's
         features = len(context.label_names)
         channels = [config.rank] + ([config.hidden] if config.hidden else []) + [features]
         self.readout = MLP(channels, dropout=config.dropout, norm=None) if config.hidden \
