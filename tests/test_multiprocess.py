@@ -2,11 +2,11 @@
 
 import csv
 import json
-import subprocess
 import sys
 
 import numpy as np
 import pytest
+from processes import cellreg_cli, run_group
 
 from cellreg.training.metrics import regression_metrics
 from cellreg.commands.predict import predict
@@ -15,9 +15,9 @@ from cellreg.training.trainer import RunDir
 
 def test_two_processes_train_write_once_and_evaluate_the_whole_split(tiny_config, tmp_path):
     out = tmp_path / "mp"
-    subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-                    "-m", "cellreg.commands.cli", "run", str(tiny_config), "--out", str(out), "--set", "train.epochs=2"],
-                   check=True, capture_output=True, timeout=600)
+    run_group([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+               "-m", "cellreg.commands.cli", "run", str(tiny_config), "--out", str(out), "--set", "train.epochs=2"],
+              timeout=600)
     rd = RunDir(out)
     info = json.loads(rd.info.read_text())
     assert info["num_processes"] == 2
@@ -49,14 +49,14 @@ def test_two_processes_train_write_once_and_evaluate_the_whole_split(tiny_config
 
 def test_num_processes_flag_matches_torchrun_and_one_process_validation(tiny_config, tmp_path):
     common = [str(tiny_config), "--set", "train.epochs=1"]
-    subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-                    "-m", "cellreg.commands.cli", "run", *common, "--out", str(tmp_path / "torchrun")],
-                   check=True, capture_output=True, timeout=600)
-    subprocess.run([sys.executable, "-m", "cellreg.commands.cli", "run", *common, "--num-processes", "2",
-                    "--out", str(tmp_path / "flag")], check=True, capture_output=True, timeout=600)
+    run_group([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+               "-m", "cellreg.commands.cli", "run", *common, "--out", str(tmp_path / "torchrun")], timeout=600)
+    run_group(cellreg_cli("run", *common, "--num-processes", "2", "--out", str(tmp_path / "flag")), timeout=600)
     torchrun, flag = (json.loads(RunDir(tmp_path / d).metrics.read_text()) for d in ("torchrun", "flag"))
     assert json.loads(RunDir(tmp_path / "flag").info.read_text())["num_processes"] == 2
-    assert flag["test"] == torchrun["test"]  # deterministic training: the same numbers, bit for bit
+    # The two launchers run the same deterministic training, but nothing promises bit equality across
+    # process launches (gloo's all-reduce order, thread scheduling): the same numbers within 1e-5.
+    _same_within(flag["test"], torchrun["test"], rel=1e-5)
 
     # The validation loss logged by 2 processes is that of one process on the same weights: no strain
     # counted twice (an odd split would give one process a padded repeat).
@@ -92,3 +92,20 @@ def test_more_processes_than_gpus_is_refused_before_anything_starts(tiny_config,
     assert cli.main(["run", str(tiny_config), "--out", str(tmp_path / "r"), "--num-processes", "4"]) == 2
     assert "4 processes need 4 GPUs, one each; this machine has 2" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()
+
+
+def _same_within(a, b, rel: float, path: str = "test") -> None:
+    """Two metric trees: the same keys, integers equal, floats within ``rel`` (None stays None)."""
+    assert (type(a) is dict) == (type(b) is dict), path
+    if isinstance(a, dict):
+        assert a.keys() == b.keys(), path
+        for k in a:
+            _same_within(a[k], b[k], rel, f"{path}.{k}")
+    elif isinstance(a, list):
+        assert len(a) == len(b), path
+        for i, (x, y) in enumerate(zip(a, b)):
+            _same_within(x, y, rel, f"{path}[{i}]")
+    elif isinstance(a, float) or isinstance(b, float):
+        assert a == pytest.approx(b, rel=rel, abs=1e-9), path
+    else:
+        assert a == b, path

@@ -124,22 +124,18 @@ def test_resuming_adds_trials_without_rerunning_finished_ones(tmp_path):
         sweep_one(config, changed, out, attrs.evolve(options, trials=4))
 
 
-def _worker(config, space, out):
-    ran = sweep_one(config, space, out, Options(trials=4, pruner="off", overrides=("train.epochs=1",)))
-    sys.exit(0 if ran is not None else 3)
-
-
 def test_two_workers_share_one_study_without_duplicates(tmp_path):
-    """Two processes on one journal file (forked: the imports are done, so the test stays fast)."""
+    """Two processes on one journal file (spawned: forking after torch is imported can hang; killed
+    if they outlive the timeout)."""
+    from processes import join_or_kill, sweep_worker
+
     config, space = write(tmp_path / "tiny.toml", SMALL), write(tmp_path / "space.toml", SPACE)
     out = tmp_path / "out"
-    context = multiprocessing.get_context("fork")
-    workers = [context.Process(target=_worker, args=(config, space, out)) for _ in range(2)]
+    context = multiprocessing.get_context("spawn")
+    workers = [context.Process(target=sweep_worker, args=(config, space, out)) for _ in range(2)]
     for w in workers:
         w.start()
-    for w in workers:
-        w.join(timeout=240)
-    assert [w.exitcode for w in workers] == [0, 0]
+    assert join_or_kill(workers, timeout=300) == [0, 0]
     trials = load_study(out).trials
     assert sorted(t.number for t in trials) == [0, 1, 2, 3]  # N in all, none started twice
     assert all(t.state == optuna.trial.TrialState.COMPLETE for t in trials)
