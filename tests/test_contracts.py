@@ -67,7 +67,8 @@ def test_run_json_is_versioned_and_checked(tmp_path):
     old = rd.read_info()
     assert (old.schema_version, old.max_strain_size, SCHEMA_VERSION) == (1, None, 2)
     rd.write_info(attrs.evolve(old, max_strain_size=3, schema_version=SCHEMA_VERSION))
-    assert json.loads(rd.info.read_text()) == {**info, "max_strain_size": 3, "schema_version": 2}
+    assert json.loads(rd.info.read_text()) == {**info, "max_strain_size": 3, "environment": [], "coverage": {},
+                                               "label_groups": [], "schema_version": 2}  # later fields' defaults
     rd.info.write_text(json.dumps({**info, "schema_version": 99}))
     with pytest.raises(ConfigError, match="run.json schema version 99 is newer"):
         rd.read_info()
