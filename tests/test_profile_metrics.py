@@ -75,3 +75,18 @@ def test_baselines_by_hand():
     assert out["additive"]["n_strains"] == 1
     assert out["additive"]["cosine_delta"] == pytest.approx((4 + 2 + 1) / (3 * math.sqrt(6)))
     assert out["combinations"]["cosine_delta"] == pytest.approx(out["additive"]["cosine_delta"])
+
+
+def test_blocks_of_strains_change_nothing(monkeypatch):
+    import cellreg.training.profile_metrics as pm
+
+    rng = np.random.default_rng(1)
+    obs, pred = rng.standard_normal((30, 25)), rng.standard_normal((30, 25))
+    obs[rng.random(obs.shape) < 0.2] = NAN
+    whole = per_strain(pred, obs)
+    monkeypatch.setattr(pm, "BLOCK", 7)
+    blocked = per_strain(pred, obs)
+    for name in whole:
+        np.testing.assert_array_equal(blocked[name], whole[name])
+    empty = profile_metrics(np.zeros((0, 25)), np.zeros((0, 25)))
+    assert empty["n_strains"] == 0 and math.isnan(empty["pearson_delta"])

@@ -74,10 +74,21 @@ def top_features(obs: np.ndarray, top: int = TOP) -> tuple[np.ndarray, np.ndarra
 
 
 def per_strain(pred: np.ndarray, obs: np.ndarray, top: int = TOP) -> dict[str, np.ndarray]:
-    """Every metric per strain ([S] each, NaN where undefined)."""
+    """Every metric per strain ([S] each, NaN where undefined). Computed on blocks of strains, so
+    the float64 work arrays stay near ``BLOCK`` x F whatever S is (8,000 strains of 6,000 features
+    would otherwise take about 5 GB of them at once)."""
+    if np.shape(pred) != np.shape(obs) or np.ndim(obs) != 2:
+        raise ValueError(f"pred and obs must be [strains, features] of one shape, got {np.shape(pred)} and "
+                         f"{np.shape(obs)}")
+    blocks = [_per_strain(pred[i:i + BLOCK], obs[i:i + BLOCK], top) for i in range(0, max(len(obs), 1), BLOCK)]
+    return {name: np.concatenate([b[name] for b in blocks]) for name in blocks[0]}
+
+
+BLOCK = 256  # strains per block of per_strain
+
+
+def _per_strain(pred: np.ndarray, obs: np.ndarray, top: int) -> dict[str, np.ndarray]:
     p, o = np.asarray(pred, np.float64), np.asarray(obs, np.float64)
-    if p.shape != o.shape or p.ndim != 2:
-        raise ValueError(f"pred and obs must be [strains, features] of one shape, got {p.shape} and {o.shape}")
     w = ~np.isnan(p) & ~np.isnan(o)
     idx, valid = top_features(o, top)
     pt, ot = np.take_along_axis(p, idx, 1), np.take_along_axis(o, idx, 1)
@@ -100,28 +111,49 @@ def profile_metrics(pred: np.ndarray, obs: np.ndarray, top: int = TOP) -> dict[s
     return out
 
 
-def _incidence(offsets: np.ndarray, codes: np.ndarray, rows: np.ndarray, width: int) -> sp.csr_matrix:
-    """[len(rows), width] 0/1: which perturbation codes each of ``rows`` carries."""
+def _entries(offsets: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(position in ``rows`` [nnz], CSR entry [nnz]) of every perturbation of the strains ``rows``."""
     sizes = offsets[rows + 1] - offsets[rows]
-    starts = offsets[rows]
-    pos = np.repeat(starts - np.concatenate([[0], np.cumsum(sizes)[:-1]]), sizes) + np.arange(sizes.sum())
-    return sp.csr_matrix((np.ones(len(pos)), (np.repeat(np.arange(len(rows)), sizes), codes[pos])),
-                         shape=(len(rows), width))
+    ends = np.cumsum(sizes)
+    pos = np.repeat(offsets[rows] - (ends - sizes), sizes) + np.arange(ends[-1] if len(ends) else 0)
+    return np.repeat(np.arange(len(rows)), sizes), pos
 
 
-def single_changes(change: np.ndarray, offsets: np.ndarray, codes: np.ndarray, train: np.ndarray,
-                   width: int) -> tuple[np.ndarray, np.ndarray]:
-    """(mean change [width, F] of each perturbation code's training single mutants, which codes have one)."""
-    sizes = np.diff(offsets)
-    singles = train[sizes[train] == 1]
-    code = codes[offsets[singles]]
-    x = change[singles].astype(np.float64)
-    measured = ~np.isnan(x)
-    ind = sp.csr_matrix((np.ones(len(singles)), (code, np.arange(len(singles)))), shape=(width, len(singles)))
-    sums, counts = ind @ np.where(measured, x, 0.0), ind @ measured.astype(np.float64)
+def _column_mean(x: np.ndarray) -> np.ndarray:
+    """Mean of each column over its measured values (NaN where none), in float64 without a float64 copy."""
+    counts = (~np.isnan(x)).sum(0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        means = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
-    return means, np.asarray(ind.sum(1)).ravel() > 0
+        return np.where(counts > 0, np.nansum(x, 0, dtype=np.float64) / np.maximum(counts, 1), np.nan)
+
+
+def additive_predictions(change: np.ndarray, offsets: np.ndarray, codes: np.ndarray, train: np.ndarray,
+                         rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(covered [len(rows)] bool, the additive prediction [covered, F]): for each strain of ``rows``
+    with two or more perturbations whose every perturbation code (a gene and its kind) has training
+    single mutants, the sum of those singles' mean changes; NaN where a single never measured a feature."""
+    sizes = np.diff(offsets)
+    strain, entry = _entries(offsets, rows)
+    needed = np.unique(codes[entry])
+    singles = train[sizes[train] == 1]
+    single_code = codes[offsets[singles]]
+    singles, single_code = singles[np.isin(single_code, needed)], single_code[np.isin(single_code, needed)]
+    have = np.zeros(len(needed), bool)
+    have[np.searchsorted(needed, single_code)] = True
+    slot = np.searchsorted(needed, codes[entry])  # each entry's code among the needed ones
+    missing = np.bincount(strain, weights=~have[slot], minlength=len(rows))
+    covered = (sizes[rows] >= 2) & (missing == 0)
+    # mean change of each needed code's training singles: [codes, F], one sparse product
+    group = sp.csr_matrix((np.ones(len(singles)), (np.searchsorted(needed, single_code), np.arange(len(singles)))),
+                          shape=(len(needed), len(singles)))
+    x = change[singles]
+    measured = ~np.isnan(x)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = (group @ np.where(measured, x, 0).astype(np.float64)) / (group @ measured.astype(np.float64))
+    keep = covered[strain]
+    members = sp.csr_matrix((np.ones(int(keep.sum())), (np.cumsum(covered)[strain[keep]] - 1, slot[keep])),
+                            shape=(int(covered.sum()), len(needed)))
+    pred = members @ np.nan_to_num(means)
+    return covered, np.where(members @ np.isnan(means).astype(np.float64) > 0, np.nan, pred)
 
 
 def baselines(change: np.ndarray, offsets: np.ndarray, genes: np.ndarray, kinds: np.ndarray,
@@ -129,23 +161,14 @@ def baselines(change: np.ndarray, offsets: np.ndarray, genes: np.ndarray, kinds:
     """The baselines' metrics on ``rows`` (observed ``change[rows]``), and the model's on the
     additive baseline's strains (``combinations``). ``change`` [S, F] holds every strain's observed
     change; only ``train`` rows inform a baseline."""
-    obs = change[rows].astype(np.float64)
-    out = {"no_change": profile_metrics(np.zeros_like(obs), obs, top)}
-    train_change = change[train].astype(np.float64)
-    measured = ~np.isnan(train_change)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(measured, train_change, 0.0).sum(0) / measured.sum(0)  # NaN where never measured
+    obs = change[rows]
+    out = {"no_change": profile_metrics(np.zeros(obs.shape, np.float32), obs, top)}
+    mean = _column_mean(change[train]) if len(train) else np.full(obs.shape[1], np.nan)
     out["training_mean"] = profile_metrics(np.broadcast_to(mean, obs.shape), obs, top)
     codes = genes.astype(np.int64) * len(Perturbation) + kinds.astype(np.int64)  # a single is a gene and a kind
-    width = (int(codes.max()) + 1) if len(codes) else 1
-    single, have = single_changes(change, offsets, codes, train, width)
-    a = _incidence(offsets, codes, rows, width)
-    combination = np.diff(offsets)[rows] >= 2
-    covered = combination & (np.asarray(a @ (~have).astype(np.float64)).ravel() == 0)
-    pred = a @ np.nan_to_num(single)
-    pred = np.where(a @ np.isnan(single).astype(np.float64) > 0, np.nan, pred)  # a single unmeasured there
-    out["additive"] = profile_metrics(pred[covered], obs[covered], top)
-    out["combinations"] = profile_metrics(np.asarray(model_pred, np.float64)[covered], obs[covered], top)
+    covered, pred = additive_predictions(change, offsets, codes, np.asarray(train), np.asarray(rows))
+    out["additive"] = profile_metrics(pred, obs[covered], top)
+    out["combinations"] = profile_metrics(np.asarray(model_pred)[covered], obs[covered], top)
     return out
 
 
