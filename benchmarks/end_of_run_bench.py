@@ -27,43 +27,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 import tables_bench  # noqa: E402 - the generator of Costanzo-format files
 
-CONFIG = """name = "end_of_run"
-seed = 0
-[graph]
-name = "edge_list"
-genes = "genes.txt"
-files = [{{ path = "edges.tsv", relation = "physical" }}]
-[phenotypes]
-name = "table"
-path = "{table}"
-gene_columns = ["Query Strain ID", "Array Strain ID"]
-strip_suffix = "_"
-labels = {labels}
-[split]
-kind = "random"
-[model.encoder]
-name = "gene_embedding"
-dim = 32
-[model.head]
-name = "sum_mlp"
-hidden = 64
-[train]
+TRAIN = """[train]
 epochs = 1
 batch_size = 8192
 eval_batch_size = 65536
 progress = false
 select = "val.loss"
 """
-
-
-def write_inputs(root: Path, table: Path) -> Path:
-    genes = tables_bench.yeast_genes()
-    (root / "genes.txt").write_text("\n".join(genes) + "\n")
-    (root / "edges.tsv").write_text("".join(f"{genes[i]}\t{genes[(7 * i + 1) % len(genes)]}\n"
-                                            for i in range(len(genes))))
-    config = root / "run.toml"
-    config.write_text(CONFIG.format(table=table, labels=json.dumps(tables_bench.LABELS, ensure_ascii=False)))
-    return config
 
 
 def main(argv=None) -> None:
@@ -77,7 +47,7 @@ def main(argv=None) -> None:
     table = Path(args.file) if args.file else root / "SGA_ExE.txt"
     if not table.exists():
         tables_bench.make_costanzo(table, args.rows, tables_bench.yeast_genes())
-    config = write_inputs(root, table.resolve())
+    config = tables_bench.write_run_config(root, table.resolve(), "end_of_run", tail=TRAIN)
     out = root / "run"
     env = {**os.environ, "CELLREG_CACHE": "off", "OMP_NUM_THREADS": "1"}
     start = time.perf_counter()

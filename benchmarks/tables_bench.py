@@ -179,7 +179,7 @@ def run(kind: str, path: Path, genes: list[str], repeats: int, root: Path, optio
     return med
 
 
-INSPECT_CONFIG = """name = "inspect_bench"
+RUN_CONFIG = """name = "{name}"
 [graph]
 name = "edge_list"
 genes = "genes.txt"
@@ -195,18 +195,29 @@ labels = {labels}
 kind = "random"
 [model.encoder]
 name = "gene_embedding"
+dim = 32
 [model.head]
 name = "sum_mlp"
-"""
+hidden = 64
+{tail}"""
+
+
+def write_run_config(root: Path, path: Path, name: str, extra: str = "", tail: str = "") -> Path:
+    """A run config reading the Costanzo-format file ``path`` against the generated vocabulary (and a
+    one-relation graph over it), ``extra`` lines in [phenotypes], ``tail`` after the model."""
+    genes = yeast_genes()
+    (root / "genes.txt").write_text("\n".join(genes) + "\n")
+    (root / "edges.tsv").write_text("".join(f"{genes[i]}\t{genes[(7 * i + 1) % len(genes)]}\n" for i in range(len(genes))))
+    config = root / f"{name}.toml"
+    config.write_text(RUN_CONFIG.format(name=name, path=path, labels=json.dumps(LABELS, ensure_ascii=False),
+                                        extra=extra, tail=tail))
+    return config
 
 
 def run_inspect(path: Path, genes: list[str], repeats: int, root: Path, aggregate: bool) -> dict:
     """``inspect`` cold (first, empty cache) and warm (medians of ``repeats``), and read_csv alone."""
-    (root / "genes.txt").write_text("\n".join(genes) + "\n")
-    (root / "edges.tsv").write_text("".join(f"{genes[i]}\t{genes[(7 * i + 1) % len(genes)]}\n" for i in range(len(genes))))
     extra = 'conditions = ["Arraytype/Temp"]\naggregate = "mean"' if aggregate else ""
-    config = root / f"inspect{'_mean' if aggregate else ''}.toml"
-    config.write_text(INSPECT_CONFIG.format(path=path, labels=json.dumps(LABELS, ensure_ascii=False), extra=extra))
+    config = write_run_config(root, path, f"inspect{'_mean' if aggregate else ''}", extra)
     task = {"kind": "costanzo", "path": str(path), "config": str(config), "genes": []}
     rows = {"read_csv": [], "cold": [], "warm": []}
     for r in range(repeats):
