@@ -96,7 +96,8 @@ def read_target(path: str, group: str, label_names: Sequence[str]) -> tuple[np.n
     features = [n[len(prefix):] for n in label_names if n.startswith(prefix)]
     if not features:
         groups = sorted({n.split(SEPARATOR, 1)[0] for n in label_names if SEPARATOR in n})
-        raise ValueError(f"the run has no profile {group!r}; its profiles: {', '.join(groups) or 'none'}")
+        raise ValueError(f"the run has no profile {group!r}" + (f"; its profiles: {', '.join(groups)}" if groups
+                                                                 else "; it predicts no profile"))
     columns, values = [], []
     with open(path, encoding="utf-8") as f:
         for line_no, line in enumerate(f, 1):
