@@ -2,7 +2,9 @@
 
     python scripts/real_benchmark.py best-sets SWEEP_DIR        the best validation trial's swept values as
                                                                --set arguments, one per line
-    python scripts/real_benchmark.py table OUT FAMILY... [--docs docs/results.md]
+    python scripts/real_benchmark.py val-table RUN TRAIN.tsv OUT.tsv
+                                                               the run's validation rows of the training file
+    python scripts/real_benchmark.py table OUT FAMILY... [--ensemble A+B] [--docs docs/results.md]
                                                                test Pearson per family over seeds and the
                                                                paired bootstrap of its difference from the first
 
@@ -37,17 +39,34 @@ def _get(config: dict, key: str):
     return value
 
 
-def best_sets(sweep: Path) -> list[str]:
-    """``KEY=VALUE`` (TOML) for every swept key, from the best complete trial's resolved config."""
+def best_sets(sweep: Path, defaults: Path | None = None) -> list[str]:
+    """``KEY=VALUE`` (TOML) for every swept key, from the best complete trial's resolved config; none
+    when ``defaults`` (a run of the config as it is, at the sweep's seed) did at least as well."""
     with open(sweep / "trials.tsv", newline="") as f:
         rows = list(csv.DictReader(f, delimiter="\t"))
     done = [r for r in rows if r["state"] == "complete" and r[SELECT]]
     if not done:
         sys.exit(f"{sweep}/trials.tsv: no complete trial")
     best = max(done, key=lambda r: float(r[SELECT]))
+    if defaults is not None:
+        own = json.loads((defaults / "metrics.json").read_text())["val"]["interaction"]["pearson"]
+        print(f"{sweep.name}: the config's own settings {own:.4f}, best trial {best['trial']} "
+              f"{float(best[SELECT]):.4f} (validation)", file=sys.stderr)
+        if own >= float(best[SELECT]):
+            return []
     keys = [k for k in rows[0] if k not in {"trial", "state", SELECT, "epochs", "seconds", "seed", "run_dir"}]
-    config = tomllib.loads((Path(best["run_dir"]) / "config.toml").read_text())
+    run = Path(best["run_dir"])
+    config = tomllib.loads(((run if run.is_absolute() else sweep / run) / "config.toml").read_text())
     return [f"{k}={tomli_w.dumps({'v': _get(config, k)})[4:].strip()}" for k in keys]
+
+
+def val_table(run: Path, train: Path, out: Path) -> None:
+    """The validation rows a run carved from the training file (its split.npz), as a table to predict."""
+    val = np.load(run / "split.npz")["val"]
+    lines = train.read_text().splitlines()
+    if val.max() >= len(lines) - 1:
+        sys.exit(f"{run}/split.npz: validation rows past the end of {train}: not carved from it")
+    out.write_text("\n".join([lines[0]] + [lines[i + 1] for i in np.sort(val)]) + "\n")
 
 
 def rowwise_pearson(p: np.ndarray, o: np.ndarray) -> np.ndarray:
@@ -56,22 +75,24 @@ def rowwise_pearson(p: np.ndarray, o: np.ndarray) -> np.ndarray:
     return (p * o).sum(-1) / np.sqrt((p * p).sum(-1) * (o * o).sum(-1))
 
 
-def read_predictions(run: Path) -> tuple[list[str], np.ndarray, np.ndarray]:
-    with open(run / "test_predictions.tsv", newline="") as f:
+def read_predictions(run: Path, part: str = "test") -> tuple[list[str], np.ndarray, np.ndarray]:
+    with open(run / f"{part}_predictions.tsv", newline="") as f:
         rows = list(csv.DictReader(f, delimiter="\t"))
     genes = [r["genes"] for r in rows]
     obs = np.array([float(r["interaction"]) for r in rows])
     pred = np.array([float(r["pred_interaction"]) for r in rows])
-    reported = json.loads((run / "metrics.json").read_text())["test"]["interaction"]["pearson"]
+    reported = json.loads((run / "metrics.json").read_text())[part]["interaction"]["pearson"]
     if abs(rowwise_pearson(pred, obs) - reported) > 1e-4:
-        sys.exit(f"{run}: test_predictions.tsv gives Pearson {rowwise_pearson(pred, obs):.5f}, "
+        sys.exit(f"{run}: {part}_predictions.tsv gives Pearson {rowwise_pearson(pred, obs):.5f}, "
                  f"metrics.json {reported:.5f}: predictions from another model?")
     return genes, obs, pred
 
 
 def table(out: Path, families: list[str], seeds: list[int], n_boot: int, seed: int,
-          walls: dict[str, str] | None = None) -> str:
-    """A family without every seed's test predictions is listed below the table as not run."""
+          walls: dict[str, str] | None = None, ensembles: list[str] = ()) -> str:
+    """A family without every seed's test predictions is listed below the table as not run. An
+    ensemble ``A+B`` is the mean of the families' raw predictions at each seed (what ``cellreg screen``
+    of the runs ranks by), scored on the validation rows (each run's val_predictions.tsv) and test."""
     preds, val = {}, {}
     genes0 = obs0 = None
     missing = [f for f in families if not all((out / "runs" / f"{f}_s{s}" / "test_predictions.tsv").exists()
@@ -89,6 +110,15 @@ def table(out: Path, families: list[str], seeds: list[int], n_boot: int, seed: i
                 sys.exit(f"{run}: not the same test pairs as {families[0]}_s{seeds[0]}")
             preds[fam, s] = pred
             val[fam, s] = json.loads((run / "metrics.json").read_text())["val"]["interaction"]["pearson"]
+    for ens in ensembles:
+        members = ens.split("+")
+        if any(m not in families for m in members):
+            continue
+        for s in seeds:
+            preds[ens, s] = np.mean([preds[m, s] for m in members], axis=0)
+            vals = [read_predictions(out / "runs" / f"{m}_s{s}", "val") for m in members]
+            val[ens, s] = rowwise_pearson(np.mean([v[2] for v in vals], axis=0), vals[0][1])
+        families = families + [ens]
     idx = np.random.default_rng(seed).integers(0, len(obs0), size=(n_boot, len(obs0)))
     boot_obs = obs0[idx]
     point = {k: rowwise_pearson(p, obs0) for k, p in preds.items()}
@@ -129,6 +159,11 @@ def main(argv: list[str] | None = None) -> None:
     sub = ap.add_subparsers(dest="cmd", required=True)
     b = sub.add_parser("best-sets")
     b.add_argument("sweep", type=Path)
+    b.add_argument("--defaults", type=Path, help="a run of the unswept config at the sweep's seed: kept if no trial beats it")
+    v = sub.add_parser("val-table")
+    v.add_argument("run", type=Path)
+    v.add_argument("train", type=Path)
+    v.add_argument("table_out", type=Path)
     t = sub.add_parser("table")
     t.add_argument("out", type=Path)
     t.add_argument("families", nargs="+", help="the first is the reference (the baseline)")
@@ -136,15 +171,19 @@ def main(argv: list[str] | None = None) -> None:
     t.add_argument("--resamples", type=int, default=2000)
     t.add_argument("--bootstrap-seed", type=int, default=0)
     t.add_argument("--docs", type=Path, help="write the table between the markers of this page")
+    t.add_argument("--ensemble", action="append", default=[], help="A+B: the mean of these families' predictions")
     t.add_argument("--walls", type=Path, help="family<TAB>seconds lines (sweep and seeds together)")
     args = ap.parse_args(argv)
+    if args.cmd == "val-table":
+        val_table(args.run, args.train, args.table_out)
+        return
     if args.cmd == "best-sets":
-        print("\n".join(best_sets(args.sweep)))
+        print("\n".join(best_sets(args.sweep, args.defaults)))
         return
     walls = {}
     if args.walls and args.walls.exists():
         walls = dict(line.split("\t") for line in args.walls.read_text().split("\n") if line.strip())
-    text = table(args.out, args.families, args.seeds, args.resamples, args.bootstrap_seed, walls)
+    text = table(args.out, args.families, args.seeds, args.resamples, args.bootstrap_seed, walls, args.ensemble)
     print(text, end="")
     (args.out / "table.md").write_text(text)
     if args.docs:
