@@ -17,7 +17,7 @@ from cellreg.data.leaks import leak_report
 from cellreg.data.phenotypes import PhenotypeTable
 from cellreg.training.pipeline import Pipeline
 
-GENES = [f"Y{i:02d}" for i in range(30)]
+GENES = [f"Y{i:02d}" for i in range(60)]
 
 
 def test_the_report_counts_held_out_sets_some_edge_joins():
@@ -40,7 +40,7 @@ def leaky(tmp_path):
     """A 'genetic' network made of the table's own pairs (as BioGRID's holds Costanzo's), and a
     'physical' one of random pairs."""
     rng = np.random.default_rng(1)
-    pairs = list({tuple(sorted(rng.choice(30, 2, replace=False))) for _ in range(80)})
+    pairs = list({tuple(sorted(rng.choice(60, 2, replace=False))) for _ in range(80)})
     (tmp_path / "t.tsv").write_text("a\tb\tscore\n" + "".join(f"{GENES[a]}\t{GENES[b]}\t{rng.normal():.3f}\n"
                                                               for a, b in pairs))
     (tmp_path / "genetic.tsv").write_text("".join(f"{GENES[a]}\t{GENES[b]}\n" for a, b in pairs))
