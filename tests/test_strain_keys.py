@@ -59,3 +59,15 @@ def test_a_large_tables_split_is_cached_in_the_table_cache_by_default(tmp_path, 
     monkeypatch.setenv("CELLREG_CACHE", str(tmp_path / "other"))
     splits.make_split(small, SplitConfig(val_fraction=0.2, test_fraction=0.2))
     assert not (tmp_path / "other").exists()  # small tables split as quickly as they read a cache
+
+
+def test_mix64_is_splitmix64s_finaliser():
+    from cellreg.data.strain_keys import mix64
+
+    def reference(v):  # Steele, Lea and Flood's splitmix64 finaliser, in Python integers
+        v = ((v ^ (v >> 30)) * 0xBF58476D1CE4E5B9) % 2**64
+        v = ((v ^ (v >> 27)) * 0x94D049BB133111EB) % 2**64
+        return v ^ (v >> 31)
+
+    xs = np.array([0, 1, 12345, 2**63 + 5, 2**64 - 1], np.uint64)
+    assert [int(v) for v in mix64(xs)] == [reference(int(v)) for v in xs]

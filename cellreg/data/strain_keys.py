@@ -21,14 +21,16 @@ KINDS = 8  # room for the Perturbation codes
 
 
 def mix64(x: np.ndarray) -> np.ndarray:
-    """splitmix64's finaliser: a bijection of uint64 whose outputs look independent."""
-    x = np.asarray(x).astype(np.uint64)  # a copy: the shifts below work in place
+    """splitmix64's finaliser: a bijection of uint64 whose outputs look independent. In place on a
+    copy, with one scratch array: no temporary per step (each is a fresh 160 MB at 20 M strains)."""
+    x = np.array(x, dtype=np.uint64)
+    t = np.empty_like(x)
     with np.errstate(over="ignore"):
-        x ^= x >> np.uint64(30)
-        x *= _M1
-        x ^= x >> np.uint64(27)
-        x *= _M2
-        x ^= x >> np.uint64(31)
+        for shift, mult in ((30, _M1), (27, _M2), (31, None)):
+            np.right_shift(x, np.uint64(shift), out=t)
+            x ^= t
+            if mult is not None:
+                x *= mult
     return x
 
 
