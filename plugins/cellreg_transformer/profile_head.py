@@ -74,3 +74,8 @@ class PerGeneHead(PerturbationHead):
             free = s @ self.free_key.T  # [B, free features]
             values = torch.where(self.gene_of >= 0, values, free[:, self.free_slot.clamp(max=len(self.free_key) - 1)])
         return Prediction(values + self.bias, strain_embedding=summary.strain_embedding)
+
+    @torch.no_grad()
+    def explain(self, state: CellState, batch: Batch, k: int) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+        """The genes the summary's attention β(S) weighs most (as ``cross_attention`` explains)."""
+        return self.summary.explain(state, batch, k)
