@@ -185,3 +185,12 @@ def test_deleteome_errors(tmp_path):
     (tmp_path / "text.txt").write_text(DELETEOME.replace("\t1.2\t", "\tup\t"))
     with pytest.raises(ValueError, match=r"text\.txt: line 4, column 'ybr001c-del vs. wt': expected a number, got 'up'"):
         load(tmp_path, path="text.txt", format="matrix")
+
+
+def test_h5ad_without_anndata_names_the_extra(tmp_path, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "anndata", None)  # import anndata now raises ImportError
+    (tmp_path / "p.h5ad").write_bytes(b"")
+    with pytest.raises(ImportError, match=r"pip install 'cellreg\[profiles\]'"):
+        load(tmp_path, path="p.h5ad")
