@@ -63,3 +63,46 @@ def test_the_run_directory_keeps_the_groups_for_compare_and_the_report(grouped_r
     assert lines[2].startswith("| tiny | gene_embedding + sum_mlp | gene_held_out | both | ")
     assert sorted(p.name for p in (root / "run" / "plots").iterdir()) == [
         "learning_curves.png", "test_pearson_by_label.png", "test_predicted_vs_observed.png"]
+
+
+def _table_workspace(tmp_path, groups):
+    import numpy as np
+    import tomli_w
+
+    rng = np.random.default_rng(0)
+    genes = [f"Y{i:02d}" for i in range(30)]
+    (tmp_path / "edges.tsv").write_text("".join(f"{genes[i]}\t{genes[(i * 7 + 1) % 30]}\n" for i in range(30)))
+    rows = ["genes\tfitness\tgrowth_26\tgrowth_30"]
+    for _ in range(240):
+        pair = rng.choice(30, 2, replace=False)
+        rows.append("+".join(genes[g] for g in pair) + "\t" + "\t".join(f"{v:.3f}" for v in rng.normal(size=3)))
+    (tmp_path / "table.tsv").write_text("\n".join(rows) + "\n")
+    config = {"name": "grouped", "graph": {"name": "edge_list", "files": [{"path": "edges.tsv", "relation": "physical"}]},
+              "phenotypes": {"name": "table", "path": "table.tsv", "genes": "genes", "groups": groups},
+              "split": {"kind": "random"},
+              "model": {"encoder": {"name": "gene_embedding", "dim": 8}, "head": {"name": "sum_mlp", "hidden": 8}},
+              "train": {"epochs": 1, "progress": False, "select": "val.growth.pearson"}}
+    (tmp_path / "run.toml").write_text(tomli_w.dumps(config))
+    return tmp_path / "run.toml"
+
+
+def test_a_strain_table_declares_groups_in_its_config(tmp_path):
+    from cellreg.training.trainer import run
+
+    path = _table_workspace(tmp_path, [{"name": "growth", "labels": ["growth_26", "growth_30"], "unit": "OD600"}])
+    report = run(path, tmp_path / "out")
+    assert list(report["test"]) == ["fitness", "growth", "loss"] and report["select"] == "val.growth.pearson"
+    assert set(report["test"]["growth"]["labels"]) == {"growth_26", "growth_30"}
+
+
+def test_a_group_naming_no_column_of_the_table_fails_before_any_work(tmp_path):
+    from cellreg.commands.cli import main
+    from cellreg.config import ConfigError
+    from cellreg.training.pipeline import Pipeline
+
+    path = _table_workspace(tmp_path, [{"name": "growth", "labels": ["growth_26", "growth_37"]}])
+    with pytest.raises(ConfigError) as info:
+        Pipeline.from_file(path).preflight()
+    assert "phenotypes.groups[0].labels: no label 'growth_37' in" in str(info.value)
+    assert "did you mean 'growth_30'?" in str(info.value) or "did you mean 'growth_26'?" in str(info.value)
+    assert main(["validate", str(path)]) == 2

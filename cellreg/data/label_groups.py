@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import enum
 import json
-from typing import Iterable, Sequence
+from typing import Iterable, Literal, Sequence
 
 import attrs
 import numpy as np
@@ -50,6 +50,23 @@ class LabelGroup:
     @classmethod
     def from_dict(cls, d: dict) -> "LabelGroup":
         return cls(d["name"], d["labels"], d.get("kind", "scalar"), d.get("unit", ""))
+
+
+@attrs.frozen
+class GroupSpec:
+    """A ``[[phenotypes.groups]]`` table: labels a table source declares one group (its fields as
+    :class:`LabelGroup`'s)."""
+
+    name: str
+    labels: list[str]
+    kind: Literal["scalar", "profile"] = "scalar"
+    unit: str = ""
+
+    def __attrs_post_init__(self) -> None:
+        self.group()  # a bad name or no labels fails with the config
+
+    def group(self) -> LabelGroup:
+        return LabelGroup(self.name, self.labels, self.kind, self.unit)
 
 
 def scalar_groups(label_names: Iterable[str]) -> tuple[LabelGroup, ...]:

@@ -21,6 +21,7 @@ import numpy as np
 
 from cellreg.data.environment import Environment
 from cellreg.data.environment_columns import EnvironmentSpec, environment_kinds, read_environment
+from cellreg.data.label_groups import GroupSpec
 from cellreg.data.phenotypes import Perturbation, PhenotypeTable
 from cellreg.data.records import NewStrains
 from cellreg.toolkit.text_tables import delimiter_field, not_empty, read_table, suggest, unknown_genes_message
@@ -112,6 +113,8 @@ class TableConfig:
     # the strain's environment, each with a type ([[phenotypes.environment]]); rows under different
     # environments are different strains, and aggregate = "mean" averages only within one
     environment: list[EnvironmentSpec] = attrs.field(factory=list)
+    # labels that belong together ([[phenotypes.groups]], docs/label_groups.md); every other label is its own
+    groups: list[GroupSpec] = attrs.field(factory=list)
 
     def __attrs_post_init__(self) -> None:
         if (self.genes is None) == (self.gene_columns is None):
@@ -135,6 +138,10 @@ class TableConfig:
                     raise ValueError(f"'environment': column {column!r} holds genes or kinds")
                 if self.labels is not None and column in self.labels:
                     raise ValueError(f"'environment': column {column!r} is also a label")
+        for i, spec in enumerate(self.groups):
+            outside = [n for n in spec.labels if self.labels is not None and n not in self.labels]
+            if outside:
+                raise ValueError(f"'groups[{i}]' ({spec.name!r}): {outside[0]!r} is not one of 'labels'")
         if self.conditions and self.aggregate == "none":
             raise ValueError("'conditions' tell replicates apart for aggregate = \"mean\"; with aggregate = "
                              "\"none\" every row is a strain (use keep = [...] to carry a column)")
