@@ -94,7 +94,7 @@ def table(out: Path, families: list[str], seeds: list[int], n_boot: int, seed: i
     ensemble ``A+B`` is the mean of the families' raw predictions at each seed (what ``cellreg screen``
     of the runs ranks by), scored on the validation rows (each run's val_predictions.tsv) and test."""
     preds, val = {}, {}
-    genes0 = obs0 = None
+    genes0 = obs0 = val0 = None
     missing = [f for f in families if not all((out / "runs" / f"{f}_s{s}" / "test_predictions.tsv").exists()
                                               for s in seeds)]
     if families[0] in missing:
@@ -108,6 +108,11 @@ def table(out: Path, families: list[str], seeds: list[int], n_boot: int, seed: i
                 genes0, obs0 = genes, obs
             elif genes != genes0 or not np.array_equal(obs, obs0):
                 sys.exit(f"{run}: not the same test pairs as {families[0]}_s{seeds[0]}")
+            carve = np.load(run / "split.npz")["val"]
+            if val0 is None:
+                val0 = carve
+            elif not np.array_equal(carve, val0):  # e.g. the split code changed between runs
+                sys.exit(f"{run}: another validation carve than {families[0]}_s{seeds[0]}: not comparable")
             preds[fam, s] = pred
             val[fam, s] = json.loads((run / "metrics.json").read_text())["val"]["interaction"]["pearson"]
     for ens in ensembles:
