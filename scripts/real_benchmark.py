@@ -4,6 +4,10 @@
                                                                --set arguments, one per line
     python scripts/real_benchmark.py val-table RUN TRAIN.tsv OUT.tsv
                                                                the run's validation rows of the training file
+    python scripts/real_benchmark.py summary RUN...              validation and test Pearson, selected epoch
+    python scripts/real_benchmark.py carves OUT FAMILY... --splits 0 1 2 3 4
+                                                               per family: validation and test Pearson on
+                                                               each validation carve (scripts/real_carves.sh)
     python scripts/real_benchmark.py table OUT FAMILY... [--ensemble A+B] [--docs docs/results.md]
                                                                test Pearson per family over seeds and the
                                                                paired bootstrap of its difference from the first
@@ -165,6 +169,12 @@ def main(argv: list[str] | None = None) -> None:
     b = sub.add_parser("best-sets")
     b.add_argument("sweep", type=Path)
     b.add_argument("--defaults", type=Path, help="a run of the unswept config at the sweep's seed: kept if no trial beats it")
+    m = sub.add_parser("summary")
+    m.add_argument("runs", type=Path, nargs="+")
+    c = sub.add_parser("carves")
+    c.add_argument("out", type=Path)
+    c.add_argument("families", nargs="+")
+    c.add_argument("--splits", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     v = sub.add_parser("val-table")
     v.add_argument("run", type=Path)
     v.add_argument("train", type=Path)
@@ -179,6 +189,23 @@ def main(argv: list[str] | None = None) -> None:
     t.add_argument("--ensemble", action="append", default=[], help="A+B: the mean of these families' predictions")
     t.add_argument("--walls", type=Path, help="family<TAB>seconds lines (sweep and seeds together)")
     args = ap.parse_args(argv)
+    if args.cmd == "summary":
+        print("| run | val Pearson | test Pearson | selected epoch |\n|---|---|---|---|")
+        for run in args.runs:
+            m = json.loads((run / "metrics.json").read_text())
+            print(f"| {run} | {m['val']['interaction']['pearson']:.3f} | {m['test']['interaction']['pearson']:.3f} "
+                  f"| {m['selected_epoch']} |")
+        return
+    if args.cmd == "carves":
+        print(f"| family | val Pearson, split seeds {', '.join(map(str, args.splits))} | mean val | "
+              "test Pearson, same runs | mean test |\n|---|---|---|---|---|")
+        for fam in args.families:
+            ms = [json.loads((args.out / f"{fam}_ss{k}" / "metrics.json").read_text()) for k in args.splits]
+            v = [m["val"]["interaction"]["pearson"] for m in ms]
+            t = [m["test"]["interaction"]["pearson"] for m in ms]
+            print(f"| {fam} | {', '.join(f'{x:.3f}' for x in v)} | {np.mean(v):.3f} | "
+                  f"{', '.join(f'{x:.3f}' for x in t)} | {np.mean(t):.3f} |")
+        return
     if args.cmd == "val-table":
         val_table(args.run, args.train, args.table_out)
         return

@@ -39,10 +39,16 @@ family() {
     local fam=$1 config=examples/real_$1.toml sets=() best kv s run LOCKED=()
     if [ -n "${LOCK:-}" ] && [[ " $HEAVY " == *" $fam "* ]]; then LOCKED=(flock "$LOCK"); fi
     if [ "$TRIALS" -gt 0 ]; then
-        log "$fam: cellreg sweep ($TRIALS trials)"
-        "${LOCKED[@]}" cellreg sweep "$config" --space "examples/sweeps/real_$fam.toml" --trials "$TRIALS" --out "$OUT/sweep/$fam" \
-            --same-seed --set "train.threads=$THREADS" --set train.progress=false > "$OUT/sweep/$fam.log" 2>&1 \
-            || { tail -20 "$OUT/sweep/$fam.log" >&2; return 1; }
+        local done_trials=0
+        [ ! -f "$OUT/sweep/$fam/trials.tsv" ] || done_trials=$(( $(wc -l < "$OUT/sweep/$fam/trials.tsv") - 1 ))
+        if [ "$done_trials" -ge "$TRIALS" ]; then   # a finished sweep is kept as it is
+            log "$fam: sweep done already ($OUT/sweep/$fam/trials.tsv)"
+        else
+            log "$fam: cellreg sweep ($TRIALS trials)"
+            "${LOCKED[@]}" cellreg sweep "$config" --space "examples/sweeps/real_$fam.toml" --trials "$TRIALS" \
+                --out "$OUT/sweep/$fam" --same-seed --set "train.threads=$THREADS" --set train.progress=false \
+                > "$OUT/sweep/$fam.log" 2>&1 || { tail -20 "$OUT/sweep/$fam.log" >&2; return 1; }
+        fi
         if [ ! -f "$OUT/sweep/$fam/defaults/metrics.json" ]; then   # the config as it is: one more candidate
             rm -rf "$OUT/sweep/$fam/defaults"
             "${LOCKED[@]}" cellreg run "$config" --out "$OUT/sweep/$fam/defaults" --set seed=0 --set "train.threads=$THREADS" \
