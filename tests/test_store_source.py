@@ -139,12 +139,12 @@ select = "val.interaction.pearson"
     assert [p["study"] for p in prov["parts"]] == ["go790"] and prov["stats"]["strains"] == a.num_strains
 
 
-@pytest.mark.parametrize("largest", [4, 7])  # the padded-matrix path, and the sorting one
-def test_drop_repeated_genes_matches_a_loop(largest):
+@pytest.mark.parametrize("largest, fixed", [(3, True), (4, False), (7, False)])  # matrix, padded, sorting paths
+def test_drop_repeated_genes_matches_a_loop(largest, fixed):
     from cellreg_store.merge import drop_repeated_genes
 
     rng = np.random.default_rng(largest)
-    sizes = rng.integers(1, largest + 1, 500)
+    sizes = np.full(500, largest) if fixed else rng.integers(1, largest + 1, 500)
     genes = rng.integers(0, 6, int(sizes.sum()))
     kinds = rng.integers(0, 3, len(genes)).astype(np.int8)
     g, k, s, n = drop_repeated_genes(genes, kinds, sizes)

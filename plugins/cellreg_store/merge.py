@@ -59,9 +59,21 @@ def drop_repeated_genes(genes: np.ndarray, kinds: np.ndarray, sizes: np.ndarray)
     rows = len(sizes)
     if rows == 0 or len(genes) == 0:
         return genes, kinds, sizes, 0
-    row = np.repeat(np.arange(rows), sizes)
-    within = np.arange(len(genes)) - np.repeat(np.cumsum(sizes) - sizes, sizes)
     width = int(sizes.max())
+    if width <= 4 and int(sizes.min()) == width:  # one size (pairs): the CSR is a [rows, width] matrix
+        matrix = genes.reshape(rows, width)
+        repeat = np.zeros((rows, width), bool)
+        for j in range(1, width):
+            for i in range(j):
+                repeat[:, j] |= matrix[:, j] == matrix[:, i]
+        if not repeat.any():
+            return genes, kinds, sizes, 0
+        repeat = repeat.reshape(-1)
+        row = np.repeat(np.arange(rows), width)
+        n = int(repeat.reshape(rows, width).any(axis=1).sum())
+        return genes[~repeat], kinds[~repeat], np.bincount(row[~repeat], minlength=rows), n
+    row = np.repeat(np.arange(rows), sizes)
+    within = np.arange(len(genes)) - np.repeat(np.cumsum(sizes, dtype=np.int64) - sizes, sizes)
     repeat = np.zeros(len(genes), bool)
     if width <= 4:
         padded = np.full((rows, width), -1, np.int64)

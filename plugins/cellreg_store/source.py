@@ -189,15 +189,18 @@ class StoreSource(PhenotypeSource):
             if profile:
                 label = _feature_labels(t["feature"], phenotype, labels, label_group)
             else:
-                label = np.full(t.num_rows, labels[phenotype], np.int64)
-            entry_keep = np.repeat(keep, sizes)
+                label = np.full(t.num_rows, labels[phenotype], np.int32)
+            every = bool(keep.all())  # the common case: no copies
+            entry_keep = slice(None) if every else np.repeat(keep, sizes)
+            row_keep = slice(None) if every else keep
             acc["genes"].append(genes[entry_keep])
             acc["kinds"].append(kinds[entry_keep])
-            acc["sizes"].append(sizes[keep])
-            acc["study"].append(np.full(int(keep.sum()), studies.index(study), np.int64))
-            acc["label"].append(label[keep])
-            acc["value"].append(np.asarray(t["value"].combine_chunks(), np.float64)[keep])
+            acc["sizes"].append(sizes[row_keep])
+            acc["study"].append(np.full(int(keep.sum()), studies.index(study), np.int16))
+            acc["label"].append(label[row_keep])
+            acc["value"].append(np.asarray(t["value"].combine_chunks(), np.float64)[row_keep])
             env_acc.add(t, keep)
+            del t, genes, kinds, sizes, label
         if unknown and self.config.unknown_genes == "error":
             from cellreg.toolkit.text_tables import suggest
 
@@ -205,7 +208,8 @@ class StoreSource(PhenotypeSource):
             raise ValueError(f"{self.describe()}: {len(unknown):,} gene names not in the graph's {graph.num_genes:,}-gene "
                              f"vocabulary, e.g. {shown}; give the graph a vocabulary that lists them, or set "
                              'unknown_genes = "drop" to skip those strains')
-        cat = {k: np.concatenate(v) if v else np.zeros(0, np.int64) for k, v in acc.items()}
+        cat = {k: (v[0] if len(v) == 1 else np.concatenate(v)) if v else np.zeros(0, np.int64) for k, v in acc.items()}
+        del acc
         cat["genes"], cat["kinds"], cat["sizes"], repeated = drop_repeated_genes(cat["genes"], cat["kinds"],
                                                                                  cat["sizes"])
         env = env_acc.finish()
@@ -219,9 +223,9 @@ class StoreSource(PhenotypeSource):
         if profile_columns and self.config.profiles == "change":
             values, first = _changes(values, first, cat["sizes"][first], env_code[first], profile_columns,
                                      len(profile_columns) == len(labels), self.describe())
-        offsets = np.concatenate([[0], np.cumsum(cat["sizes"])])
+        offsets = np.concatenate([[0], np.cumsum(cat["sizes"], dtype=np.int64)])
         sizes = cat["sizes"][first]
-        new_offsets = np.concatenate([[0], np.cumsum(sizes)])
+        new_offsets = np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)])
         take = np.repeat(offsets[first] - new_offsets[:-1], sizes) + np.arange(int(new_offsets[-1]))
         names = list(labels)
         groups = []
@@ -307,16 +311,19 @@ def _strains(genes: pa.ChunkedArray, kinds: pa.ChunkedArray, resolver) -> tuple[
     kind_of = {k.name.lower(): int(k) for k in Perturbation}
     g_out, k_out, s_out = [], [], []
     for gc, kc in zip(genes.chunks, kinds.chunks):
-        s_out.append(np.diff(np.asarray(gc.offsets)))
+        s_out.append(np.diff(np.asarray(gc.offsets)).astype(np.int32))
         gv, kv = gc.flatten(), kc.flatten()
         gv = gv if pa.types.is_dictionary(gv.type) else pc.dictionary_encode(gv)
         kv = kv if pa.types.is_dictionary(kv.type) else pc.dictionary_encode(kv)
-        lookup = resolver.lookup(gv.dictionary.to_pylist())
-        g_out.append(lookup[np.asarray(gv.indices)] if len(lookup) else np.zeros(0, np.int64))
-        kl = np.array([kind_of[k] for k in kv.dictionary.to_pylist()], np.int64)
-        k_out.append(kl[np.asarray(kv.indices)] if len(kl) else np.zeros(0, np.int64))
-    cat = lambda xs: np.concatenate(xs) if xs else np.zeros(0, np.int64)  # noqa: E731
-    return cat(g_out), cat(k_out), cat(s_out)
+        lookup = resolver.lookup(gv.dictionary.to_pylist()).astype(np.int32)
+        g_out.append(lookup[np.asarray(gv.indices)] if len(lookup) else np.zeros(0, np.int32))
+        kl = np.array([kind_of[k] for k in kv.dictionary.to_pylist()], np.int8)
+        k_out.append(kl[np.asarray(kv.indices)] if len(kl) else np.zeros(0, np.int8))
+    return _cat(g_out, np.int32), _cat(k_out, np.int8), _cat(s_out, np.int32)
+
+
+def _cat(parts: list[np.ndarray], dtype) -> np.ndarray:
+    return (parts[0] if len(parts) == 1 else np.concatenate(parts)) if parts else np.zeros(0, dtype)
 
 
 def _names(genes: pa.ChunkedArray) -> np.ndarray:
@@ -357,7 +364,8 @@ class _EnvAccumulator:
             if kind != "categorical":
                 col = t[number].combine_chunks().cast(pa.float64()).fill_null(np.nan) if number in t.column_names \
                     else None
-                self.values[name].append(np.asarray(col)[keep] if col is not None else np.full(n, np.nan))
+                self.values[name].append((np.asarray(col) if keep.all() else np.asarray(col)[keep]) if col is not None
+                                         else np.full(n, np.nan))
             if kind != "numeric":
                 cats = self.categories[name]
                 if f"env.{name}" not in t.column_names:
@@ -368,7 +376,7 @@ class _EnvAccumulator:
                 mapping = np.array([cats.setdefault("" if v is None else v, len(cats))
                                     for v in enc.dictionary.to_pylist()] + [cats.setdefault("", len(cats))], np.int32)
                 idx = np.asarray(enc.indices.fill_null(len(enc.dictionary)))
-                self.codes[name].append(mapping[idx][keep])
+                self.codes[name].append(mapping[idx] if keep.all() else mapping[idx][keep])
 
     def finish(self):
         from cellreg.data.environment import EnvColumn, EnvKind, Environment
