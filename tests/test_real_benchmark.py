@@ -65,3 +65,46 @@ def test_every_real_example_names_the_published_split():
         raw = tomllib.loads(path.read_text())
         assert raw["split"]["kind"] == "files" and raw["split"]["test"] == "real/GO_0000790_test.tsv", path.name
         assert raw["train"]["labels"] == ["interaction"] and raw["train"]["select"] == "val.interaction.pearson"
+
+
+def _script():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("real_benchmark", EXAMPLES.parent / "scripts" / "real_benchmark.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _fake_run(path: Path, obs, pred, val_carve) -> None:
+    import json
+
+    path.mkdir(parents=True)
+    r = float(np.corrcoef(pred, obs)[0, 1])
+    (path / "metrics.json").write_text(json.dumps({"test": {"interaction": {"pearson": r}},
+                                                   "val": {"interaction": {"pearson": 0.5}}}))
+    np.savez(path / "split.npz", val=val_carve)
+    rows = "".join(f"G{i}+H{i}\tdeletion+deletion\t{o}\t{p}\n" for i, (o, p) in enumerate(zip(obs, pred)))
+    (path / "test_predictions.tsv").write_text("genes\tkinds\tinteraction\tpred_interaction\n" + rows)
+
+
+def test_the_table_pairs_families_on_the_same_test_pairs(tmp_path):
+    """The paired bootstrap against hand-made predictions: a family identical to the baseline differs
+    by exactly 0 on every resample; a perfect one by 1 - r(baseline) on the point estimate, above 0 on
+    every resample; a run on another validation carve is refused."""
+    script = _script()
+    rng = np.random.default_rng(0)
+    obs = rng.standard_normal(200)
+    base = {s: obs + rng.standard_normal(200) * 2 for s in range(3)}
+    for s in range(3):
+        _fake_run(tmp_path / "runs" / f"baseline_s{s}", obs, base[s], np.arange(5))
+        _fake_run(tmp_path / "runs" / f"same_s{s}", obs, base[s], np.arange(5))
+        _fake_run(tmp_path / "runs" / f"perfect_s{s}", obs, obs * 3 + 1, np.arange(5))
+    text = script.table(tmp_path, ["baseline", "same", "perfect"], [0, 1, 2], n_boot=300, seed=0)
+    rows = {line.split(" | ")[0].strip("| "): line.split(" | ") for line in text.splitlines()[2:]}
+    assert rows["same"][4:6] == ["+0.000", "[+0.000, +0.000]"]
+    gap = np.mean([1 - np.corrcoef(base[s], obs)[0, 1] for s in range(3)])
+    assert rows["perfect"][4] == f"{gap:+.3f}" and rows["perfect"][6] == "1.000"
+    _fake_run(tmp_path / "runs" / "other_s0", obs, obs, np.arange(1, 6))
+    with pytest.raises(SystemExit, match="another validation carve"):
+        script.table(tmp_path, ["baseline", "other"], [0], n_boot=10, seed=0)
