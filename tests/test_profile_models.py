@@ -131,3 +131,21 @@ def test_synthetic_expression_follows_its_mechanism():
     np.testing.assert_allclose(np.diag(singles), 3 * np.tanh(-2 / 3), rtol=1e-5)
     again = simulate_expression(g, config, seed=0)
     np.testing.assert_array_equal(again.labels, table.labels)
+
+
+def test_profiles_are_scaled_about_zero_and_scalars_centred():
+    import attrs
+
+    from cellreg.data.profiles import profile_columns, profile_group
+    from cellreg.data.standardize import LabelScaler
+
+    table = PhenotypeTable.from_sets([[0], [1], [2]], np.array([[1.0, 2.0, 10.0], [3.0, np.nan, 20.0],
+                                                                [-1.0, 2.0, 30.0]]),
+                                     ["expression:g0", "expression:g1", "fitness"], GENES)
+    table = attrs.evolve(table, label_groups=(profile_group("expression", table.label_names[:2]),))
+    np.testing.assert_array_equal(profile_columns(table), [True, True, False])
+    scaler = LabelScaler.fit(table.labels, profile_columns(table))
+    # a profile's features: mean 0 (0 stays "no change"), scale = root mean square of the measured values;
+    # the scalar label: centred, scaled by its sd
+    np.testing.assert_allclose(scaler.mean, [0.0, 0.0, 20.0])
+    np.testing.assert_allclose(scaler.std, [np.sqrt(11 / 3), 2.0, np.sqrt(200 / 3)], rtol=1e-6)
