@@ -194,3 +194,12 @@ def test_h5ad_without_anndata_names_the_extra(tmp_path, monkeypatch):
     (tmp_path / "p.h5ad").write_bytes(b"")
     with pytest.raises(ImportError, match=r"pip install 'cellreg\[profiles\]'"):
         load(tmp_path, path="p.h5ad")
+
+
+def test_deleteome_mutants_named_by_symbol_through_an_alias_file(tmp_path):
+    (tmp_path / "d.txt").write_text(DELETEOME.replace("yal001c-del", "tfc3-del").replace("ybr001c-del", "nth2-del"))
+    with pytest.raises(ValueError, match=r"d\.txt: 2 perturbed gene name\(s\) not in the graph's vocabulary"):
+        load(tmp_path, path="d.txt", format="matrix")
+    (tmp_path / "aliases.tsv").write_text("TFC3\tYAL001C\nNTH2\tYBR001C\n")
+    _, table = load(tmp_path, path="d.txt", format="matrix", aliases="aliases.tsv")
+    assert strain_sets(table) == [("YBR001C",), ("YAL001C",)]  # nth2, tfc3 in the file's sorted order

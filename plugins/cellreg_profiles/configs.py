@@ -29,6 +29,7 @@ class ProfilesConfig:
     format: Format = "auto"
     separator: str = "+"
     unknown_genes: Literal["error", "drop"] = "error"
+    aliases: str | None = None  # a file: a name as the profile file spells it, then the vocabulary's (ADH1 YOL086C)
     # h5ad
     condition_column: str = "condition"
     feature_column: str = "gene_name"  # a var column; "" = var_names

@@ -52,15 +52,17 @@ def read_profiles(path: Path, config: ProfilesConfig) -> tuple[Profiles, dict[st
     return profiles, notes
 
 
-def index_strains(profiles: Profiles, graph: CellGraph, path: Path, unknown: str) -> tuple[list[list[int]], np.ndarray]:
-    """(gene indices per kept strain, kept rows); names match case-insensitively."""
-    names = GeneNames(graph.genes, {})
+def index_strains(profiles: Profiles, graph: CellGraph, path: Path, unknown: str,
+                  aliases: Path | None = None) -> tuple[list[list[int]], np.ndarray]:
+    """(gene indices per kept strain, kept rows); names match case-insensitively, and through the
+    alias file when there is one (the deleteome names mutants by gene symbol)."""
+    names = GeneNames.from_file(graph.genes, aliases) if aliases is not None else GeneNames(graph.genes, {})
     index = {g: names.one(g) for g in {g for s in profiles.strains for g in s}}
     bad = sorted(g for g, i in index.items() if i < 0)
     if bad and unknown == "error":
-        examples = ", ".join(f"{g!r}{suggest(g, graph.genes)}" for g in bad[:5])
+        examples = ", ".join(f"{g!r}{suggest(g, names.known)}" for g in bad[:5])
         raise ValueError(f"{path}: {len(bad)} perturbed gene name(s) not in the graph's vocabulary, e.g. {examples} "
-                         "(unknown_genes = \"drop\" leaves their strains out)")
+                         "(unknown_genes = \"drop\" leaves their strains out; aliases = FILE maps other names)")
     keep = np.array([all(index[g] >= 0 for g in s) for s in profiles.strains], bool)
     sets = [sorted({index[g] for g in s}) for s, k in zip(profiles.strains, keep) if k]
     return sets, np.flatnonzero(keep)
@@ -72,6 +74,7 @@ class ProfilesSource(PhenotypeSource):
             config = attrs.evolve(config, reference_path=str(context.resolve(config.reference_path)))
         self.config = config
         self.path = context.resolve(config.path)
+        self.aliases = context.resolve(config.aliases) if config.aliases is not None else None
         self.reference: np.ndarray | None = None  # [F] raw reference profile, after load
         self._report: dict[str, str] = {}
 
@@ -79,6 +82,8 @@ class ProfilesSource(PhenotypeSource):
         problems = [] if self.path.exists() else [f"phenotypes.path: no such file: {self.path}"]
         if self.config.reference_path is not None and not Path(self.config.reference_path).exists():
             problems.append(f"phenotypes.reference_path: no such file: {self.config.reference_path}")
+        if self.aliases is not None and not self.aliases.exists():
+            problems.append(f"phenotypes.aliases: no such file: {self.aliases}")
         return problems
 
     def describe(self) -> str:
@@ -87,7 +92,8 @@ class ProfilesSource(PhenotypeSource):
     def load(self, graph: CellGraph) -> PhenotypeTable:
         config = self.config
         profiles, notes = read_profiles(self.path, config)
-        sets, kept = index_strains(profiles, graph, self.path, config.unknown_genes)
+        aliases = self.aliases
+        sets, kept = index_strains(profiles, graph, self.path, config.unknown_genes, aliases)
         change = profiles.change[kept]
         self.reference = profiles.reference
         missing = int(np.isnan(change).sum())
