@@ -187,3 +187,14 @@ def test_profiles_from_the_store_are_changes_from_the_reference(tmp_path):
     np.testing.assert_allclose(got[("YAL001C", "YBR002W")], x[cond == "YAL001C+YBR002W"].mean(axis=0) - ref, rtol=1e-5)
     levels = _source(store, studies=["prof"], profiles="level").load(_graph())
     assert levels.num_strains == 3
+
+
+def test_a_cached_load_equals_the_first(two_studies, tmp_path, monkeypatch):
+    monkeypatch.setenv("CELLREG_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("CELLREG_CACHE_MIN_BYTES", "0")
+    first_source, again = (_source(two_studies, studies=["a", "b"]) for _ in range(2))
+    first = first_source.load(_graph())
+    assert list((tmp_path / "cache" / "tables").glob("store-*.npz"))
+    cached = again.load(_graph())
+    assert cached.fingerprint() == first.fingerprint() and again.report() == first_source.report()
+    assert _strains(cached) == _strains(first)

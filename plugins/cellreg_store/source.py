@@ -10,6 +10,7 @@ records: the studies, their source files and sha256, and the parts read.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import attrs
 import numpy as np
@@ -137,11 +138,14 @@ class StoreSource(PhenotypeSource):
             cached = entry.path is not None and entry.path.is_file()
             if cached:
                 table = PhenotypeTable.load(entry.path)
-                self.stats = json.loads(str(np.load(entry.path, allow_pickle=False)["store_stats"]))
+                stats = entry.path.with_suffix(".stats.json")
+                self.stats = json.loads(stats.read_text()) if stats.is_file() else {}
             else:
                 table = self._read(plan, graph)
         if not cached and entry.path is not None:
-            atomic_write(entry.path, lambda tmp: _save(tmp, table, self.stats))
+            # the stats beside the entry first: an entry is only ever served with its stats
+            atomic_write(entry.path.with_suffix(".stats.json"), lambda tmp: Path(tmp).write_text(json.dumps(self.stats)))
+            atomic_write(entry.path, lambda tmp: _save(tmp, table))
         self._provenance = {
             "store": str(self.store.root), "replicates": self.config.replicates, "prefer": self.config.prefer,
             "phenotypes": {n: {"unit": u, "shape": s} for n, (u, s) in plan.phenotypes.items()},
@@ -293,16 +297,9 @@ def _digest(genes) -> str:
     return h.hexdigest()
 
 
-def _save(tmp: str, table: PhenotypeTable, stats: dict) -> None:
-    import io
-
-    buf = io.BytesIO()
-    table.save(buf)
-    buf.seek(0)
-    with np.load(buf, allow_pickle=False) as z:
-        arrays = {k: z[k] for k in z.files}
+def _save(tmp: str, table: PhenotypeTable) -> None:
     with open(tmp, "wb") as f:
-        np.savez(f, **arrays, store_stats=np.array(json.dumps(stats)))
+        table.save(f)
 
 
 def _strains(genes: pa.ChunkedArray, kinds: pa.ChunkedArray, resolver) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
