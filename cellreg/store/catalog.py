@@ -133,7 +133,15 @@ def write_schema(store: Store, con) -> None:
     if not paths:
         target.unlink(missing_ok=True)
         return
-    schema = pa.unify_schemas([pq.read_schema(p).remove_metadata() for p in paths if p.exists()])
+    try:
+        schema = pa.unify_schemas([pq.read_schema(p).remove_metadata() for p in paths if p.exists()])
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:  # one column name, two types in two studies
+        import logging
+
+        logging.getLogger("cellreg").warning("the store's studies disagree on a column's type (%s): no "
+                                             "data/_common_metadata; read one study at a time", exc)
+        target.unlink(missing_ok=True)
+        return
     schema = schema.append(pa.field("study", pa.string())).append(pa.field("phenotype", pa.string()))
     atomic_write(target, lambda tmp: pq.write_metadata(schema, tmp))
 
