@@ -31,7 +31,6 @@ import numpy as np
 import tomli_w
 
 SELECT = "val.interaction.pearson"
-BEGIN, END = "<!-- real-benchmark:begin -->", "<!-- real-benchmark:end -->"
 
 
 def _get(config: dict, key: str):
@@ -154,13 +153,15 @@ def table(out: Path, families: list[str], seeds: list[int], n_boot: int, seed: i
     return "\n".join(lines) + "\n" + "".join(notes)
 
 
-def write_docs(docs: Path, text: str) -> None:
-    """Replace what lies between the benchmark's markers in ``docs`` (nothing else is touched)."""
+def write_docs(docs: Path, text: str, marker: str = "real-benchmark") -> None:
+    """Replace what lies between the ``<!-- MARKER:begin -->`` and ``<!-- MARKER:end -->`` lines of
+    ``docs`` (nothing else is touched)."""
+    begin, end = f"<!-- {marker}:begin -->", f"<!-- {marker}:end -->"
     page = docs.read_text()
-    if BEGIN not in page or END not in page:
-        sys.exit(f"{docs}: no {BEGIN} ... {END} markers to write the table between")
-    head, rest = page.split(BEGIN, 1)
-    docs.write_text(head + BEGIN + "\n" + text + rest[rest.index(END):])
+    if begin not in page or end not in page:
+        sys.exit(f"{docs}: no {begin} ... {end} markers to write the table between")
+    head, rest = page.split(begin, 1)
+    docs.write_text(head + begin + "\n" + text + rest[rest.index(end):])
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -186,6 +187,7 @@ def main(argv: list[str] | None = None) -> None:
     t.add_argument("--resamples", type=int, default=2000)
     t.add_argument("--bootstrap-seed", type=int, default=0)
     t.add_argument("--docs", type=Path, help="write the table between the markers of this page")
+    t.add_argument("--marker", default="real-benchmark", help="which markers: <!-- MARKER:begin/end -->")
     t.add_argument("--ensemble", action="append", default=[], help="A+B: the mean of these families' predictions")
     t.add_argument("--walls", type=Path, help="family<TAB>seconds lines (sweep and seeds together)")
     args = ap.parse_args(argv)
@@ -219,7 +221,7 @@ def main(argv: list[str] | None = None) -> None:
     print(text, end="")
     (args.out / "table.md").write_text(text)
     if args.docs:
-        write_docs(args.docs, text)
+        write_docs(args.docs, text, args.marker)
 
 
 if __name__ == "__main__":

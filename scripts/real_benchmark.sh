@@ -8,6 +8,7 @@
 #   TRIALS=0 scripts/real_benchmark.sh             # no tuning: the example configs as they are
 #   FAMILIES="baseline dango" scripts/real_benchmark.sh   # some families (the first is the reference)
 #   ENSEMBLES="graph_profile+hypersagnn" ...       # also the mean of these families' predictions, per seed
+#   MARKER=real-benchmark-asis ...                  # the docs markers the table goes between
 #
 # Per family: `cellreg sweep` of examples/real_<family>.toml over examples/sweeps/real_<family>.toml
 # (TRIALS trials, default 4, TPE, median pruning, every trial at seed 0: --same-seed) and one run of
@@ -88,4 +89,4 @@ log "wall: $(( $(date +%s) - start )) s"
 ens=()
 for e in ${ENSEMBLES:-}; do ens+=(--ensemble "$e"); done
 # shellcheck disable=SC2086
-python scripts/real_benchmark.py table "$OUT" $FAMILIES --seeds $SEEDS --docs "$DOCS" --walls "$OUT/wall.tsv" "${ens[@]}"
+python scripts/real_benchmark.py table "$OUT" $FAMILIES --seeds $SEEDS --docs "$DOCS" --marker "${MARKER:-real-benchmark}" --walls "$OUT/wall.tsv" "${ens[@]}"
