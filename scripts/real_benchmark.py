@@ -8,6 +8,8 @@
     python scripts/real_benchmark.py carves OUT FAMILY... --splits 0 1 2 3 4
                                                                per family: validation and test Pearson on
                                                                each validation carve (scripts/real_carves.sh)
+    python scripts/real_benchmark.py joined OUT FAMILY...       Pearson on the validation and test pairs that
+                                                               STRING joins and those it does not
     python scripts/real_benchmark.py table OUT FAMILY... [--ensemble A+B] [--docs docs/results.md]
                                                                test Pearson per family over seeds and the
                                                                paired bootstrap of its difference from the first
@@ -153,6 +155,29 @@ def table(out: Path, families: list[str], seeds: list[int], n_boot: int, seed: i
     return "\n".join(lines) + "\n" + "".join(notes)
 
 
+def joined(out: Path, families: list[str], seeds: list[int]) -> str:
+    """Each family's Pearson (mean over seeds) within the pairs that any STRING channel of
+    examples/real/edges joins, and within the others, on validation and on test."""
+    pairs = set()
+    for path in sorted((Path(__file__).resolve().parents[1] / "examples" / "real" / "edges").glob("string_*.tsv")):
+        with open(path, newline="") as f:
+            pairs |= {frozenset((r["gene_a"], r["gene_b"])) for r in csv.DictReader(f, delimiter="\t")}
+    lines = ["| pairs | " + " | ".join(families) + " |", "|---" * (len(families) + 1) + "|"]
+    for part in ("val", "test"):
+        cells = {}
+        for fam in families:
+            for s in seeds:
+                genes, obs, pred = read_predictions(out / "runs" / f"{fam}_s{s}", part)
+                is_joined = np.array([frozenset(g.split("+")) in pairs for g in genes])
+                for name, keep in (("not joined", ~is_joined), ("joined", is_joined)):
+                    cells.setdefault((name, int(keep.sum())), {}).setdefault(fam, []).append(
+                        rowwise_pearson(pred[keep], obs[keep]))
+        for (name, n), by_family in cells.items():
+            label = "validation" if part == "val" else "test"
+            lines.append(f"| {label}, {name} ({n:,}) | " + " | ".join(f"{np.mean(by_family[f]):.3f}" for f in families) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def write_docs(docs: Path, text: str, marker: str = "real-benchmark") -> None:
     """Replace what lies between the ``<!-- MARKER:begin -->`` and ``<!-- MARKER:end -->`` lines of
     ``docs`` (nothing else is touched)."""
@@ -172,6 +197,10 @@ def main(argv: list[str] | None = None) -> None:
     b.add_argument("--defaults", type=Path, help="a run of the unswept config at the sweep's seed: kept if no trial beats it")
     m = sub.add_parser("summary")
     m.add_argument("runs", type=Path, nargs="+")
+    j = sub.add_parser("joined")
+    j.add_argument("out", type=Path)
+    j.add_argument("families", nargs="+")
+    j.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     c = sub.add_parser("carves")
     c.add_argument("out", type=Path)
     c.add_argument("families", nargs="+")
@@ -197,6 +226,9 @@ def main(argv: list[str] | None = None) -> None:
             m = json.loads((run / "metrics.json").read_text())
             print(f"| {run} | {m['val']['interaction']['pearson']:.3f} | {m['test']['interaction']['pearson']:.3f} "
                   f"| {m['selected_epoch']} |")
+        return
+    if args.cmd == "joined":
+        print(joined(args.out, args.families, args.seeds), end="")
         return
     if args.cmd == "carves":
         print(f"| family | val Pearson, split seeds {', '.join(map(str, args.splits))} | mean val | "
