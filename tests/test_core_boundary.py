@@ -37,6 +37,7 @@ GENERIC_WORDS = {
     ("config/schema.py", "mse"): "a metric a run may select on",
     ("data/label_groups.py", "profile"): "the label-group kind (a vector phenotype)",
     ("training/metrics.py", "mse"): "a metric",
+    ("training/group_metrics.py", "mse"): "a scalar group's metric",
     ("training/bootstrap.py", "mse"): "a metric (its bootstrap interval)",
     ("training/trainer.py", "mean"): "Accelerate's reduction",
     ("data/standardize.py", "mean"): "the scaler's field",
