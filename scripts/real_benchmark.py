@@ -94,7 +94,7 @@ def read_predictions(run: Path, part: str = "test") -> tuple[list[str], np.ndarr
 
 
 def table(out: Path, families: list[str], seeds: list[int], n_boot: int, seed: int,
-          walls: dict[str, str] | None = None, ensembles: list[str] = ()) -> str:
+          ensembles: list[str] = ()) -> str:
     """A family without every seed's test predictions is listed below the table as not run. An
     ensemble ``A+B`` is the mean of the families' raw predictions at each seed (what ``cellreg screen``
     of the runs ranks by), scored on the validation rows (each run's val_predictions.tsv) and test."""
@@ -135,8 +135,8 @@ def table(out: Path, families: list[str], seeds: list[int], n_boot: int, seed: i
     boot = {k: rowwise_pearson(p[idx], boot_obs) for k, p in preds.items()}
     base = families[0]
     lines = [f"| family | val Pearson (mean ± sd) | test Pearson, seeds {', '.join(map(str, seeds))} | "
-             "test mean ± sd | − baseline (mean over seeds) | paired 95% CI | resamples with difference > 0 | wall s |",
-             "|---|---|---|---|---|---|---|---|"]
+             "test mean ± sd | − baseline (mean over seeds) | paired 95% CI | resamples with difference > 0 |",
+             "|---|---|---|---|---|---|---|"]
     for fam in families:
         t = np.array([point[fam, s] for s in seeds])
         v = np.array([val[fam, s] for s in seeds])
@@ -149,7 +149,6 @@ def table(out: Path, families: list[str], seeds: list[int], n_boot: int, seed: i
             bd = np.mean([boot[fam, s] - boot[base, s] for s in seeds], axis=0)
             lo, hi = np.percentile(bd, [2.5, 97.5])
             row += [f"{diff:+.3f}", f"[{lo:+.3f}, {hi:+.3f}]", f"{(bd > 0).mean():.3f}"]
-        row.append((walls or {}).get(fam, "–"))
         lines.append("| " + " | ".join(row) + " |")
     notes = [f"\nNot run to the end (no test predictions for every seed): {', '.join(missing)}.\n"] if missing else []
     return "\n".join(lines) + "\n" + "".join(notes)
@@ -218,7 +217,6 @@ def main(argv: list[str] | None = None) -> None:
     t.add_argument("--docs", type=Path, help="write the table between the markers of this page")
     t.add_argument("--marker", default="real-benchmark", help="which markers: <!-- MARKER:begin/end -->")
     t.add_argument("--ensemble", action="append", default=[], help="A+B: the mean of these families' predictions")
-    t.add_argument("--walls", type=Path, help="family<TAB>seconds lines (sweep and seeds together)")
     args = ap.parse_args(argv)
     if args.cmd == "summary":
         print("| run | val Pearson | test Pearson | selected epoch |\n|---|---|---|---|")
@@ -246,10 +244,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.cmd == "best-sets":
         print("\n".join(best_sets(args.sweep, args.defaults)))
         return
-    walls = {}
-    if args.walls and args.walls.exists():
-        walls = dict(line.split("\t") for line in args.walls.read_text().split("\n") if line.strip())
-    text = table(args.out, args.families, args.seeds, args.resamples, args.bootstrap_seed, walls, args.ensemble)
+    text = table(args.out, args.families, args.seeds, args.resamples, args.bootstrap_seed, args.ensemble)
     print(text, end="")
     (args.out / "table.md").write_text(text)
     if args.docs:

@@ -83,10 +83,10 @@ family() {
 for fam in $FAMILIES; do
     t0=$(date +%s)
     family "$fam" || log "$fam FAILED: left out of the table (see $OUT/sweep/$fam.log or $OUT/runs/${fam}_s*.log)"
-    echo -e "$fam\t$(( $(date +%s) - t0 ))" >> "$OUT/wall.tsv"
+    log "$fam: $(( $(date +%s) - t0 )) s"
 done
 log "wall: $(( $(date +%s) - start )) s"
 ens=()
 for e in ${ENSEMBLES:-}; do ens+=(--ensemble "$e"); done
 # shellcheck disable=SC2086
-python scripts/real_benchmark.py table "$OUT" $FAMILIES --seeds $SEEDS --docs "$DOCS" --marker "${MARKER:-real-benchmark}" --walls "$OUT/wall.tsv" "${ens[@]}"
+python scripts/real_benchmark.py table "$OUT" $FAMILIES --seeds $SEEDS --docs "$DOCS" --marker "${MARKER:-real-benchmark}" "${ens[@]}"

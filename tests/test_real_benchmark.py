@@ -101,7 +101,8 @@ def test_the_table_pairs_families_on_the_same_test_pairs(tmp_path):
         _fake_run(tmp_path / "runs" / f"same_s{s}", obs, base[s], np.arange(5))
         _fake_run(tmp_path / "runs" / f"perfect_s{s}", obs, obs * 3 + 1, np.arange(5))
     text = script.table(tmp_path, ["baseline", "same", "perfect"], [0, 1, 2], n_boot=300, seed=0)
-    rows = {line.split(" | ")[0].strip("| "): line.split(" | ") for line in text.splitlines()[2:]}
+    cells = [[c.strip() for c in line.strip().strip("|").split("|")] for line in text.splitlines()[2:] if line]
+    rows = {c[0]: c for c in cells}
     assert rows["same"][4:6] == ["+0.000", "[+0.000, +0.000]"]
     gap = np.mean([1 - np.corrcoef(base[s], obs)[0, 1] for s in range(3)])
     assert rows["perfect"][4] == f"{gap:+.3f}" and rows["perfect"][6] == "1.000"
