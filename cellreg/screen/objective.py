@@ -93,10 +93,12 @@ def term_columns(name: str, labels: Sequence[str], groups: Sequence[LabelGroup],
         return [list(labels).index(name)], torch.ones(1)
     group = next((g for g in groups if g.name == name), None)
     if group is None:
-        choices = list(dict.fromkeys([*labels, *(g.name for g in groups)]))
-        raise ConfigError(run, [f"--objective {name}: the run has no label or label group {name!r}"
-                                f"{suggest(name, choices)}; its labels: {', '.join(choices[:20])}"
-                                f"{' ...' if len(choices) > 20 else ''}"])
+        named = [g.name for g in groups if g.name not in labels]  # groups that are not a label of their own
+        choices = [*labels, *named]
+        raise ConfigError(run, [f"--objective {name}: the run has no label {'or label group ' if named else ''}{name!r}"
+                                f"{suggest(name, choices)}; its labels: {', '.join(labels[:20])}"
+                                f"{' ...' if len(labels) > 20 else ''}"
+                                f"{'; its label groups: ' + ', '.join(named) if named else ''}"])
     share = torch.as_tensor(scorer_for(group.kind).objective_weights(group), dtype=torch.float32)
     return group_columns([group], labels)[0].tolist(), share
 
