@@ -62,6 +62,11 @@ family() {
         for kv in "${best[@]}"; do sets+=(--set "$kv"); done
         log "$fam: best on validation: ${best[*]:-the config as it is}"
     fi
+    # runs made with other settings (an earlier sweep's choice) are not this family's runs: redo them
+    if [ "$(cat "$OUT/runs/$fam.sets" 2>/dev/null)" != "${sets[*]:-}" ]; then
+        for s in $SEEDS; do rm -rf "$OUT/runs/${fam}_s$s"; done
+        printf '%s' "${sets[*]:-}" > "$OUT/runs/$fam.sets"
+    fi
     for s in $SEEDS; do
         run=$OUT/runs/${fam}_s$s
         [ -f "$run/test_predictions.tsv" ] && continue
