@@ -21,8 +21,8 @@ import numpy as np
 
 from cellreg.config.errors import ConfigError
 from cellreg.data.label_groups import GroupKind, LabelGroup, find_group, group_columns
-from cellreg.training.bootstrap import resamples_for
 from cellreg.toolkit.text_tables import suggest
+from cellreg.training.bootstrap import resamples_for
 from cellreg.training.metrics import METRICS, bootstrap_intervals, regression_metrics
 
 # kind -> "module:Class" of its scorer, imported on first use
