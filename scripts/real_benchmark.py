@@ -93,6 +93,11 @@ def read_predictions(run: Path, part: str = "test") -> tuple[list[str], np.ndarr
     return genes, obs, pred
 
 
+def _mean_sd(x: np.ndarray) -> str:
+    """Mean ± sample sd (the mean alone for one value)."""
+    return f"{x.mean():.3f} ± {x.std(ddof=1):.3f}" if len(x) > 1 else f"{x.mean():.3f}"
+
+
 def table(out: Path, families: list[str], seeds: list[int], n_boot: int, seed: int,
           ensembles: list[str] = ()) -> str:
     """A family without every seed's test predictions is listed below the table as not run. An
@@ -140,8 +145,7 @@ def table(out: Path, families: list[str], seeds: list[int], n_boot: int, seed: i
     for fam in families:
         t = np.array([point[fam, s] for s in seeds])
         v = np.array([val[fam, s] for s in seeds])
-        row = [fam, f"{v.mean():.3f} ± {v.std(ddof=1):.3f}", ", ".join(f"{x:.3f}" for x in t),
-               f"{t.mean():.3f} ± {t.std(ddof=1):.3f}"]
+        row = [fam, _mean_sd(v), ", ".join(f"{x:.3f}" for x in t), _mean_sd(t)]
         if fam == base:
             row += ["–", "–", "–"]
         else:
