@@ -3,6 +3,7 @@ exactly like a sort of the padded sorted rows (the reference), and the split cac
 large tables."""
 
 import numpy as np
+import pytest
 
 from cellreg.config.split_config import SplitConfig
 from cellreg.data import splits
@@ -71,3 +72,25 @@ def test_mix64_is_splitmix64s_finaliser():
 
     xs = np.array([0, 1, 12345, 2**63 + 5, 2**64 - 1], np.uint64)
     assert [int(v) for v in mix64(xs)] == [reference(int(v)) for v in xs]
+
+
+def test_inspect_caches_the_split_of_a_large_table(tmp_path, monkeypatch):
+    """A second inspect reads the split the first one wrote (20 M strains: 9 s of a warm inspect)."""
+    import tomli_w
+
+    from cellreg.commands.inspect import inspect
+
+    monkeypatch.setenv("CELLREG_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(splits, "SHARED_CACHE_MIN_STRAINS", 10)
+    genes = [f"Y{i:02d}" for i in range(12)]
+    (tmp_path / "e.tsv").write_text("".join(f"{a}\t{b}\n" for a, b in zip(genes, genes[1:])))
+    (tmp_path / "t.tsv").write_text("a\tb\tscore\n" + "".join(f"{genes[i % 12]}\t{genes[(5 * i + 1) % 12]}\t{i}\n"
+                                                              for i in range(40) if i % 12 != (5 * i + 1) % 12))
+    raw = {"graph": {"name": "edge_list", "files": [{"path": "e.tsv", "relation": "chain"}]},
+           "phenotypes": {"name": "table", "path": "t.tsv", "gene_columns": ["a", "b"]},
+           "model": {"encoder": {"name": "gene_embedding", "dim": 4}, "head": {"name": "sum_mlp", "hidden": 4}}}
+    (tmp_path / "c.toml").write_text(tomli_w.dumps(raw))
+    first = inspect(tmp_path / "c.toml")
+    assert len(list((tmp_path / "cache" / "splits").glob("split-random-*.npz"))) == 1
+    monkeypatch.setattr(splits, "_random", lambda *a: pytest.fail("the split was recomputed"))
+    assert inspect(tmp_path / "c.toml") == first

@@ -61,7 +61,7 @@ def _strains(pipe: Pipeline) -> list[str]:
 
 
 def inspect(config: str | Path, overrides: list[str] = ()) -> str:
-    pipe = Pipeline.from_file(config, list(overrides), write_cache=False)
+    pipe = Pipeline.from_file(config, list(overrides))  # caches as run does: a second inspect reads the split
     pipe.preflight()
     cfg = pipe.config
     graph = pipe.graph
