@@ -109,3 +109,24 @@ def test_the_table_pairs_families_on_the_same_test_pairs(tmp_path):
     _fake_run(tmp_path / "runs" / "other_s0", obs, obs, np.arange(1, 6))
     with pytest.raises(SystemExit, match="another validation carve"):
         script.table(tmp_path, ["baseline", "other"], [0], n_boot=10, seed=0)
+
+
+def test_best_sets_take_the_best_validation_candidate(tmp_path):
+    """The best complete trial's values as --set arguments, read from its resolved config (a key path
+    into an array of tables included); none when the config as it is did at least as well."""
+    import json
+
+    script = _script()
+    head = "trial\tstate\tval.interaction.pearson\tepochs\tseconds\tseed\tmodel.encoder.dim\tloss[1].weight\trun_dir\n"
+    rows = [("0", "complete", "0.41", "trials/t0"), ("1", "pruned", "0.90", "trials/t1"),
+            ("2", "complete", "0.52", "trials/t2")]
+    (tmp_path / "trials.tsv").write_text(head + "".join(f"{t}\t{s}\t{v}\t3\t1\t7\t0\t0\t{d}\n" for t, s, v, d in rows))
+    for name, dim, weight in (("t0", 8, 0.5), ("t1", 16, 0.25), ("t2", 32, 0.125)):
+        (tmp_path / "trials" / name).mkdir(parents=True)
+        (tmp_path / "trials" / name / "config.toml").write_text(
+            f'[model.encoder]\nname = "x"\ndim = {dim}\n\n[[loss]]\nname = "mse"\n\n[[loss]]\nname = "kl"\nweight = {weight}\n')
+    assert script.best_sets(tmp_path) == ["model.encoder.dim=32", "loss[1].weight=0.125"]
+    for own, expected in ((0.51, ["model.encoder.dim=32", "loss[1].weight=0.125"]), (0.52, [])):
+        (tmp_path / "own").mkdir(exist_ok=True)
+        (tmp_path / "own" / "metrics.json").write_text(json.dumps({"val": {"interaction": {"pearson": own}}}))
+        assert script.best_sets(tmp_path, tmp_path / "own") == expected
