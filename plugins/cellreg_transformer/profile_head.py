@@ -46,7 +46,7 @@ class PerGeneHead(PerturbationHead):
         gene_of = feature_genes(context.label_names, context.graph.genes)
         free = np.flatnonzero(gene_of < 0)
         self.free_key = nn.Parameter(torch.randn(len(free), r) * 0.1)
-        # label j reads token gene_of[j], or free key (N' + position among the free features)
+        # label j reads gene token gene_of[j], or (gene_of[j] = -1) the free key free_slot[j]
         self.register_buffer("gene_of", torch.from_numpy(gene_of), persistent=False)
         self.register_buffer("free_slot", torch.from_numpy(np.searchsorted(free, np.arange(len(gene_of)))),
                              persistent=False)
