@@ -27,6 +27,7 @@ from cellreg.data.graph import CellGraph, Relation
 from cellreg.data.phenotypes import PhenotypeTable
 
 FAR_ABOVE_RATIO, FAR_ABOVE_MIN = 10.0, 0.02  # warn from 10x the base rate and 2 % of the held-out strains
+FAR_ABOVE_COUNT = 10  # ... and 10 joined strains: one pair of 3 held out is no evidence of a leak
 SAMPLE = 200_000  # held-out strains the report reads at most (a fraction within ~0.2 %), not all 4 M of 20 M
 
 
@@ -39,7 +40,8 @@ class Leak:
 
     @property
     def far_above(self) -> bool:
-        return self.joined >= FAR_ABOVE_MIN and self.joined >= FAR_ABOVE_RATIO * max(self.base, 1e-12)
+        return (self.joined >= FAR_ABOVE_MIN and self.joined * self.strains >= FAR_ABOVE_COUNT
+                and self.joined >= FAR_ABOVE_RATIO * max(self.base, 1e-12))
 
     def line(self) -> str:
         ratio = f"{self.joined / self.base:,.1f}x" if self.base > 0 else ("-" if self.joined == 0 else "inf x")

@@ -214,10 +214,10 @@ class Pipeline:
                 split = make_split(table, settings, self.write_cache, sides, fingerprint)  # labels do not move strains
             except ConfigError as exc:  # name the config file, not just [split]
                 raise ConfigError(source, exc.errors) from None
+        table = select_labels(table, config, source)
+        check_measured(table, split.train, source, self.phenotypes.describe())  # a data error before any report
         leaks, dropped = self._held_out_edges(graph, table, split)
         graph = drop_edges(graph, dropped)
-        table = select_labels(table, config, source)
-        check_measured(table, split.train, source, self.phenotypes.describe())
         scaler = LabelScaler.fit(table.labels[split.train], profile_columns(table))
         return Data(graph, table, fingerprint, split, scaler, scaler.transform(table.labels).astype(np.float32),
                     leaks, dropped)
