@@ -61,7 +61,19 @@ def _cmd_run(args) -> int:
         report = run(args.config, out, args.set, resume=bool(args.resume))
     if _is_main_process():
         print(format_report(report, out))
+    _leave_process_group()
     return 0
+
+
+def _leave_process_group() -> None:
+    """A rank of a multi-process run leaves the process group before it exits: left to interpreter
+    shutdown, gloo's threads were once torn down mid-use on one rank (``terminate called without an
+    active exception``, SIGABRT), failing a run whose report was already written."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
 
 
 def _run_folder(name: str, config_path: str) -> str:

@@ -77,4 +77,5 @@ def _cmd_screen(args: argparse.Namespace) -> int:
                explain=args.explain, explain_genes=args.explain_genes, plot=args.plot, weights=args.weights,
                threads=args.threads, progress=not args.no_progress, overwrite=args.overwrite,
                environment=args.environment, allow_unseen=args.allow_unseen)
+    cli._leave_process_group()
     return 0
