@@ -338,3 +338,18 @@ def test_synthetic_environments_plant_a_heat_module_and_an_inhibited_pathway():
     assert hot.min() < 0.7 and (hot == 1).mean() > 0.5
     assert np.allclose(np.sort(np.unique(np.round(drugged, 4))),
                        np.round(sorted({1 - 0.1 * hill, (1 - 0.1 * hill) * (1 - 0.5 * hill)}), 4))
+
+
+def test_a_published_test_file_keeps_its_environment(tmp_path):
+    from cellreg.data.published_splits import concatenate
+
+    main, _ = load_strain_table(_sga(tmp_path / "SGA_NxN.txt"), GRAPH, SGA)
+    path = tmp_path / "test.txt"
+    path.write_text(SGA_HEADER + "YAL002W_dma1\tvps8\tYBR123C_tsa111\ttfc1-ts\tTSA26\t0.5\t0.1\t0.9\t0.8\t0.7\t0.05\n")
+    test, _ = load_strain_table(path, GRAPH, SGA)
+    joined, origin = concatenate([main, test], ["main", "test"])
+    assert list(joined.environment.text()) == list(main.environment.text()) + list(test.environment.text())
+    assert origin.tolist() == [0, 0, 0, 0, 1]
+    bare = PhenotypeTable(test.offsets, test.genes, test.kinds, test.labels, test.label_names, test.gene_names)
+    with pytest.raises(ConfigError, match="environment columns differ between the files"):
+        concatenate([main, bare], ["main", "test"])

@@ -18,6 +18,7 @@ from typing import Sequence
 import numpy as np
 
 from cellreg.config.errors import ConfigError
+from cellreg.data.environment import concatenate_environments
 from cellreg.data.phenotypes import PhenotypeTable
 
 log = logging.getLogger("cellreg")
@@ -54,9 +55,13 @@ def concatenate(tables: Sequence[PhenotypeTable], origins: Sequence[str]) -> tup
                                       for i, t in enumerate(tables)])
     tags = {name: np.concatenate([t.tags[name] for t in tables]) for name in first.tags
             if all(name in t.tags for t in tables)}  # a column every file keeps
+    try:  # read with the same options, so the same environment columns; categories merged by name
+        environment = concatenate_environments([t.environment for t in tables])
+    except ValueError as exc:
+        raise ConfigError(origins[-1], [str(exc)]) from None
     table = PhenotypeTable(offsets, np.concatenate([t.genes for t in tables]),
                            np.concatenate([t.kinds for t in tables]), np.concatenate(labels),
-                           first.label_names, first.gene_names, tags, label_groups=first.label_groups)
+                           first.label_names, first.gene_names, tags, environment, label_groups=first.label_groups)
     return table, np.repeat(np.arange(len(tables)), [len(t) for t in tables])
 
 
