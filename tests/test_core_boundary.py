@@ -58,8 +58,6 @@ GENERIC_WORDS = {
     ("data/environment.py", "none"): "a word of a message",
     ("data/environment_schema.py", "none"): "a word of a message",
     ("store/location.py", "store"): "the study store's default folder",
-    ("store/formats/dcell.py", "dcell"): "cellreg data import's format for DCell's data files",
-    ("store/formats/table.py", "table"): "cellreg data import's format for any strain table",
     ("commands/data.py", "file"): "the FILE argument of cellreg data import",
 }
 

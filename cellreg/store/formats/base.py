@@ -62,9 +62,13 @@ class ImportOptions:
 class Format:
     """One file format. ``columns`` are the header names the format needs (checked before reading)."""
 
-    name: ClassVar[str]
+    name: ClassVar[str]  # its name on the command line: the class name, lower-cased (__init_subclass__)
     citation: ClassVar[str] = ""  # the publication the format comes from (the default --cite)
     columns: ClassVar[tuple[str, ...]] = ()
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.name = cls.__name__.lower()  # Costanzo2016 -> costanzo2016, DCell -> dcell
 
     def __init__(self, path: Path, options: ImportOptions) -> None:
         self.path, self.options = Path(path), options

@@ -51,7 +51,6 @@ def screen_environment(column: pa.Array, first_row: int, where: str) -> dict[str
 
 
 class Costanzo2016(Format):
-    name = "costanzo2016"
     citation = "Costanzo et al. 2016, Science 353:aaf1420, doi:10.1126/science.aaf1420"
     columns = (Q, A, SCREEN, EPS, P, QSMF, ASMF, DMF, DMF_SD)
 

@@ -15,7 +15,6 @@ from cellreg.store.rows import KIND_NAMES, Part, Phenotype, check_name, strains_
 
 
 class DCell(Format):
-    name = "dcell"
     citation = "Ma et al. 2018, Nat Methods 15:290-298, doi:10.1038/nmeth.4627"
 
     def check(self) -> None:

@@ -28,7 +28,6 @@ def _anndata():
 
 
 class H5ad(Format):
-    name = "h5ad"
 
     def check(self) -> None:
         if not self.path.is_file():

@@ -25,7 +25,6 @@ FITNESS = Phenotype("fitness", "relative to wild type", statistics=("sd",),
 
 
 class Kuzmin2018(Format):
-    name = "kuzmin2018"
     citation = "Kuzmin et al. 2018, Science 360:eaao1729, doi:10.1126/science.aao1729"
     columns = (Q, A, TYPE, ADJ, P, QF, AF, CF, CF_SD)
     raw = False
@@ -51,7 +50,6 @@ class Kuzmin2018(Format):
 
 
 class Kuzmin2020(Kuzmin2018):
-    name = "kuzmin2020"
     citation = "Kuzmin et al. 2020, Science 368:eaaz5667, doi:10.1126/science.aaz5667"
     columns = Kuzmin2018.columns + (RAW,)
     raw = True

@@ -17,7 +17,6 @@ from cellreg.store.rows import Part, Phenotype, check_name, slug, strains_from_s
 
 
 class Table(Format):
-    name = "table"
 
     def config(self):
         from cellreg.config.schema import structure
