@@ -157,7 +157,6 @@ class StoreSource(PhenotypeSource):
         return table
 
     def _read(self, plan: Plan, graph) -> PhenotypeTable:
-        from cellreg.data.environment import EnvColumn, Environment
         from cellreg.data.label_groups import GroupKind, LabelGroup
         from cellreg.toolkit.gene_names import GeneNames
 
@@ -242,8 +241,7 @@ class StoreSource(PhenotypeSource):
             distinct, which = _distinct_rows(merged.studies[np.searchsorted(merged.first, first)])
             tags["study"] = np.array(["+".join(s for s, m in zip(studies, row) if m) for row in distinct],
                                      dtype=object)[which]
-        environment = Environment(tuple(
-            EnvColumn(c.name, c.kind, c.values[first], c.codes[first], c.categories, c.unit) for c in env.columns))
+        environment = env.select(first)
         self.stats = {"rows read": read, "rows outside the environment filter": filtered,
                       "rows dropped for unknown genes": dropped, "rows naming a gene twice (kept once)":
                       repeated, "rows outranked by a preferred study": len(cat["value"]) - merged.rows_used,
