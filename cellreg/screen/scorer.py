@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import attrs
 import numpy as np
 import torch
 
 from cellreg.config import ConfigError
+from cellreg.data.batches import Collate
 from cellreg.data.environment_schema import constant_environment
 from cellreg.data.phenotypes import PhenotypeTable
 from cellreg.plugin_api.contracts import Batch, CellState
@@ -30,10 +30,13 @@ class RunScorer:
                  device: torch.device | str = "cpu", environment: dict[str, str] | None = None) -> None:
         self.dir = RunDir(Path(run_dir))
         self.pipe = pipe = Pipeline.from_run(self.dir, registry)
-        self.environment = environment or {}  # the condition every design is scored under (--environment)
-        if pipe.environment or self.environment:
-            try:  # checked now, before any design is scored
-                constant_environment(pipe.environment, self.environment, 0, "--environment")
+        # the condition every design is scored under (--environment), encoded once: checked, and any
+        # notice (a value outside the training range) given, before any design is scored
+        self.condition: tuple[np.ndarray, np.ndarray] | None = None
+        if pipe.environment or environment:
+            try:
+                one = constant_environment(pipe.environment, environment or {}, 1, "--environment")
+                self.condition = pipe.environment.encode(one, 1, "--environment") if pipe.environment else None
             except ValueError as exc:
                 raise ConfigError(str(self.dir.root), [str(exc)]) from None
         self.model = pipe.model
@@ -67,10 +70,8 @@ class RunScorer:
         self._state = None
 
     def batch(self, table: PhenotypeTable) -> Batch:
-        if self.pipe.environment:
-            table = attrs.evolve(table, environment=constant_environment(
-                self.pipe.environment, self.environment, len(table), "--environment"))
-        batch = self.pipe.collate_for(table, "--environment")(np.arange(len(table)))
+        condition = None if self.condition is None else tuple(np.repeat(a, len(table), 0) for a in self.condition)
+        batch = Collate(table, self.pipe.op, environment=condition)(np.arange(len(table)))
         return {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
 
     def state(self, batch: Batch) -> CellState:
