@@ -1,13 +1,17 @@
-"""Replicate groups by hashing equal the sort-based grouping (numbered by first row)."""
+"""Replicate and split groups (one unstable sort) equal ``np.unique``'s grouping renumbered by first row;
+the repeated-gene check equals a per-strain set count."""
 
 import numpy as np
+import pytest
 
 from cellreg.data.replicates import first_appearance, group_rows
 
 
-def test_hash_grouping_equals_the_sorted_unique_reference():
+@pytest.mark.parametrize("low, high", [(-5, 40), (-2**62, 2**62)])  # many repeats; almost all distinct
+def test_grouping_equals_the_sorted_unique_reference(low, high):
     rng = np.random.default_rng(0)
-    keys = rng.integers(-5, 40, 5000).astype(np.int64)
+    keys = rng.integers(low, high, 5000).astype(np.int64)
+    keys[rng.integers(0, 5000, 500)] = keys[rng.integers(0, 5000, 500)]  # some repeats either way
     got = first_appearance(keys)
     _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
     order = np.argsort(first)  # groups renumbered by their first row
@@ -23,3 +27,22 @@ def test_replicate_rows_group_whatever_their_order_and_kinds_tell_them_apart():
     sizes = np.array([2, 2, 2, 1])  # {1,2}, {2,1}, {1, 2 overexpressed}, {3}
     g = group_rows(genes, kinds, sizes, 4, [])
     assert g.group.tolist() == [0, 0, 1, 2] and g.first.tolist() == [0, 2, 3]
+
+
+def test_distinct_keys_are_each_their_own_group_in_row_order():
+    keys = np.random.default_rng(1).permutation(1000).astype(np.int64) * 7919
+    got = first_appearance(keys)
+    assert got.group.tolist() == list(range(1000)) and got.first.tolist() == list(range(1000))
+
+
+def test_repeated_gene_check_equals_a_per_strain_set_count():
+    from cellreg.data.strain_table import _maybe_repeated
+
+    rng = np.random.default_rng(2)
+    sizes = rng.integers(0, 7, 3000)
+    genes = rng.integers(0, 12, int(sizes.sum())).astype(np.int32)
+    got = _maybe_repeated(genes, sizes)
+    start = np.cumsum(sizes) - sizes
+    repeated = np.array([len(set(genes[a:a + k])) < k for a, k in zip(start, sizes)])
+    assert np.all(got[sizes <= 4] == repeated[sizes <= 4])  # exact for small sets
+    assert np.all(got[sizes > 4])  # larger sets are left to the sort

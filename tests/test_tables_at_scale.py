@@ -298,6 +298,11 @@ def test_tags_survive_dropping_select_and_save(tmp_path):
     assert back.tags["split"].tolist() == ["train", "test"] and back.fingerprint() == t.fingerprint()
     assert PhenotypeTable(t.offsets, t.genes, t.kinds, t.labels, t.label_names, t.gene_names).fingerprint() \
         != t.fingerprint()
+    retagged = PhenotypeTable(t.offsets, t.genes, t.kinds, t.labels, t.label_names, t.gene_names,
+                              {"split": ["train", "val"]})
+    assert retagged.fingerprint() != t.fingerprint()  # a tag's values are content
+    assert PhenotypeTable(t.offsets, t.genes, t.kinds, t.labels, t.label_names, t.gene_names,
+                          {"split": np.array(["train", "test"])}).fingerprint() == t.fingerprint()
 
 
 # --------------------------------------------------------------------------------- filter, aliases

@@ -8,12 +8,14 @@ object under their own types, so metabolism and later modalities need no new con
 from __future__ import annotations
 
 import copy
-from typing import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
 
 import attrs
 import numpy as np
 import torch
-from torch_geometric.data import HeteroData
+
+if TYPE_CHECKING:  # PyG is imported where a view is made: reading tables and graphs needs no PyG (1.9 s)
+    from torch_geometric.data import HeteroData
 
 GENE = "gene"
 
@@ -134,6 +136,8 @@ class CellGraph:
 
         Shares tensors with this graph (no copy); mutate the view, never the tensors.
         """
+        from torch_geometric.data import HeteroData
+
         data = copy.copy(self.extra) if self.extra is not None else HeteroData()
         data[GENE].num_nodes = self.num_genes
         if self.gene_features is not None:

@@ -166,7 +166,7 @@ class PhenotypeTable:
         h.update_strings(self.gene_names)
         for name in sorted(self.tags):  # none for most tables: their fingerprint is unchanged
             h.update_strings(["|tag", name])
-            h.update_strings(self.tags[name].astype(str))
+            h.update_string_column(self.tags[name])
         self.environment.update(h)  # nothing for a table without one: its fingerprint is unchanged
         if not is_default(self.label_groups, self.label_names):  # declared groups only: old fingerprints hold
             h.update_strings(["|groups", groups_to_json(self.label_groups)])

@@ -20,13 +20,18 @@ class LabelScaler:
         ``uncentered`` [L] bool marks labels scaled about 0 instead (mean 0, root mean square as
         the scale): a profile's changes, so that 0 stays "no change" in standardized units.
         """
-        labels = np.asarray(labels, dtype=np.float64)
-        count = np.sum(~np.isnan(labels), axis=0)
-        safe = np.where(np.isnan(labels), 0.0, labels)
-        mean = np.where(count > 0, safe.sum(0) / np.maximum(count, 1), 0.0)
+        labels = np.asarray(labels)
+        if labels.dtype != np.float64:  # float32 rows stay float32 (no 16 M-row float64 copy); sums are float64
+            labels = labels.astype(np.float32, copy=False)
+        missing = np.isnan(labels)
+        count = len(labels) - missing.sum(0)
+        safe = np.where(missing, labels.dtype.type(0), labels)
+        mean = np.where(count > 0, safe.sum(0, dtype=np.float64) / np.maximum(count, 1), 0.0)
         if uncentered is not None:
             mean = np.where(uncentered, 0.0, mean)
-        var = np.where(np.isnan(labels), 0.0, (labels - mean) ** 2).sum(0) / np.maximum(count, 1)
+        safe -= mean.astype(labels.dtype)
+        safe[missing] = 0
+        var = np.square(safe, out=safe).sum(0, dtype=np.float64) / np.maximum(count, 1)
         std = np.sqrt(var)
         std = np.where(std > 1e-12, std, 1.0)
         return cls(mean.astype(np.float32), std.astype(np.float32))

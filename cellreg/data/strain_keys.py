@@ -65,8 +65,8 @@ def strain_keys(table: PhenotypeTable, extra: np.ndarray | None = None) -> np.nd
 
 def groups(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(group [S], counts [G])``: strains with one key share a group, numbered in order of first
-    appearance, by pyarrow's hash table (no sort of 20 M keys)."""
-    import pyarrow as pa
+    appearance (:mod:`cellreg.toolkit.grouping`)."""
+    from cellreg.toolkit.grouping import first_appearance
 
-    group = pa.array(np.asarray(keys)).dictionary_encode().indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    group, _ = first_appearance(keys)
     return group, np.bincount(group)

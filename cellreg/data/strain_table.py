@@ -330,35 +330,36 @@ class _Reader:
         """A gene named twice in one strain (a query and an array allele of one gene, or a name left after
         ``strip_suffix``) is one perturbation: kept once, with a warning; with two different kinds it
         is an error."""
-        strain = np.repeat(np.arange(len(sizes)), sizes)
-        suspects = _maybe_repeated(genes, sizes, strain)
-        if not suspects.any():
+        suspects = np.flatnonzero(_maybe_repeated(genes, sizes))
+        if not len(suspects):
             return genes, kinds, sizes, 0
-        key = strain * max(len(vocabulary), 1) + genes
-        where = np.flatnonzero(suspects[strain])  # only the entries of strains that may hold a repeat
-        _, first, inverse = np.unique(key[where], return_index=True, return_inverse=True)
+        counts = sizes[suspects]  # only the entries of strains that may hold a repeat are looked at
+        owner = np.repeat(suspects, counts)
+        where = np.repeat((np.cumsum(sizes) - sizes)[suspects] - (np.cumsum(counts) - counts), counts) \
+            + np.arange(int(counts.sum()))
+        _, first, inverse = np.unique(owner * max(len(vocabulary), 1) + genes[where], return_index=True,
+                                      return_inverse=True)
         if len(first) == len(where):
             return genes, kinds, sizes, 0
         first, inverse = where[first], inverse.reshape(-1)
-        kinds_w = kinds[where]
-        clash = where[np.flatnonzero(kinds_w != kinds[first[inverse]])]
+        clash = np.flatnonzero(kinds[where] != kinds[first[inverse]])
         if len(clash):
-            i = clash[0]
-            twin = first[inverse[np.searchsorted(where, i)]]
-            line = int(line_of(index[strain[[i]]])[0])
+            i, twin = where[clash[0]], first[inverse[clash[0]]]
+            line = int(line_of(index[owner[clash[:1]]])[0])
             raise ValueError(f"{self.path}: line {line}: gene {vocabulary[genes[i]]!r} appears twice in "
                              f"one strain with different kinds ({Perturbation(kinds[twin]).name.lower()} "
                              f"and {Perturbation(kinds[i]).name.lower()})")
-        keep = np.ones(len(key), bool)
+        keep = np.ones(len(genes), bool)
         keep[where] = False
         keep[first] = True
-        repeated = np.flatnonzero(~keep)
-        n = len(np.unique(strain[repeated]))
-        line = int(line_of(index[strain[repeated[:1]]])[0])
+        repeated = np.flatnonzero(~keep[where])  # positions in ``where``
+        strains = owner[repeated]
+        n = len(np.unique(strains))
+        line = int(line_of(index[strains[:1]])[0])
         warnings.warn(f"{self.path}: a gene named twice in one strain, in {n:,} "
-                      f"strain(s) (first: line {line}, {vocabulary[genes[repeated[0]]]!r}); "
+                      f"strain(s) (first: line {line}, {vocabulary[genes[where[repeated[0]]]]!r}); "
                       "each gene is kept once per strain", stacklevel=4)
-        return genes[keep], kinds[keep], np.bincount(strain[keep], minlength=len(sizes)), n
+        return genes[keep], kinds[keep], sizes - np.bincount(strains, minlength=len(sizes)), n
 
     def _add(self, graph: CellGraph, rows, index: np.ndarray, genes: np.ndarray, kinds: np.ndarray,
              sizes: np.ndarray) -> tuple[np.ndarray, tuple[str, ...]]:
@@ -383,20 +384,24 @@ class _Reader:
         return genes, graph.genes + tuple(new)
 
 
-def _maybe_repeated(genes: np.ndarray, sizes: np.ndarray, strain: np.ndarray) -> np.ndarray:
+def _maybe_repeated(genes: np.ndarray, sizes: np.ndarray) -> np.ndarray:
     """Per strain, whether two of its entries could be one gene: exact for sets of up to 4 genes
-    (pairwise comparisons over a padded matrix, no sort), True for larger sets (checked by sort)."""
+    (their columns compared pairwise, one size at a time: a loop over sizes, not strains), True for
+    larger sets (checked by sort)."""
     suspects = sizes > 4
-    small = np.flatnonzero(sizes[strain] <= 4)
-    if len(small) == 0:
-        return suspects
     start = np.cumsum(sizes) - sizes
-    width = int(min(sizes.max(), 4))
-    padded = np.full((len(sizes), width), -1, np.int64)
-    padded[strain[small], small - start[strain[small]]] = genes[small]
-    for i in range(width):
-        for j in range(i + 1, width):
-            suspects |= (padded[:, i] == padded[:, j]) & (padded[:, j] >= 0)
+    for k in range(2, min(int(sizes.max()), 4) + 1 if len(sizes) else 0):
+        if k * len(sizes) == len(genes):  # every strain has k entries (a pair screen): columns are views
+            rows_k, columns = slice(None), list(genes.reshape(-1, k).T)
+        else:
+            rows_k = np.flatnonzero(sizes == k)
+            at = start[rows_k]
+            columns = [genes[at + i] for i in range(k)]
+        hit = np.zeros(len(columns[0]), bool)
+        for i in range(k):
+            for j in range(i + 1, k):
+                hit |= columns[i] == columns[j]
+        suspects[rows_k] = hit
     return suspects
 
 
@@ -409,6 +414,7 @@ def _digest(genes) -> str:
 
 
 def _to_cache(table: PhenotypeTable, stats: TableStats, messages: list[str]) -> dict[str, np.ndarray]:
+    from cellreg.toolkit.columnar import encode_strings
     from cellreg.toolkit.table_cache import strings
 
     out = {"offsets": table.offsets, "genes": table.genes, "kinds": table.kinds, "labels": table.labels,
@@ -416,8 +422,8 @@ def _to_cache(table: PhenotypeTable, stats: TableStats, messages: list[str]) -> 
            "stats": np.asarray(attrs.astuple(stats), np.int64), "warnings": strings(messages),
            "tag_names": strings(table.tags), **table.environment.to_arrays()}
     for i, column in enumerate(table.tags.values()):
-        values, codes = np.unique(column.astype(str), return_inverse=True)
-        out[f"tag{i}_values"], out[f"tag{i}_codes"] = values, codes.astype(np.int32)
+        values, codes = encode_strings(column)
+        out[f"tag{i}_values"], out[f"tag{i}_codes"] = strings(values), codes
     return out
 
 

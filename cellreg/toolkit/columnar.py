@@ -277,6 +277,16 @@ def dictionary(table, name: str) -> tuple[list[str], np.ndarray]:
     return values, np.ascontiguousarray(codes, dtype=np.int32)
 
 
+def encode_strings(values) -> tuple[list[str], np.ndarray]:
+    """Many strings (one per strain) as (distinct values in order of first appearance, int32 code per
+    row), by pyarrow's hash table: no Python loop and no string sort over 20 M rows."""
+    import pyarrow as pa
+
+    encoded = pa.array(np.asarray(values, dtype=object).reshape(-1), type=pa.string()).dictionary_encode()
+    return encoded.dictionary.to_pylist(), np.ascontiguousarray(encoded.indices.to_numpy(zero_copy_only=False),
+                                                                dtype=np.int32)
+
+
 def floats(table, name: str, missing: bool) -> np.ndarray:
     """A float64 column; a non-finite number (or, without ``missing``, a null) raises :class:`Fallback`,
     so that the line reader names the cell."""
