@@ -46,3 +46,41 @@ def test_repeated_gene_check_equals_a_per_strain_set_count():
     repeated = np.array([len(set(genes[a:a + k])) < k for a, k in zip(start, sizes)])
     assert np.all(got[sizes <= 4] == repeated[sizes <= 4])  # exact for small sets
     assert np.all(got[sizes > 4])  # larger sets are left to the sort
+
+
+@pytest.mark.parametrize("kind", ["narrow", "hashes", "wide", "int32"])
+def test_grouping_of_every_key_width_equals_the_reference(kind):
+    rng = np.random.default_rng(3)
+    if kind == "narrow":  # packed whole beside the row number
+        keys = rng.integers(-50, 50, 20000).astype(np.int64)
+    elif kind == "hashes":  # full 64-bit range: no room for the row, sorted by argsort
+        keys = rng.integers(0, 2**64 - 1, 20000, dtype=np.uint64)
+        keys[rng.integers(0, 20000, 3000)] = keys[rng.integers(0, 20000, 3000)]
+    elif kind == "wide":  # a range at the edge of fitting beside 15 row bits
+        keys = (rng.integers(-2**27, 2**27, 20000) * 2**20 + rng.integers(0, 4, 20000)).astype(np.int64)
+        keys[::2] = keys[0]
+    else:
+        keys = rng.integers(-2**31, 2**31 - 1, 20000).astype(np.int32)
+        keys[::3] = keys[1]
+    got = first_appearance(keys)
+    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    rank = np.empty(len(first), np.int64)
+    rank[np.argsort(first)] = np.arange(len(first))
+    np.testing.assert_array_equal(got.group, rank[inverse.reshape(-1)])
+    np.testing.assert_array_equal(got.first, np.sort(first))
+
+
+@pytest.mark.parametrize("largest", [2, 4])  # pairs and singles (first and last entry), larger sets (by size)
+def test_replicate_groups_equal_grouping_by_sorted_sets_and_conditions(largest):
+    rng = np.random.default_rng(4)
+    sizes = rng.integers(1, largest + 1, 4000)
+    genes = rng.integers(0, 6, int(sizes.sum())).astype(np.int32)  # few genes: many repeated sets
+    kinds = rng.integers(0, 2, len(genes)).astype(np.int8)
+    condition = rng.integers(0, 3, len(sizes)).astype(np.int32)
+    got = group_rows(genes, kinds, sizes, 6, [condition])
+    start = np.cumsum(sizes) - sizes
+    sets = [(tuple(sorted(zip(genes[a:a + k].tolist(), kinds[a:a + k].tolist()))), int(c))
+            for a, k, c in zip(start, sizes, condition)]
+    number: dict = {}
+    expected = [number.setdefault(s, len(number)) for s in sets]  # numbered by first appearance
+    assert got.group.tolist() == expected

@@ -22,7 +22,7 @@ def _report(source) -> list[str]:
 
 def _labels(pipe: Pipeline) -> list[str]:
     table = pipe.data.table
-    raw = pipe.data.scaler.inverse(pipe.data.targets)
+    raw = table.labels  # raw units already (the targets are these, standardized)
     out, in_profile = [], profile_columns(table)
     for group, cols in zip(table.label_groups, group_columns(table.label_groups, table.label_names)):
         if in_profile[cols].all():  # a profile: one line, not one per feature

@@ -50,26 +50,37 @@ def _flat_keys(genes: np.ndarray, kinds: np.ndarray, sizes: np.ndarray, conditio
     """One int64 per row naming its set (codes sorted within the row, its size as the first digit)
     and conditions; None when the digits do not fit in 63 bits."""
     rows = len(sizes)
-    code = genes.astype(np.int64) * 8 + kinds
     width = int(sizes.max()) if rows else 0
-    base = int(code.max()) + 2 if len(code) else 2
+    base = int(genes.max()) * 8 + int(kinds.max()) + 2 if len(genes) else 2  # above every (gene, kind) code
+
+    def code(at: np.ndarray) -> np.ndarray:
+        return genes[at].astype(np.int64) * 8 + kinds[at]
     spans = [base] * width + [int(c.max()) + 2 if len(c) else 2 for c in conditions]
     if np.log2(width + 1) + sum(np.log2(x) for x in spans) >= 62:
         return None
     start = np.cumsum(sizes) - sizes
-    key = np.zeros(rows, np.int64)
+    if width == 2 and sizes.min() >= 1:  # singles and pairs (a pair screen): a set is its first and last entry
+        a, b = code(start), code(start + sizes - 1)
+        key = (sizes * base + np.minimum(a, b) + 1) * base + np.maximum(a, b) + 1  # a single: (1, c, c)
+    else:
+        key = _keys_by_size(code, sizes, start, base, width)
+    for c, span in zip(conditions, spans[width:]):
+        key = key * span + (c.astype(np.int64) + 1)
+    return key
+
+
+def _keys_by_size(code, sizes: np.ndarray, start: np.ndarray, base: int, width: int) -> np.ndarray:
+    key = np.zeros(len(sizes), np.int64)
     for k in np.flatnonzero(np.bincount(sizes)):  # a loop over set sizes (a handful), not rows
         rows_k = np.flatnonzero(sizes == k)
         if k == 0:
             continue
         at = start[rows_k]
         value = np.full(len(rows_k), int(k), np.int64)
-        for col in _sorted_columns([code[at + i] for i in range(k)]):
+        for col in _sorted_columns([code(at + i) for i in range(k)]):
             value = value * base + (col + 1)
         value *= base ** (width - int(k))  # the same number of digits for every size
         key[rows_k] = value
-    for c, span in zip(conditions, spans[width:]):
-        key = key * span + (c.astype(np.int64) + 1)
     return key
 
 
