@@ -10,6 +10,11 @@
                                                                each validation carve (scripts/real_carves.sh)
     python scripts/real_benchmark.py joined OUT FAMILY...       Pearson on the validation and test pairs that
                                                                STRING joins and those it does not
+    python scripts/real_benchmark.py cv OUT FAMILY... --folds 5 [--ensemble A+B] [--docs docs/results.md]
+                                                               per family: the Pearson of its out-of-fold
+                                                               predictions over every training pair (K runs,
+                                                               split.folds = K) and the paired bootstrap of its
+                                                               difference from the first; the selection
     python scripts/real_benchmark.py table OUT FAMILY... [--ensemble A+B] [--docs docs/results.md]
                                                                test Pearson per family over seeds and the
                                                                paired bootstrap of its difference from the first
@@ -158,6 +163,59 @@ def table(out: Path, families: list[str], seeds: list[int], n_boot: int, seed: i
     return "\n".join(lines) + "\n" + "".join(notes)
 
 
+def cv(out: Path, families: list[str], folds: int, n_boot: int, seed: int, ensembles: list[str] = ()) -> str:
+    """Cross-validation on the training file only (never the test file): each family's K runs
+    (OUT/cv/FAMILY_fK, ``split.folds = K``, seed 0) predict their own validation fold, so every training
+    pair is predicted once, out of fold. Pooled Pearson over all of them, the mean of the per-fold
+    Pearsons, and the paired bootstrap of the pooled difference from the first family. The family with
+    the highest pooled Pearson is the one validation selects."""
+    preds, per_fold, genes0, obs0 = {}, {}, None, None
+    missing = [f for f in families if not all((out / "cv" / f"{f}_f{k}" / "val_predictions.tsv").exists()
+                                              for k in range(folds))]
+    if families[0] in missing:
+        sys.exit(f"{out}/cv: the reference family {families[0]!r} has no predictions for every fold")
+    families = [f for f in families if f not in missing]
+    for fam in families:
+        parts = [read_predictions(out / "cv" / f"{fam}_f{k}", "val") for k in range(folds)]
+        genes = [g for p in parts for g in p[0]]
+        order = np.argsort(genes, kind="stable")  # pairs in one order for every family
+        genes = [genes[i] for i in order]
+        obs, pred = np.concatenate([p[1] for p in parts])[order], np.concatenate([p[2] for p in parts])[order]
+        if genes0 is None:
+            genes0, obs0 = genes, obs
+        elif genes != genes0 or not np.array_equal(obs, obs0):
+            sys.exit(f"{out}/cv/{fam}_f*: not the same training pairs as {families[0]}'s folds")
+        preds[fam] = pred
+        per_fold[fam] = np.array([rowwise_pearson(p[2], p[1]) for p in parts])
+    if len(set(genes0)) != len(genes0):
+        sys.exit(f"{out}/cv: a pair was predicted by two folds: the folds are not disjoint")
+    for ens in ensembles:
+        members = ens.split("+")
+        if all(m in families for m in members):
+            preds[ens] = np.mean([preds[m] for m in members], axis=0)
+            per_fold[ens] = np.array([np.nan])
+            families = families + [ens]
+    idx = np.random.default_rng(seed).integers(0, len(obs0), size=(n_boot, len(obs0)))
+    point = {f: rowwise_pearson(p, obs0) for f, p in preds.items()}
+    boot = {f: rowwise_pearson(p[idx], obs0[idx]) for f, p in preds.items()}
+    base, best = families[0], max(families, key=point.get)
+    lines = [f"| family | out-of-fold Pearson, {len(obs0):,} training pairs | per fold (mean ± sd) | − baseline | "
+             "paired 95% CI | resamples with difference > 0 |", "|---|---|---|---|---|---|"]
+    for fam in families:
+        name = f"**{fam}** (selected)" if fam == best else fam
+        fold_text = _mean_sd(per_fold[fam]) if not np.isnan(per_fold[fam]).any() else "–"
+        row = [name, f"{point[fam]:.3f}", fold_text]
+        if fam == base:
+            row += ["–", "–", "–"]
+        else:
+            bd = boot[fam] - boot[base]
+            lo, hi = np.percentile(bd, [2.5, 97.5])
+            row += [f"{point[fam] - point[base]:+.3f}", f"[{lo:+.3f}, {hi:+.3f}]", f"{(bd > 0).mean():.3f}"]
+        lines.append("| " + " | ".join(row) + " |")
+    notes = [f"\nNo prediction for every fold: {', '.join(missing)}.\n"] if missing else []
+    return "\n".join(lines) + "\n" + "".join(notes)
+
+
 def joined(out: Path, families: list[str], seeds: list[int]) -> str:
     """Each family's Pearson (mean over seeds) within the pairs that any STRING channel of
     examples/real/edges joins, and within the others, on validation and on test."""
@@ -212,6 +270,15 @@ def main(argv: list[str] | None = None) -> None:
     v.add_argument("run", type=Path)
     v.add_argument("train", type=Path)
     v.add_argument("table_out", type=Path)
+    f = sub.add_parser("cv")
+    f.add_argument("out", type=Path)
+    f.add_argument("families", nargs="+", help="the first is the reference (the baseline)")
+    f.add_argument("--folds", type=int, default=5)
+    f.add_argument("--resamples", type=int, default=2000)
+    f.add_argument("--bootstrap-seed", type=int, default=0)
+    f.add_argument("--docs", type=Path)
+    f.add_argument("--marker", default="real-benchmark-cv")
+    f.add_argument("--ensemble", action="append", default=[])
     t = sub.add_parser("table")
     t.add_argument("out", type=Path)
     t.add_argument("families", nargs="+", help="the first is the reference (the baseline)")
@@ -247,6 +314,13 @@ def main(argv: list[str] | None = None) -> None:
         return
     if args.cmd == "best-sets":
         print("\n".join(best_sets(args.sweep, args.defaults)))
+        return
+    if args.cmd == "cv":
+        text = cv(args.out, args.families, args.folds, args.resamples, args.bootstrap_seed, args.ensemble)
+        print(text, end="")
+        (args.out / "cv.md").write_text(text)
+        if args.docs:
+            write_docs(args.docs, text, args.marker)
         return
     text = table(args.out, args.families, args.seeds, args.resamples, args.bootstrap_seed, args.ensemble)
     print(text, end="")

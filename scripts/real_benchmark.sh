@@ -9,13 +9,17 @@
 #   FAMILIES="baseline dango" scripts/real_benchmark.sh   # some families (the first is the reference)
 #   ENSEMBLES="graph_profile+hypersagnn" ...       # also the mean of these families' predictions, per seed
 #   MARKER=real-benchmark-asis ...                  # the docs markers the table goes between
+#   FOLDS=0 ...                                    # no cross-validation (default 5 folds)
 #
 # Per family: `cellreg sweep` of examples/real_<family>.toml over examples/sweeps/real_<family>.toml
 # (TRIALS trials, default 4, TPE, median pruning, every trial at seed 0: --same-seed) and one run of
 # the config as it is at seed 0; the best of these TRIALS + 1 candidates on validation
 # (scripts/real_benchmark.py best-sets; the test split chooses nothing) is trained on seeds SEEDS with
 # `cellreg run`, and
-# `cellreg predict` of the test file into each run's test_predictions.tsv. A finished sweep or run is
+# `cellreg predict` of the test file into each run's test_predictions.tsv. With the same settings, FOLDS
+# more runs at seed 0 (`split.folds = FOLDS`, fold 0..FOLDS-1) predict their own validation fold, so
+# every training pair is predicted once, out of fold: the cross-validation that selects the family
+# (scripts/real_benchmark.py cv; table between the real-benchmark-cv markers). A finished sweep or run is
 # not redone (FRESH=1 redoes everything). 1 torch thread per run (THREADS). On a shared machine,
 # LOCK=/tmp/cellreg-heavy.lock runs the sweeps and training runs of the families in HEAVY (default
 # dango transformer hetero_cell: minutes of CPU per run) under `flock LOCK`, one at a time.
@@ -26,11 +30,12 @@ OUT=${OUT:-runs/real_benchmark}
 TRIALS=${TRIALS:-4}
 THREADS=${THREADS:-1}
 SEEDS=${SEEDS:-"0 1 2"}
+FOLDS=${FOLDS:-5}
 FAMILIES=${FAMILIES:-"baseline graph_profile hypersagnn graph_profile_hypersagnn dango dcell transformer hetero_cell"}
 DOCS=${DOCS:-docs/results.md}
 HEAVY=${HEAVY:-"dango transformer hetero_cell"}
 [ "${FRESH:-0}" != 1 ] || rm -rf "$OUT"
-mkdir -p "$OUT/runs" "$OUT/sweep"
+mkdir -p "$OUT/runs" "$OUT/sweep" "$OUT/cv"
 TEST=examples/real/GO_0000790_test.tsv
 
 log() { printf '[real %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
@@ -64,7 +69,7 @@ family() {
     fi
     # runs made with other settings (an earlier sweep's choice) are not this family's runs: redo them
     if [ "$(cat "$OUT/runs/$fam.sets" 2>/dev/null)" != "${sets[*]:-}" ]; then
-        for s in $SEEDS; do rm -rf "$OUT/runs/${fam}_s$s"; done
+        rm -rf "$OUT/runs/${fam}"_s* "$OUT/cv/${fam}"_f*
         printf '%s' "${sets[*]:-}" > "$OUT/runs/$fam.sets"
     fi
     for s in $SEEDS; do
@@ -75,13 +80,31 @@ family() {
         "${LOCKED[@]}" cellreg run "$config" --out "$run" --set seed="$s" --set "train.threads=$THREADS" \
             --set train.progress=false "${sets[@]}" > "$OUT/runs/${fam}_s$s.log" 2>&1 \
             || { tail -20 "$OUT/runs/${fam}_s$s.log" >&2; return 1; }
-        python scripts/real_benchmark.py val-table "$run" examples/real/GO_0000790_train.tsv "$run/val_pairs.tsv"
-        for part in val test; do   # per-pair predictions: the validation rows, then the published test file
-            table=$run/val_pairs.tsv
-            [ $part = val ] || table=$TEST
-            cellreg predict "$run" --table "$table" --gene-columns gene_a gene_b \
-                --out "$run/${part}_predictions.tsv" > "$run/predict.log" 2>&1 || { cat "$run/predict.log" >&2; return 1; }
-        done
+        predictions "$run" val test || return 1
+    done
+    local k
+    for (( k = 0; k < FOLDS; k++ )); do   # cross-validation: the training file only
+        run=$OUT/cv/${fam}_f$k
+        [ -f "$run/val_predictions.tsv" ] && continue
+        rm -rf "$run"
+        log "$fam fold $k of $FOLDS: cellreg run"
+        "${LOCKED[@]}" cellreg run "$config" --out "$run" --set seed=0 --set "split.folds=$FOLDS" --set "split.fold=$k" \
+            --set "train.threads=$THREADS" --set train.progress=false "${sets[@]}" > "$OUT/cv/${fam}_f$k.log" 2>&1 \
+            || { tail -20 "$OUT/cv/${fam}_f$k.log" >&2; return 1; }
+        predictions "$run" val || return 1
+    done
+}
+
+# predictions RUN PART...: per-pair predictions of the run's validation rows (val) or the published test file (test)
+predictions() {
+    local run=$1 part table
+    shift
+    python scripts/real_benchmark.py val-table "$run" examples/real/GO_0000790_train.tsv "$run/val_pairs.tsv" || return 1
+    for part in "$@"; do
+        table=$run/val_pairs.tsv
+        [ "$part" = val ] || table=$TEST
+        cellreg predict "$run" --table "$table" --gene-columns gene_a gene_b \
+            --out "$run/${part}_predictions.tsv" > "$run/predict.log" 2>&1 || { cat "$run/predict.log" >&2; return 1; }
     done
 }
 
@@ -95,3 +118,6 @@ ens=()
 for e in ${ENSEMBLES:-}; do ens+=(--ensemble "$e"); done
 # shellcheck disable=SC2086
 python scripts/real_benchmark.py table "$OUT" $FAMILIES --seeds $SEEDS --docs "$DOCS" --marker "${MARKER:-real-benchmark}" "${ens[@]}"
+# shellcheck disable=SC2086
+[ "$FOLDS" = 0 ] || python scripts/real_benchmark.py cv "$OUT" $FAMILIES --folds "$FOLDS" --docs "$DOCS" \
+    --marker "${MARKER:-real-benchmark}-cv" "${ens[@]}"

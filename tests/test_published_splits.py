@@ -77,6 +77,26 @@ def test_the_published_test_file_is_the_test_set(bench):
     assert not np.array_equal(other.val, split.val)
 
 
+def test_cross_validation_folds_deal_every_training_row_to_validation_once(bench):
+    split = {"kind": "files", "test": "test.tsv"}
+    runs = [Pipeline.from_file(config(bench, {**split, "folds": 4, "fold": k})).data.split for k in range(4)]
+    vals = [set(r.val.tolist()) for r in runs]
+    assert set().union(*vals) == set(range(130)) and sum(map(len, vals)) == 130  # disjoint, covering
+    for r in runs:
+        assert set(r.train) == set(range(130)) - set(r.val)  # the rest trains
+        np.testing.assert_array_equal(r.test, np.arange(130, 160))  # the test file is untouched
+        sides = np.zeros(160, int)
+        sides[r.val] = 1
+        assert all(sides[i] == sides[120 + i] for i in range(10))  # replicates stay in one fold
+    assert all(25 <= len(v) <= 40 for v in vals)
+    with pytest.raises(ConfigError, match=r"folds = 4, fold = 4: cross-validation needs folds >= 2"):
+        Pipeline.from_file(config(bench, {**split, "folds": 4, "fold": 4}))
+    with pytest.raises(ConfigError, match=r"folds carve validation out of a published split's training rows"):
+        Pipeline.from_file(config(bench, {"kind": "random", "folds": 5}))
+    with pytest.raises(ConfigError, match=r"folds carve validation out of a published split's training rows"):
+        Pipeline.from_file(config(bench, {**split, "val": "val.tsv", "folds": 5}))
+
+
 def test_a_published_validation_file_is_used_as_it_is(bench):
     split = Pipeline.from_file(config(bench, {"kind": "files", "test": "test.tsv", "val": "val.tsv"})).data.split
     np.testing.assert_array_equal(split.train, np.arange(130))

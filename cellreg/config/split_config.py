@@ -37,6 +37,11 @@ class SplitConfig:
     environment: str | None = None
     test_values: list[str] = attrs.field(factory=list)
     val_values: list[str] = attrs.field(factory=list)
+    # column / files: cross-validation of the carve. With folds = K >= 2 the training rows (whole
+    # perturbation sets) are dealt into K disjoint folds by `seed` and validation is fold `fold`
+    # (val_fraction unused): K runs, fold 0..K-1, score every training row once, out of fold.
+    folds: int = attrs.field(default=0, validator=attrs.validators.ge(0))
+    fold: int = attrs.field(default=0, validator=attrs.validators.ge(0))
 
     def __attrs_post_init__(self) -> None:
         if self.val_fraction + self.test_fraction >= 1.0:
@@ -45,6 +50,12 @@ class SplitConfig:
             raise ValueError('kind = "files" needs test = "path" (the published test strains)')
         if self.kind != "files" and (self.test is not None or self.val is not None):
             raise ValueError('test and val files belong to kind = "files"')
+        if self.folds == 1 or (self.folds and self.fold >= self.folds) or (not self.folds and self.fold):
+            raise ValueError(f"folds = {self.folds}, fold = {self.fold}: cross-validation needs folds >= 2 and "
+                             "0 <= fold < folds")
+        if self.folds and (self.kind not in PUBLISHED or self.val is not None):
+            raise ValueError('folds carve validation out of a published split\'s training rows: kind = "files" '
+                             'or "column", with no val file')
         if self.kind == "environment":
             if not self.environment or not self.test_values:
                 raise ValueError('kind = "environment" needs environment = "<column>" and test_values = [...] (the '

@@ -65,13 +65,19 @@ def concatenate(tables: Sequence[PhenotypeTable], origins: Sequence[str]) -> tup
     return table, np.repeat(np.arange(len(tables)), [len(t) for t in tables])
 
 
-def carve_validation(side: np.ndarray, groups: np.ndarray, fraction: float, rng: np.random.Generator) -> np.ndarray:
-    """``side`` with ``fraction`` of the training rows moved to validation, whole groups at a time."""
+def carve_validation(side: np.ndarray, groups: np.ndarray, fraction: float, rng: np.random.Generator,
+                     folds: int = 0, fold: int = 0) -> np.ndarray:
+    """``side`` with ``fraction`` of the training rows moved to validation, whole groups at a time;
+    with ``folds`` = K, fold ``fold`` of K disjoint folds dealt from the same shuffled groups."""
     train = np.flatnonzero(side == 0)
     uniq, inverse = np.unique(groups[train], return_inverse=True)
     order = rng.permutation(len(uniq))
     counts = np.bincount(inverse, minlength=len(uniq))[order]
-    chosen = order[(np.cumsum(counts) - counts) < fraction * len(train)]
+    before = np.cumsum(counts) - counts  # training rows dealt before each shuffled group
+    if folds:
+        chosen = order[(before * folds) // max(len(train), 1) == fold]
+    else:
+        chosen = order[before < fraction * len(train)]
     out = side.copy()
     out[train[np.isin(inverse, chosen)]] = 1
     return out

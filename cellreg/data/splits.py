@@ -68,6 +68,8 @@ def split_key(table: PhenotypeTable, config: SplitConfig, sides: np.ndarray | No
                        "val_values": config.val_values})
     if config.kind in PUBLISHED and config.overlap != "error":  # which rows a repeated test set removes
         h.update_strings([f"overlap={config.overlap}"])
+    if config.folds:  # a cross-validation fold of the carve (none: the keys of earlier splits hold)
+        h.update_json({"folds": config.folds, "fold": config.fold})
     h.update_json({"kind": config.kind, "val": config.val_fraction, "test": config.test_fraction,
                    "seed": config.seed, "version": 3 if config.kind != "gene_held_out" else 1})  # 3: 64-bit strain keys
     return h.hexdigest()
@@ -200,7 +202,10 @@ def _published(table: PhenotypeTable, config: SplitConfig, sides: np.ndarray | N
     groups = _same_sets(table)
     sides = resolve_overlap(groups, sides, config.overlap)  # before carving: validation from what training keeps
     if not (sides == 1).any():
-        sides = carve_validation(sides, groups, config.val_fraction, rng)
+        sides = carve_validation(sides, groups, config.val_fraction, rng, config.folds, config.fold)
+    elif config.folds:
+        raise ConfigError("split", [f"split.folds: the {config.kind} split gives its own validation rows; folds "
+                                    "carve validation out of training only where none is given"])
     return tuple(np.flatnonzero(sides == k) for k in (0, 1, 2))
 
 
