@@ -94,3 +94,14 @@ def test_inspect_caches_the_split_of_a_large_table(tmp_path, monkeypatch):
     assert len(list((tmp_path / "cache" / "splits").glob("split-random-*.npz"))) == 1
     monkeypatch.setattr(splits, "_random", lambda *a: pytest.fail("the split was recomputed"))
     assert inspect(tmp_path / "c.toml") == first
+
+
+@pytest.mark.parametrize("largest", [2, 3])  # exact set keys (singles and pairs; larger sets by size)
+def test_split_groups_from_exact_keys_equal_those_from_hashes(largest):
+    rng = np.random.default_rng(5)
+    sets = [list(rng.choice(8, size=rng.integers(1, largest + 1), replace=False)) for _ in range(3000)]
+    t = _table(sets, [list(rng.integers(0, 2, size=len(s))) for s in sets])
+    got, counts = splits._set_groups(t)
+    ref, ref_counts = groups(strain_keys(t))
+    np.testing.assert_array_equal(got, ref)  # both number groups by first appearance
+    np.testing.assert_array_equal(counts, ref_counts)

@@ -46,7 +46,7 @@ def _sorted_columns(columns: list[np.ndarray]) -> list[np.ndarray]:
     return list(np.sort(np.stack(columns, axis=1), axis=1).T)
 
 
-def _flat_keys(genes: np.ndarray, kinds: np.ndarray, sizes: np.ndarray, conditions: list[np.ndarray]) -> np.ndarray | None:
+def exact_set_keys(genes: np.ndarray, kinds: np.ndarray, sizes: np.ndarray, conditions: list[np.ndarray]) -> np.ndarray | None:
     """One int64 per row naming its set (codes sorted within the row, its size as the first digit)
     and conditions; None when the digits do not fit in 63 bits."""
     rows = len(sizes)
@@ -98,7 +98,7 @@ def _set_key(genes: np.ndarray, kinds: np.ndarray, sizes: np.ndarray) -> np.ndar
 
 def group_rows(genes: np.ndarray, kinds: np.ndarray, sizes: np.ndarray, n_genes: int,
                conditions: list[np.ndarray]) -> Groups:
-    flat = _flat_keys(genes, kinds, sizes, conditions)
+    flat = exact_set_keys(genes, kinds, sizes, conditions)
     if flat is not None:  # one exact int64 per row: grouped without a stable sort (20 M keys: 11 -> 3.7 s)
         return first_appearance(flat)
     else:

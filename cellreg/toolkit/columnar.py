@@ -65,6 +65,34 @@ def text_chunks(path: Path):
 
 
 @attrs.define
+class LineCount:
+    """Physical lines (``\n``, ``\r\n``, a lone ``\r`` or a last line without one), counted chunk by chunk."""
+
+    newlines: int = 0
+    cr: int = 0
+    crlf: int = 0
+    prev: bytes = b""
+    last: bytes = b"\n"
+
+    def add(self, chunk: bytes) -> None:
+        self.newlines += chunk.count(b"\n")
+        if b"\r" in chunk:
+            self.cr += chunk.count(b"\r")
+            self.crlf += chunk.count(b"\r\n")
+        if self.prev == b"\r" and chunk[:1] == b"\n":
+            self.crlf += 1
+        self.prev = self.last = chunk[-1:]
+
+    @property
+    def physical(self) -> int:
+        return self.newlines + (self.cr - self.crlf) + (0 if self.last in (b"\n", b"\r") else 1)
+
+    @property
+    def lone_cr(self) -> bool:
+        return self.cr != self.crlf
+
+
+@attrs.define
 class Scan:
     """What one pass over the bytes after the first data line found (``bytes.find``, memchr speed)."""
 
@@ -72,6 +100,7 @@ class Scan:
     quote: bool = False
     whitespace_ok: bool = True  # for delimiter " ": no other whitespace than spaces and newlines
     size: int = 0  # bytes after the first data line
+    lines: LineCount = attrs.field(factory=LineCount)
 
 
 def chunks_after(path: Path, offset: int):
@@ -84,12 +113,14 @@ def chunks_after(path: Path, offset: int):
 
 
 def scan(path: Path, start: int, delimiter: str, comment: str) -> Scan:
-    """Whether pyarrow could split the text after byte ``start`` otherwise than the line reader.
-    Runs of spaces (``delimiter = " "``) are found after parsing instead: they make empty fields."""
+    """Whether pyarrow could split the text after byte ``start`` otherwise than the line reader, and
+    its physical lines (so that line numbers need no second pass). Runs of spaces (``delimiter = " "``)
+    are found after parsing instead: they make empty fields."""
     out = Scan()
     comment_b = comment.encode()
     for chunk in chunks_after(path, start):
         out.size += len(chunk)
+        out.lines.add(chunk)
         out.comment |= bool(comment_b) and comment_b in chunk
         out.quote |= b'"' in chunk
         if delimiter == " " and out.whitespace_ok:  # one-byte searches only (memchr speed)
@@ -98,20 +129,11 @@ def scan(path: Path, start: int, delimiter: str, comment: str) -> Scan:
 
 
 def count_lines(path: Path, start: int) -> tuple[int, bool]:
-    """Physical lines after byte ``start`` (``\\n``, ``\\r\\n``, a lone ``\\r`` or a last line
-    without one), and whether a lone ``\\r`` occurs."""
-    newlines = cr = crlf = 0
-    prev, last = b"", b"\n"
+    """Physical lines after byte ``start``, and whether a lone ``\r`` occurs."""
+    count = LineCount()
     for chunk in chunks_after(path, start):
-        newlines += chunk.count(b"\n")
-        if b"\r" in chunk:
-            cr += chunk.count(b"\r")
-            crlf += chunk.count(b"\r\n")
-        if prev == b"\r" and chunk[:1] == b"\n":
-            crlf += 1
-        prev = last = chunk[-1:]
-    lone = cr != crlf
-    return newlines + (cr - crlf) + (0 if last in (b"\n", b"\r") else 1), lone
+        count.add(chunk)
+    return count.physical, count.lone_cr
 
 
 _SEPARATORS = [bytes([c]) for c in (0x09, 0x0b, 0x0c, 0x1c, 0x1d, 0x1e, 0x1f)]  # str.split() splits on these
@@ -135,7 +157,8 @@ class Columns:
 
     def line_of(self, rows: np.ndarray) -> np.ndarray:
         """Line numbers (1-based, as in the file) of rows of :attr:`table`: arithmetic when every
-        line after the first data line is a row (one counting pass), else one pass of the line reader."""
+        line after the first data line is a row (counted by :func:`scan`'s pass, or one counting pass),
+        else one pass of the line reader."""
         rows = np.asarray(rows, dtype=np.int64)
         if self._every_line_a_row is None:
             physical, lone_cr = count_lines(self.path, self.offset)
@@ -246,7 +269,8 @@ class ColumnFile:
                 column = table.column(names[i])
                 if column.num_chunks and pc.any(pc.equal(column.unify_dictionaries().chunk(0).dictionary, "")).as_py():
                     raise Fallback("runs of spaces")
-        return Columns(table, self.first[0] + 1, self.offset, path, delim, comment)
+        return Columns(table, self.first[0] + 1, self.offset, path, delim, comment,
+                       not s.lines.lone_cr and s.lines.physical == table.num_rows)
 
 
 def _has_comment_line(path: Path, offset: int, comment: str) -> bool:
