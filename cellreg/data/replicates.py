@@ -52,12 +52,13 @@ def exact_set_keys(genes: np.ndarray, kinds: np.ndarray, sizes: np.ndarray, cond
     rows = len(sizes)
     width = int(sizes.max()) if rows else 0
     base = int(genes.max()) * 8 + int(kinds.max()) + 2 if len(genes) else 2  # above every (gene, kind) code
-
-    def code(at: np.ndarray) -> np.ndarray:
-        return genes[at].astype(np.int64) * 8 + kinds[at]
     spans = [base] * width + [int(c.max()) + 2 if len(c) else 2 for c in conditions]
     if np.log2(width + 1) + sum(np.log2(x) for x in spans) >= 62:
         return None
+
+    def code(at: np.ndarray) -> np.ndarray:  # the (gene, kind) code of the entries at ``at``
+        return genes[at].astype(np.int64) * 8 + kinds[at]
+
     start = np.cumsum(sizes) - sizes
     if width == 2 and sizes.min() >= 1:  # singles and pairs (a pair screen): a set is its first and last entry
         a, b = code(start), code(start + sizes - 1)
