@@ -111,6 +111,44 @@ def test_the_table_pairs_families_on_the_same_test_pairs(tmp_path):
         script.table(tmp_path, ["baseline", "other"], [0], n_boot=10, seed=0)
 
 
+def _fake_fold(path: Path, genes, obs, pred) -> None:
+    import json
+
+    path.mkdir(parents=True)
+    r = float(np.corrcoef(pred, obs)[0, 1])
+    (path / "metrics.json").write_text(json.dumps({"val": {"interaction": {"pearson": r}}}))
+    rows = "".join(f"{g}\tdeletion+deletion\t{o}\t{p}\n" for g, o, p in zip(genes, obs, pred))
+    (path / "val_predictions.tsv").write_text("genes\tkinds\tinteraction\tpred_interaction\n" + rows)
+
+
+def test_cross_validation_pools_out_of_fold_predictions_and_selects_the_best(tmp_path):
+    """Every training pair once, out of fold: the pooled Pearson equals the one over all pairs, whatever
+    the order of the folds; the best family is marked selected; a pair in two folds is refused."""
+    script = _script()
+    rng = np.random.default_rng(1)
+    genes = np.array([f"G{i}+H{i}" for i in range(300)])
+    obs = rng.standard_normal(300)
+    noisy = obs + rng.standard_normal(300)
+    folds = np.array_split(rng.permutation(300), 3)
+    for k, at in enumerate(folds):
+        _fake_fold(tmp_path / "cv" / f"baseline_f{k}", genes[at], obs[at], noisy[at])
+        _fake_fold(tmp_path / "cv" / f"perfect_f{k}", genes[at][::-1], obs[at][::-1], 3 * obs[at][::-1] + 1)
+    text = script.cv(tmp_path, ["baseline", "perfect"], 3, n_boot=200, seed=0, ensembles=["baseline+perfect"])
+    rows = {c[0]: c for c in ([x.strip() for x in line.strip().strip("|").split("|")]
+                              for line in text.splitlines()[2:] if line)}
+    assert rows["baseline"][1] == f"{np.corrcoef(noisy, obs)[0, 1]:.3f}"
+    assert rows["**perfect** (selected)"][1] == "1.000" and rows["**perfect** (selected)"][5] == "1.000"
+    both = np.corrcoef((noisy + 3 * obs + 1) / 2, obs)[0, 1]
+    assert rows["baseline+perfect"][1] == f"{both:.3f}"
+    _fake_fold(tmp_path / "cv" / "twice_f0", genes[folds[0]], obs[folds[0]], obs[folds[0]])
+    _fake_fold(tmp_path / "cv" / "twice_f1", genes[folds[0]], obs[folds[0]], obs[folds[0]])
+    _fake_fold(tmp_path / "cv" / "twice_f2", genes[folds[2]], obs[folds[2]], obs[folds[2]])
+    with pytest.raises(SystemExit, match="not the same training pairs"):
+        script.cv(tmp_path, ["baseline", "twice"], 3, n_boot=10, seed=0)
+    with pytest.raises(SystemExit, match="predicted by two folds"):
+        script.cv(tmp_path, ["twice"], 3, n_boot=10, seed=0)
+
+
 def test_best_sets_take_the_best_validation_candidate(tmp_path):
     """The best complete trial's values as --set arguments, read from its resolved config (a key path
     into an array of tables included); none when the config as it is did at least as well."""
