@@ -100,7 +100,7 @@ def _set_key(genes: np.ndarray, kinds: np.ndarray, sizes: np.ndarray) -> np.ndar
 def group_rows(genes: np.ndarray, kinds: np.ndarray, sizes: np.ndarray, n_genes: int,
                conditions: list[np.ndarray]) -> Groups:
     flat = exact_set_keys(genes, kinds, sizes, conditions)
-    if flat is not None:  # one exact int64 per row: grouped without a stable sort (20 M keys: 11 -> 3.7 s)
+    if flat is not None:  # one exact int64 per row: one sort of packed words (20 M keys: 11 s -> about 2 s)
         return first_appearance(flat)
     else:
         key = np.concatenate([_set_key(genes, kinds, sizes)] +
