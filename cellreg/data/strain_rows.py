@@ -280,14 +280,14 @@ def _entries(config: TableConfig, lay: Layout, enc: dict, rows: np.ndarray):
     n_rows, n_cols = len(rows), len(lay.genes)
     pair_cell = np.stack(cell_ids, axis=1).ravel() if n_rows else np.zeros(0, np.int32)  # row-major (row, col)
     del cell_ids
-    per_pair = np.diff(cell_off)[pair_cell]
-    if per_pair.all() and (per_pair == 1).all():  # one gene per cell (Costanzo): no expansion
-        del per_pair
-        entry = cell_off[pair_cell]
+    per_cell = np.diff(cell_off)
+    if (per_cell == 1).all():  # one gene in every distinct cell (Costanzo): no expansion, and entry = cell
+        entry = pair_cell
         where = np.tile(np.arange(n_cols, dtype=np.int8), n_rows)
         sizes = np.full(n_rows, n_cols, np.int64)
         row_of = None if (lay.kinds is None and not drop) else np.repeat(np.arange(n_rows), n_cols)
     else:
+        per_pair = per_cell[pair_cell]
         total = int(per_pair.sum())
         entry_pair = np.repeat(np.arange(len(pair_cell)), per_pair)
         pair_start = np.cumsum(per_pair) - per_pair
