@@ -46,6 +46,11 @@ def test_repeated_gene_check_equals_a_per_strain_set_count():
     repeated = np.array([len(set(genes[a:a + k])) < k for a, k in zip(start, sizes)])
     assert np.all(got[sizes <= 4] == repeated[sizes <= 4])  # exact for small sets
     assert np.all(got[sizes > 4])  # larger sets are left to the sort
+    # sizes adding up to 2 per strain without all being 2: the large set keeps its check
+    sizes = np.array([6, 1, 1, 0])
+    genes = np.array([1, 2, 3, 4, 5, 1, 7, 8], np.int32)
+    assert _maybe_repeated(genes, sizes).tolist() == [True, False, False, False]
+    assert _maybe_repeated(np.array([4, 4, 6, 6], np.int32), np.array([2, 2])).tolist() == [True, True]
 
 
 @pytest.mark.parametrize("kind", ["narrow", "hashes", "wide", "int32"])

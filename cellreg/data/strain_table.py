@@ -390,8 +390,9 @@ def _maybe_repeated(genes: np.ndarray, sizes: np.ndarray) -> np.ndarray:
     larger sets (checked by sort)."""
     suspects = sizes > 4
     start = np.cumsum(sizes) - sizes
+    uniform = len(sizes) > 0 and sizes.min() == sizes.max()
     for k in range(2, min(int(sizes.max()), 4) + 1 if len(sizes) else 0):
-        if k * len(sizes) == len(genes):  # every strain has k entries (a pair screen): columns are views
+        if uniform:  # every strain has k entries (a pair screen): columns are views
             rows_k, columns = slice(None), list(genes.reshape(-1, k).T)
         else:
             rows_k = np.flatnonzero(sizes == k)
