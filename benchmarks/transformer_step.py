@@ -19,7 +19,7 @@ import time
 import numpy as np
 import torch
 
-from cellreg.config import parse_config
+from cellreg.plugin_api.run_config import parse_config
 from cellreg.plugin_api.registry import default_registry
 from cellreg.training.pipeline import Pipeline
 

@@ -4,7 +4,8 @@ import attrs
 import pytest
 
 from cellreg import Plugin
-from cellreg.config import ConfigError, apply_override, load_config, parse_config, to_toml
+from cellreg.config import ConfigError, apply_override, to_toml
+from cellreg.plugin_api.run_config import load_config, parse_config
 from cellreg.plugin_api.registry import load_registry
 from conftest import TINY
 

@@ -11,7 +11,8 @@ import tomli_w
 from cellreg import Context, Encoder, GraphSource, Plugin
 from cellreg.commands.compare import compare
 from cellreg.commands.predict import predict
-from cellreg.config import ConfigError, parse_config
+from cellreg.config import ConfigError
+from cellreg.plugin_api.run_config import parse_config
 from cellreg.plugin_api.registry import LOAD_ENV, PluginError, load_registry
 from cellreg.training.rundir import SCHEMA_VERSION, RunDir
 from cellreg.training.trainer import run

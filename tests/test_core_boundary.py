@@ -94,7 +94,7 @@ def test_listing_plugins_and_checking_configs_import_no_torch():
     examples = CORE.parent / "examples"
     code = ("import sys\n"
             "from cellreg.commands.cli import main\n"
-            "from cellreg.config import load_config\n"
+            "from cellreg.plugin_api.run_config import load_config\n"
             "from cellreg.plugin_api.registry import default_registry\n"
             "assert not default_registry().broken, default_registry().broken\n"
             f"for name in {sorted(p.name for p in examples.glob('*.toml'))!r}:\n"

@@ -11,7 +11,7 @@ import torch
 from torch_geometric.nn import SAGEConv
 
 from cellreg import CellGraph, CellState, Context
-from cellreg.config import load_config
+from cellreg.plugin_api.run_config import load_config
 from cellreg.training.model import CellModel
 from cellreg.training.trainer import run
 from cellreg_dango.aggregation import MeanAdjacency

@@ -12,7 +12,7 @@ import pytest
 import tomli
 
 from cellreg.config import ConfigError
-from cellreg.config.schema import parse_config
+from cellreg.plugin_api.run_config import parse_config
 from cellreg.data.environment import EnvColumn, EnvKind, Environment
 from cellreg.data.environment_columns import EnvironmentSpec
 from cellreg.data.environment_schema import EnvironmentSchema, constant_environment
@@ -232,7 +232,7 @@ def test_environment_terms_are_checked_against_the_phenotypes_before_loading():
 
 
 def _grown_table() -> PhenotypeTable:
-    from cellreg.config.schema import parse_config as parse
+    from cellreg.plugin_api.run_config import parse_config as parse
     from cellreg.training.pipeline import Pipeline
 
     return Pipeline(parse(_env_config("baseline")), base_dir=EXAMPLES).data.table

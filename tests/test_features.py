@@ -9,7 +9,8 @@ import gzip
 import numpy as np
 import pytest
 
-from cellreg.config import ConfigError, DataError, load_config
+from cellreg.config import ConfigError, DataError
+from cellreg.plugin_api.run_config import load_config
 from cellreg.data.gene_features import join
 from cellreg.data.vector_files import read_vectors
 from cellreg.plugin_api.sources import GeneFeatures

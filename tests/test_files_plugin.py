@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from cellreg import Context
-from cellreg.config import ConfigError, parse_config, structure
+from cellreg.config import ConfigError, structure
+from cellreg.plugin_api.run_config import parse_config
 from cellreg.data.graph import CellGraph
 from cellreg.data.phenotypes import Perturbation
 from cellreg.plugin_api.registry import load_registry

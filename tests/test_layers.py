@@ -54,3 +54,9 @@ def test_the_types_a_plugin_author_sees_are_declared_once_in_the_plugin_api():
     from cellreg.plugin_api.sources import GeneFeatures, NewStrains  # the old spellings still work
 
     assert (GeneFeatures, NewStrains) == (plugin_api.GeneFeatures, plugin_api.NewStrains)
+
+
+def test_config_imports_no_layer_above_it():
+    """Config parses against any plugin catalog (``PluginCatalog``); the registry is passed in from
+    above (:mod:`cellreg.plugin_api.run_config`)."""
+    assert offenders("config", ("cellreg.data",) + ABOVE_DATA) == []

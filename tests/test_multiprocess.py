@@ -28,7 +28,7 @@ def test_two_processes_train_write_once_and_evaluate_the_whole_split(tiny_config
 
     # Reference: score the same test strains with the same weights in this single process.
     from cellreg.training.pipeline import Pipeline
-    from cellreg.config import load_config
+    from cellreg.plugin_api.run_config import load_config
     from cellreg.plugin_api.registry import default_registry
 
     data = Pipeline(load_config(rd.config), default_registry(), tiny_config.parent, split=split).data
@@ -61,7 +61,7 @@ def test_num_processes_flag_matches_torchrun_and_one_process_validation(tiny_con
     # The validation loss logged by 2 processes is that of one process on the same weights: no strain
     # counted twice (an odd split would give one process a padded repeat).
     from cellreg.training.checkpoint import load_weights
-    from cellreg.config import load_config
+    from cellreg.plugin_api.run_config import load_config
     from cellreg.plugin_api.registry import default_registry
     from cellreg.training.pipeline import Pipeline
     from cellreg.training.trainer import Trainer

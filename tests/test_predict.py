@@ -42,7 +42,7 @@ def read(path):
 def test_predictions_reproduce_the_runs_test_metrics(runs, tmp_path):
     """Score the run's own test strains from a file: the metrics must be the ones training reported."""
     from cellreg.training.pipeline import Pipeline
-    from cellreg.config import load_config
+    from cellreg.plugin_api.run_config import load_config
     from cellreg.plugin_api.registry import default_registry
 
     rd = RunDir(runs / "baseline")

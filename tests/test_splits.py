@@ -177,7 +177,7 @@ def test_gene_held_out_overshoot_warns():
 
 def test_a_relative_split_cache_lives_beside_the_config(tiny_config, tmp_path, monkeypatch):
     from cellreg.training.pipeline import Pipeline
-    from cellreg.config import load_config
+    from cellreg.plugin_api.run_config import load_config
     from cellreg.plugin_api.registry import default_registry
 
     elsewhere = tmp_path / "elsewhere"

@@ -17,7 +17,8 @@ optuna = pytest.importorskip("optuna")
 
 from cellreg.commands.cli import main  # noqa: E402
 from cellreg.commands.sweep import Options, sweep, sweep_one  # noqa: E402
-from cellreg.config import ConfigError, load_config, read_toml  # noqa: E402
+from cellreg.config import ConfigError, read_toml  # noqa: E402
+from cellreg.plugin_api.run_config import load_config  # noqa: E402
 from cellreg.sweep.study import derive_seed, storage  # noqa: E402
 from cellreg.training.rundir import RunDir  # noqa: E402
 from conftest import TINY  # noqa: E402

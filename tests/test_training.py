@@ -39,7 +39,7 @@ def test_reported_metrics_are_in_raw_units(tiny_config, tmp_path):
                                     "train.epochs=30", "train.lr=0.05", "train.select=\"val.loss\""])
     info = json.loads((out / "run.json").read_text())
     split = RunDir(out).read_split()
-    from cellreg.config import load_config
+    from cellreg.plugin_api.run_config import load_config
     from cellreg.training.pipeline import Pipeline
     from cellreg.plugin_api.registry import default_registry
 

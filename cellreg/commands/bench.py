@@ -116,7 +116,7 @@ def worker(method: dict, settings: dict, genes: int, batch: int, budget_mb: floa
            window_s: float, windows: int, max_batch: int, threads: int = 1, seed: int = 0) -> dict:
     import torch
 
-    from cellreg.config import parse_config
+    from cellreg.plugin_api.run_config import parse_config
     from cellreg.plugin_api.registry import default_registry
     from cellreg.training.pipeline import Pipeline
     from cellreg.training.trainer import apply_threads

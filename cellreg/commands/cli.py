@@ -13,8 +13,9 @@ from pathlib import Path
 
 from tqdm.contrib.logging import logging_redirect_tqdm
 
-from cellreg.config import ConfigError, load_config, to_toml
+from cellreg.config import ConfigError, to_toml
 from cellreg.plugin_api.registry import LOAD_ENV, PluginError, default_registry
+from cellreg.plugin_api.run_config import load_config
 from cellreg.commands.screen_args import add_screen_parser
 from cellreg.commands.data import add_data_parser
 

@@ -13,9 +13,10 @@ from pathlib import Path
 
 import attrs
 
-from cellreg.config import ConfigError, apply_override, parse_config, read_toml, to_toml
+from cellreg.config import ConfigError, apply_override, read_toml, to_toml
 from cellreg.config.schema import converter
 from cellreg.plugin_api.registry import Registry, default_registry
+from cellreg.plugin_api.run_config import parse_config
 from cellreg.sweep.space import load_space
 from cellreg.sweep.study import open_study, pruner, require_optuna, sampler
 from cellreg.training.group_metrics import metric_higher_is_better

@@ -2,13 +2,13 @@
 
 from cellreg.config.errors import ConfigError, DataError
 from cellreg.config.schema import (
-    PLUGIN_SECTIONS, LossTerm, ModelConfig, PluginChoice, RunConfig, TrainConfig, apply_override,
-    load_config, make_converter, parse_config, read_toml, structure, to_toml,
+    PLUGIN_SECTIONS, LossTerm, ModelConfig, PluginCatalog, PluginChoice, RunConfig, TrainConfig, apply_override,
+    make_converter, read_toml, structure, to_toml,
 )
 from cellreg.config.split_config import SplitConfig
 
 __all__ = [
     "PLUGIN_SECTIONS", "ConfigError", "DataError", "LossTerm", "ModelConfig", "PluginChoice", "RunConfig",
-    "SplitConfig", "TrainConfig", "apply_override", "load_config", "make_converter", "parse_config", "read_toml",
-    "structure", "to_toml",
+    "SplitConfig", "TrainConfig", "apply_override", "make_converter", "read_toml", "structure", "to_toml",
+    "PluginCatalog",
 ]

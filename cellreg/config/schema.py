@@ -11,7 +11,7 @@ import copy
 import difflib
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import attrs
 import cattrs
@@ -20,11 +20,23 @@ import tomli_w
 from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, IterableValidationError
 from cattrs.v import format_exception as default_format_exception
 
-from cellreg.plugin_api.registry import PluginError, Registry, default_registry
 from cellreg.config.errors import ConfigError
 from cellreg.config.keypath import KeyPathError, assign
 from cellreg.config.split_config import SplitConfig
 from cellreg.config.strict import KEY, register_strict_hooks
+
+
+class PluginCatalog(Protocol):
+    """What parsing needs of the installed plugins: the names of a kind, one by name (``get`` raises a
+    ``LookupError`` naming the choices) and a kind's default. ``cellreg.plugin_api.registry.Registry``
+    is one; :mod:`cellreg.plugin_api.run_config` parses against it by default, so this layer names no
+    higher one."""
+
+    def names(self, kind: str) -> list[str]: ...
+
+    def get(self, kind: str, name: str) -> Any: ...  # an object with ``name`` and ``config`` (its attrs class)
+
+    def default(self, kind: str) -> Any | None: ...
 
 
 @attrs.frozen
@@ -216,7 +228,7 @@ def _describe_value(value: Any) -> str:
     return f"{type(value).__name__} {value!r}"
 
 
-def _pick_plugin(table: Any, kind: str, path: str, registry: Registry, errors: list[str]) -> PluginChoice | None:
+def _pick_plugin(table: Any, kind: str, path: str, registry: PluginCatalog, errors: list[str]) -> PluginChoice | None:
     if not isinstance(table, dict):
         errors.append(f"{path}: expected a table with a 'name' key, got {type(table).__name__}")
         return None
@@ -228,14 +240,14 @@ def _pick_plugin(table: Any, kind: str, path: str, registry: Registry, errors: l
         return None
     try:
         plugin = registry.get(kind, name)
-    except PluginError as exc:
+    except LookupError as exc:
         errors.append(f"{path}.name: {exc}")
         return None
     config = structure(body, plugin.config, path, errors)
     return PluginChoice(plugin.name, config) if config is not None else None
 
 
-def choose_plugin(table: Any, kind: str, path: str, registry: Registry, source: str = "<config>") -> PluginChoice:
+def choose_plugin(table: Any, kind: str, path: str, registry: PluginCatalog, source: str = "<config>") -> PluginChoice:
     """A plugin table nested in another plugin's options (a composed graph's sources), structured and
     checked as a top-level one; ``path`` names it in errors (``graph.sources[1]``)."""
     errors: list[str] = []
@@ -245,9 +257,8 @@ def choose_plugin(table: Any, kind: str, path: str, registry: Registry, source: 
     return choice
 
 
-def parse_config(raw: dict, source: str = "<config>", registry: Registry | None = None) -> RunConfig:
+def parse_config(raw: dict, source: str = "<config>", *, registry: PluginCatalog) -> RunConfig:
     """Turn a TOML document into a RunConfig, or raise ConfigError listing every problem."""
-    registry = registry or default_registry()
     raw = copy.deepcopy(raw)
     errors: list[str] = []
     for path, kind in PLUGIN_SECTIONS:
@@ -296,7 +307,7 @@ def parse_config(raw: dict, source: str = "<config>", registry: Registry | None 
     return config
 
 
-def _features(tables: Any, registry: Registry, errors: list[str]) -> list[FeatureTerm]:
+def _features(tables: Any, registry: PluginCatalog, errors: list[str]) -> list[FeatureTerm]:
     """``[[features]]`` tables: a plugin each, plus the core's ``missing`` policy."""
     if not isinstance(tables, list):
         errors.append("features: expected an array of tables ([[features]] name = ..., missing = ...)")
@@ -315,7 +326,7 @@ def _features(tables: Any, registry: Registry, errors: list[str]) -> list[Featur
     return terms
 
 
-def _environment(tables: Any, registry: Registry, errors: list[str]) -> list[EnvironmentTerm]:
+def _environment(tables: Any, registry: PluginCatalog, errors: list[str]) -> list[EnvironmentTerm]:
     """``[[environment]]`` tables: an environment encoder plugin each, plus the column it reads."""
     if not isinstance(tables, list):
         errors.append("environment: expected an array of tables ([[environment]] column = ..., name = ...)")
@@ -363,7 +374,7 @@ def read_toml(path: str | Path) -> dict:
         raise ConfigError(str(path), [f"TOML syntax error: {exc}"]) from None
 
 
-def load_config(path: str | Path, overrides: list[str] = (), registry: Registry | None = None) -> RunConfig:
+def load_config(path: str | Path, overrides: list[str] = (), *, registry: PluginCatalog) -> RunConfig:
     raw = read_toml(path)
     for assignment in overrides:
         apply_override(raw, assignment)

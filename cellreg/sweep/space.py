@@ -14,9 +14,10 @@ from typing import Literal
 
 import attrs
 
-from cellreg.config import ConfigError, parse_config, read_toml, structure
+from cellreg.config import ConfigError, read_toml, structure
 from cellreg.config.keypath import KeyPathError, assign, parse_key
 from cellreg.plugin_api.registry import Registry
+from cellreg.plugin_api.run_config import parse_config
 
 Value = int | float | str | bool
 

@@ -19,8 +19,9 @@ from pathlib import Path
 import attrs
 import tomli_w
 
-from cellreg.config import ConfigError, load_config, to_toml
+from cellreg.config import ConfigError, to_toml
 from cellreg.plugin_api.registry import PluginError, Registry
+from cellreg.plugin_api.run_config import load_config
 from cellreg.sweep.space import Param
 from cellreg.sweep.study import derive_seed, require_optuna, sampler
 from cellreg.training.callbacks import Callback

@@ -16,7 +16,7 @@ import attrs
 import numpy as np
 import torch
 
-from cellreg.config import ConfigError, DataError, PluginChoice, RunConfig, load_config, read_toml
+from cellreg.config import ConfigError, DataError, PluginChoice, RunConfig, read_toml
 from cellreg.config.schema import FeatureTerm
 from cellreg.data.batches import Collate
 from cellreg.data.environment_schema import EnvironmentSchema
@@ -30,6 +30,7 @@ from cellreg.data.splits import Split, make_split
 from cellreg.data.profiles import profile_columns
 from cellreg.data.standardize import LabelScaler
 from cellreg.plugin_api.contracts import Context, GraphSource, PerturbationOp, PhenotypeSource, StrainColumns
+from cellreg.plugin_api.run_config import load_config
 from cellreg.plugin_api.sources import FeatureSource, NewStrains
 from cellreg.plugin_api.registry import Registry, default_registry
 from cellreg.training.environment import EnvironmentReadout
