@@ -71,6 +71,9 @@ def test_bad_anchor_and_relation_are_named(files):
     (files / "anchors.txt").write_text("G2\nG9\n")
     with pytest.raises(ValueError, match=r"anchors.txt: 1 anchor genes are not in the features' graph, e.g. G9"):
         build(files).load(GENES)
+    (files / "anchors.txt").write_text("G2\ng1\n")
+    with pytest.raises(ValueError, match=r"e.g. g1; did you mean 'G1'\?"):
+        build(files).load(GENES)
     (files / "anchors.txt").write_text("G2\n")
     with pytest.raises(ValueError, match=r"features.relations: string_x not in the graph; it has physical, regulatory"):
         build(files, relations=["string_x"]).load(GENES)

@@ -16,6 +16,7 @@ import numpy as np
 from cellreg import Context, FeatureSource, GeneFeatures
 from cellreg.config.schema import choose_plugin
 from cellreg.toolkit.gene_list import read_gene_list
+from cellreg.toolkit.text_tables import suggest
 from cellreg_graph_features.configs import GraphProfileConfig
 
 
@@ -40,7 +41,7 @@ class GraphProfile(FeatureSource):
         missing = [a for a, i in zip(anchors, index) if i < 0]
         if missing:
             raise ValueError(f"{self.anchors_path}: {len(missing)} anchor genes are not in the features' graph, "
-                             f"e.g. {', '.join(missing[:5])}")
+                             f"e.g. {', '.join(missing[:5])}{suggest(missing[0], graph.genes)}")
         names = self.config.relations or list(graph.relations)
         unknown = [r for r in names if r not in graph.relations]
         if unknown:
