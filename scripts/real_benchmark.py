@@ -103,6 +103,13 @@ def _mean_sd(x: np.ndarray) -> str:
     return f"{x.mean():.3f} ± {x.std(ddof=1):.3f}" if len(x) > 1 else f"{x.mean():.3f}"
 
 
+def _difference_cells(diff: float, resampled: np.ndarray) -> list[str]:
+    """A family's difference from the reference, its paired 95 % bootstrap interval (the 2.5-97.5
+    percentiles of the resampled differences) and the share of resamples above 0, as table cells."""
+    lo, hi = np.percentile(resampled, [2.5, 97.5])
+    return [f"{diff:+.3f}", f"[{lo:+.3f}, {hi:+.3f}]", f"{(resampled > 0).mean():.3f}"]
+
+
 def table(out: Path, families: list[str], seeds: list[int], n_boot: int, seed: int,
           ensembles: list[str] = ()) -> str:
     """A family without every seed's test predictions is listed below the table as not run. An
@@ -154,10 +161,8 @@ def table(out: Path, families: list[str], seeds: list[int], n_boot: int, seed: i
         if fam == base:
             row += ["–", "–", "–"]
         else:
-            diff = np.mean([point[fam, s] - point[base, s] for s in seeds])
-            bd = np.mean([boot[fam, s] - boot[base, s] for s in seeds], axis=0)
-            lo, hi = np.percentile(bd, [2.5, 97.5])
-            row += [f"{diff:+.3f}", f"[{lo:+.3f}, {hi:+.3f}]", f"{(bd > 0).mean():.3f}"]
+            row += _difference_cells(np.mean([point[fam, s] - point[base, s] for s in seeds]),
+                                     np.mean([boot[fam, s] - boot[base, s] for s in seeds], axis=0))
         lines.append("| " + " | ".join(row) + " |")
     notes = [f"\nNot run to the end (no test predictions for every seed): {', '.join(missing)}.\n"] if missing else []
     return "\n".join(lines) + "\n" + "".join(notes)
@@ -208,9 +213,7 @@ def cv(out: Path, families: list[str], folds: int, n_boot: int, seed: int, ensem
         if fam == base:
             row += ["–", "–", "–"]
         else:
-            bd = boot[fam] - boot[base]
-            lo, hi = np.percentile(bd, [2.5, 97.5])
-            row += [f"{point[fam] - point[base]:+.3f}", f"[{lo:+.3f}, {hi:+.3f}]", f"{(bd > 0).mean():.3f}"]
+            row += _difference_cells(point[fam] - point[base], boot[fam] - boot[base])
         lines.append("| " + " | ".join(row) + " |")
     notes = [f"\nNo prediction for every fold: {', '.join(missing)}.\n"] if missing else []
     return "\n".join(lines) + "\n" + "".join(notes)
