@@ -1,0 +1,66 @@
+"""Where a ``cellreg inspect`` goes: wall seconds inside each stage of the table load, split and checks,
+for one run of one config (stages nest, so their times overlap). For the 20 M-row table of
+``benchmarks/tables_bench.py --dir D`` (which writes ``D/inspect.toml`` and ``D/inspect_mean.toml``):
+
+    CELLREG_CACHE=/tmp/stage-cache CELLREG_CACHE_MIN_BYTES=0 python benchmarks/inspect_stages.py D/inspect_mean.toml
+
+Empty the cache folder first for a cold run.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import sys
+import time
+
+STAGES = [
+    ("cellreg.toolkit.columnar", "ColumnFile.read"), ("cellreg.toolkit.columnar", "scan"),
+    ("cellreg.toolkit.columnar", "encode_strings"), ("cellreg.data.strain_rows", "_columns"),
+    ("cellreg.data.strain_rows", "_entries"), ("cellreg.data.strain_table", "_Reader.load"),
+    ("cellreg.data.strain_table", "_Reader._build"), ("cellreg.data.strain_table", "_Reader._collapse_repeats"),
+    ("cellreg.data.strain_table", "_Reader._aggregate"), ("cellreg.data.strain_table", "_to_cache"),
+    ("cellreg.toolkit.table_cache", "Entry.save"), ("cellreg.data.replicates", "group_rows"),
+    ("cellreg.data.replicates", "mean_labels"), ("cellreg.toolkit.grouping", "first_appearance"),
+    ("cellreg.data.phenotypes", "PhenotypeTable.fingerprint"), ("cellreg.data.splits", "make_split"),
+    ("cellreg.data.splits", "_deal"), ("cellreg.data.standardize", "LabelScaler.fit"),
+    ("cellreg.training.pipeline", "check_measured"),
+]
+
+
+def timed(seconds: dict, module: str, qualname: str) -> None:
+    """Replace ``module.qualname`` by a wrapper adding its wall time to ``seconds[qualname]``."""
+    owner = importlib.import_module(module)
+    *parents, name = qualname.split(".")
+    for part in parents:
+        owner = getattr(owner, part)
+    fn = getattr(owner, name)
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        t0 = time.perf_counter()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            seconds[qualname] = seconds.get(qualname, 0.0) + time.perf_counter() - t0
+
+    setattr(owner, name, wrapper)
+
+
+def main(config: str) -> None:
+    t0 = time.perf_counter()
+    seconds: dict[str, float] = {}
+    for module, qualname in STAGES:
+        timed(seconds, module, qualname)
+    from cellreg.commands.inspect import inspect  # callers look these names up when they call them
+
+    imports = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    inspect(config)
+    print(f"imports {imports:.2f} s, inspect {time.perf_counter() - t0:.2f} s")
+    for name, s in sorted(seconds.items(), key=lambda kv: -kv[1]):
+        print(f"  {name:40s} {s:6.2f}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
