@@ -1,10 +1,12 @@
 """Replicate and split groups (one unstable sort) equal ``np.unique``'s grouping renumbered by first row;
 the repeated-gene check equals a per-strain set count."""
 
+import attrs
 import numpy as np
 import pytest
 
 from cellreg.data.replicates import first_appearance, group_rows
+from cellreg.toolkit.grouping import nested_first_appearance
 
 
 @pytest.mark.parametrize("low, high", [(-5, 40), (-2**62, 2**62)])  # many repeats; almost all distinct
@@ -75,10 +77,11 @@ def test_grouping_of_every_key_width_equals_the_reference(kind):
     np.testing.assert_array_equal(got.first, np.sort(first))
 
 
-@pytest.mark.parametrize("largest", [2, 4])  # pairs and singles (first and last entry), larger sets (by size)
-def test_replicate_groups_equal_grouping_by_sorted_sets_and_conditions(largest):
+# pairs only (column views), pairs and singles (first and last entry), larger sets (by size)
+@pytest.mark.parametrize("smallest, largest", [(2, 2), (1, 2), (1, 4)])
+def test_replicate_groups_equal_grouping_by_sorted_sets_and_conditions(smallest, largest):
     rng = np.random.default_rng(4)
-    sizes = rng.integers(1, largest + 1, 4000)
+    sizes = rng.integers(smallest, largest + 1, 4000)
     genes = rng.integers(0, 6, int(sizes.sum())).astype(np.int32)  # few genes: many repeated sets
     kinds = rng.integers(0, 2, len(genes)).astype(np.int8)
     condition = rng.integers(0, 3, len(sizes)).astype(np.int32)
@@ -89,3 +92,45 @@ def test_replicate_groups_equal_grouping_by_sorted_sets_and_conditions(largest):
     number: dict = {}
     expected = [number.setdefault(s, len(number)) for s in sets]  # numbered by first appearance
     assert got.group.tolist() == expected
+    set_number: dict = {}
+    assert got.sets.tolist() == [set_number.setdefault(genes_kinds, len(set_number)) for genes_kinds, _ in number]
+
+
+@pytest.mark.parametrize("hashes", [False, True])  # packed beside the row number; 64-bit (argsort)
+def test_outer_groups_equal_grouping_the_quotients(hashes):
+    rng = np.random.default_rng(5)
+    if hashes:
+        keys = rng.integers(0, 2**64 - 1, 3000, dtype=np.uint64)
+        keys[rng.integers(0, 3000, 800)] = keys[rng.integers(0, 3000, 800)]
+        divisor = 2**61
+    else:
+        keys = rng.integers(0, 90, 3000).astype(np.int64)
+        divisor = 7
+    group, first, outer = nested_first_appearance(keys, divisor)
+    np.testing.assert_array_equal(group, first_appearance(keys).group)
+    expected = first_appearance(keys // keys.dtype.type(divisor)).group  # each row's quotient group
+    np.testing.assert_array_equal(outer[group], expected)
+
+
+def test_a_split_of_merged_replicates_is_the_same_with_the_readers_groups(tmp_path):
+    """The reader's set groups (aggregate = "mean") stand in for the split's own grouping: same split."""
+    from cellreg.config.split_config import SplitConfig
+    from cellreg.data.graph import CellGraph
+    from cellreg.data.splits import make_split
+    from cellreg.data.strain_table import TableConfig, load_strain_table
+
+    rng = np.random.default_rng(6)
+    genes = [f"G{i}" for i in range(8)]
+    rows = ["a\tb\tscreen\tscore"] + [f"G{a}\tG{(a + rng.integers(1, 8)) % 8}\tS{rng.integers(3)}\t{rng.normal():.3f}"
+                                     for a in rng.integers(0, 8, 600)]
+    (tmp_path / "t.tsv").write_text("\n".join(rows) + "\n")
+    config = TableConfig(path="t.tsv", gene_columns=["a", "b"], labels=["score"], conditions=["screen"],
+                         aggregate="mean")
+    table, _ = load_strain_table(tmp_path / "t.tsv", CellGraph.from_edges(genes, []), config)
+    assert table.set_groups is not None and table.set_groups.max() + 1 < table.num_strains  # sets in two screens
+    plain = attrs.evolve(table, set_groups=None)
+    for seed in range(3):
+        settings = SplitConfig(kind="random", seed=seed)
+        a, b = make_split(table, settings, write_cache=False), make_split(plain, settings, write_cache=False)
+        for part in ("train", "val", "test"):
+            np.testing.assert_array_equal(getattr(a, part), getattr(b, part))

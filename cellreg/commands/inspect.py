@@ -46,17 +46,19 @@ def _labels(pipe: Pipeline) -> list[str]:
 def _strains(pipe: Pipeline) -> list[str]:
     table, split = pipe.data.table, pipe.data.split
     sizes = table.set_sizes
-    side = np.full(len(table), 3, dtype=np.int64)  # 0 train, 1 val, 2 test (3: none)
-    for i, name in enumerate(("train", "val", "test")):
-        side[getattr(split, name)] = i
     width = int(sizes.max(initial=0)) + 1
-    counts = np.bincount(sizes * 4 + side, minlength=width * 4).reshape(width, 4)  # one pass, not one per size
+    if len(sizes) and sizes.min() == sizes.max():  # one set size (a pair screen): no pass over the strains
+        counts = np.zeros((width, 3), np.int64)
+        counts[-1] = [len(split.train), len(split.val), len(split.test)]
+    else:
+        counts = np.stack([np.bincount(sizes[part], minlength=width) for part in (split.train, split.val, split.test)], 1)
+    total = np.bincount(sizes, minlength=width)  # strains in no part count too
     used = int(np.count_nonzero(np.bincount(table.genes, minlength=len(table.gene_names))))
     lines = [f"  {len(table):,} strains over {used:,} of the {len(table.gene_names):,} genes"]
     lines.append("  | genes per strain | strains | train | val | test |")
     lines.append("  |---|---|---|---|---|")
-    for k in np.flatnonzero(counts.sum(1)):
-        lines.append(f"  | {k} | {int(counts[k].sum()):,} | " + " | ".join(f"{c:,}" for c in counts[k, :3]) + " |")
+    for k in np.flatnonzero(total):
+        lines.append(f"  | {k} | {int(total[k]):,} | " + " | ".join(f"{c:,}" for c in counts[k]) + " |")
     return lines
 
 

@@ -8,10 +8,13 @@ row; the means are ``np.bincount`` sums: no Python loop over rows.
 
 from __future__ import annotations
 
+import functools
 from typing import Callable, Mapping
 
 import attrs
 import numpy as np
+
+from cellreg.toolkit.grouping import first_appearance as group_keys, nested_first_appearance
 
 
 @attrs.frozen
@@ -20,12 +23,15 @@ class Groups:
 
     group: np.ndarray
     first: np.ndarray  # [G] the first row of each group
+    # [G] per group, the group of its perturbation set alone (conditions aside), numbered in order of
+    # first appearance: the split's groups of the merged strains; None where not computed
+    sets: np.ndarray | None = None
 
     @property
     def count(self) -> int:
         return len(self.first)
 
-    @property
+    @functools.cached_property
     def sizes(self) -> np.ndarray:
         return np.bincount(self.group, minlength=self.count)
 
@@ -46,27 +52,47 @@ def _sorted_columns(columns: list[np.ndarray]) -> list[np.ndarray]:
     return list(np.sort(np.stack(columns, axis=1), axis=1).T)
 
 
+def condition_spans(conditions: list[np.ndarray]) -> list[int]:
+    """Per condition column, the digit range its codes take in a key (0 for none, then code + 1)."""
+    return [int(c.max()) + 2 if len(c) else 2 for c in conditions]
+
+
 def exact_set_keys(genes: np.ndarray, kinds: np.ndarray, sizes: np.ndarray, conditions: list[np.ndarray]) -> np.ndarray | None:
     """One int64 per row naming its set (codes sorted within the row, its size as the first digit)
-    and conditions; None when the digits do not fit in 63 bits."""
+    and conditions (the last digits, :func:`condition_spans`); None when the digits do not fit in 63 bits."""
     rows = len(sizes)
     width = int(sizes.max()) if rows else 0
     base = int(genes.max()) * 8 + int(kinds.max()) + 2 if len(genes) else 2  # above every (gene, kind) code
-    spans = [base] * width + [int(c.max()) + 2 if len(c) else 2 for c in conditions]
+    spans = [base] * width + condition_spans(conditions)
     if np.log2(width + 1) + sum(np.log2(x) for x in spans) >= 62:
         return None
 
-    def code(at: np.ndarray) -> np.ndarray:  # the (gene, kind) code of the entries at ``at``
-        return genes[at].astype(np.int64) * 8 + kinds[at]
+    def code(at) -> np.ndarray:  # the (gene, kind) code of the entries at ``at`` (indices or a slice)
+        out = genes[at].astype(np.int64)
+        out *= 8
+        out += kinds[at]
+        return out
 
-    start = np.cumsum(sizes) - sizes
     if width == 2 and sizes.min() >= 1:  # singles and pairs (a pair screen): a set is its first and last entry
-        a, b = code(start), code(start + sizes - 1)
-        key = (sizes * base + np.minimum(a, b) + 1) * base + np.maximum(a, b) + 1  # a single: (1, c, c)
+        if sizes.min() == 2:  # pairs only: the entries' two columns are strided views, no gather
+            a, b, size_digit = code(slice(0, None, 2)), code(slice(1, None, 2)), 2 * base
+        else:
+            start = np.cumsum(sizes) - sizes
+            a, b, size_digit = code(start), code(start + sizes - 1), sizes * base
+        key = np.minimum(a, b)  # a single: (1, c, c)
+        hi = np.maximum(a, b, out=b)
+        del a
+        key += size_digit
+        key += 1
+        key *= base
+        key += hi
+        key += 1
     else:
-        key = _keys_by_size(code, sizes, start, base, width)
+        key = _keys_by_size(code, sizes, np.cumsum(sizes) - sizes, base, width)
     for c, span in zip(conditions, spans[width:]):
-        key = key * span + (c.astype(np.int64) + 1)
+        key *= span
+        key += c
+        key += 1
     return key
 
 
@@ -99,13 +125,14 @@ def _set_key(genes: np.ndarray, kinds: np.ndarray, sizes: np.ndarray) -> np.ndar
 
 def group_rows(genes: np.ndarray, kinds: np.ndarray, sizes: np.ndarray, n_genes: int,
                conditions: list[np.ndarray]) -> Groups:
+    """Rows with one set under the same conditions; with exact keys also the groups of sets alone
+    (:attr:`Groups.sets`), from the same sort."""
     flat = exact_set_keys(genes, kinds, sizes, conditions)
     if flat is not None:  # one exact int64 per row: one sort of packed words (20 M keys: 11 s -> about 2 s)
-        return first_appearance(flat)
-    else:
-        key = np.concatenate([_set_key(genes, kinds, sizes)] +
-                             [c.astype(np.int64).reshape(-1, 1) for c in conditions], axis=1)
-        _, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
+        return Groups(*nested_first_appearance(flat, int(np.prod(condition_spans(conditions), dtype=np.int64))))
+    key = np.concatenate([_set_key(genes, kinds, sizes)] + [c.astype(np.int64).reshape(-1, 1) for c in conditions],
+                         axis=1)
+    _, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
     inverse = inverse.reshape(-1)
     is_first = np.zeros(len(inverse), bool)
     is_first[first] = True
@@ -117,23 +144,19 @@ def group_rows(genes: np.ndarray, kinds: np.ndarray, sizes: np.ndarray, n_genes:
 
 def first_appearance(keys: np.ndarray) -> Groups:
     """Groups of equal keys numbered in order of their first row (:mod:`cellreg.toolkit.grouping`)."""
-    from cellreg.toolkit.grouping import first_appearance as group_keys
-
     return Groups(*group_keys(keys))
 
 
 def mean_labels(labels: np.ndarray, groups: Groups) -> np.ndarray:
     """Per group and label, the mean over rows where it is not NaN (NaN if none). A group of one row
     is that row; sums run over the rows of larger groups only (a few of 20 M, usually)."""
-    out = labels[groups.first].astype(np.float64)
-    sizes = groups.sizes
-    merged = np.flatnonzero(sizes > 1)
-    if not len(merged):
+    out = labels[groups.first].astype(np.float64, copy=False)
+    multi = groups.sizes > 1
+    if not multi.any():
         return out
-    compact = np.full(groups.count, -1, np.int64)
-    compact[merged] = np.arange(len(merged))
-    rows = np.flatnonzero(compact[groups.group] >= 0)
-    group = compact[groups.group[rows]]
+    merged = np.flatnonzero(multi)
+    rows = np.flatnonzero(multi[groups.group])
+    group = (np.cumsum(multi) - 1)[groups.group[rows]]  # among the merged groups
     for j in range(labels.shape[1]):  # a loop over label columns, not rows
         x = labels[rows, j]
         seen = ~np.isnan(x)

@@ -94,10 +94,13 @@ def _same_sets(table: PhenotypeTable, extra: np.ndarray | None = None) -> np.nda
 
 
 def _set_groups(table: PhenotypeTable, extra: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """``(group [S], counts [G])`` of strains with one set (and environment or ``extra`` key): from
-    exact int64 set keys where they fit and no environment joins them (a pair screen; 20 M strains
-    grouped in about 2 s where 64-bit hashes need an argsort), else from 64-bit strain keys."""
+    """``(group [S], counts [G])`` of strains with one set (and environment or ``extra`` key): the
+    reader's where it grouped them (:attr:`PhenotypeTable.set_groups`); else from exact int64 set keys
+    where they fit and no environment joins them (a pair screen; 20 M strains grouped in about 2 s
+    where 64-bit hashes need an argsort), else from 64-bit strain keys."""
     keys = None
+    if extra is None and table.set_groups is not None:  # the reader grouped them already
+        return table.set_groups, np.bincount(table.set_groups)
     if extra is None and not table.environment:
         keys = exact_set_keys(table.genes, table.kinds, table.set_sizes, [])
     return groups(keys if keys is not None else strain_keys(table, extra))

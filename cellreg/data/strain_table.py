@@ -296,14 +296,15 @@ class _Reader:
             text = {k: v.take(~bad) for k, v in text.items()}
         genes, kinds, sizes, repeated = self._collapse_repeats(rows.line_of, index, genes, kinds, sizes, vocabulary)
         merged = merged_strains = 0
+        set_groups = None
         if self.config.aggregate == "mean" and len(sizes):
-            genes, kinds, sizes, labels, text, merged, merged_strains = self._aggregate(
+            genes, kinds, sizes, labels, text, merged, merged_strains, set_groups = self._aggregate(
                 rows, index, genes, kinds, sizes, labels, text, len(vocabulary))
         offsets = np.concatenate([[0], np.cumsum(sizes)])
         carried = set(self.config.keep) | set(self.config.conditions)
         table = PhenotypeTable(offsets, genes, kinds, labels.reshape(len(sizes), len(label_names)), label_names,
                                vocabulary, {k: v.strings() for k, v in text.items() if k in carried},
-                               read_environment(self.config.environment, text, self.path))
+                               read_environment(self.config.environment, text, self.path), set_groups=set_groups)
         stats = TableStats(rows.read, rows.read - n_read, n_unknown, repeated, merged, merged_strains, len(sizes))
         return table, stats
 
@@ -322,8 +323,9 @@ class _Reader:
             + np.arange(int(sizes[first].sum()))
         merged = len(sizes) - groups.count
         merged_strains = int((groups.sizes > 1).sum())
+        sets = None if config.environment else groups.sets  # with an environment, a split groups by both
         return (genes[take], kinds[take], sizes[first], means, {k: v.take(first) for k, v in text.items()},
-                merged, merged_strains)
+                merged, merged_strains, sets)
 
     def _collapse_repeats(self, line_of, index: np.ndarray, genes: np.ndarray, kinds: np.ndarray, sizes: np.ndarray,
                           vocabulary: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:

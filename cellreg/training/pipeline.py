@@ -47,10 +47,18 @@ class Data:
     table: PhenotypeTable  # restricted to the labels being trained on
     fingerprint: str  # of the whole table, so runs on other labels of the same data compare
     split: Split
-    scaler: LabelScaler
-    targets: np.ndarray  # standardized labels [S, L]
     leaks: list[Leak] = attrs.field(factory=list)  # per relation, held-out strains it joins (cellreg.data.leaks)
     dropped: dict[str, np.ndarray] = attrs.field(factory=dict)  # [split] held_out_edges = "drop": edge positions
+
+    @functools.cached_property
+    def scaler(self) -> LabelScaler:
+        """Fitted on the training rows when first needed: ``inspect`` never pays for it."""
+        return LabelScaler.fit(self.table.labels[self.split.train], profile_columns(self.table))
+
+    @functools.cached_property
+    def targets(self) -> np.ndarray:
+        """Standardized labels [S, L] float32."""
+        return self.scaler.transform(self.table.labels).astype(np.float32, copy=False)
 
 
 def select_labels(table: PhenotypeTable, config: RunConfig, source: str) -> PhenotypeTable:
@@ -205,7 +213,8 @@ class Pipeline:
             raise DataError(source, ["the phenotype table's gene vocabulary differs from the graph's (genes the organism "
                              "never had can be scored with `cellreg predict`, not trained on)"])
         check_table(table, config, source, self.phenotypes.describe())
-        log.info("%s", table.summary())
+        if log.isEnabledFor(logging.INFO):  # a summary of 20 M strains is a pass over them
+            log.info("%s", table.summary())
         split, fingerprint = self._split, table.fingerprint()  # once: the split key hashes it too
         if split is None:
             try:
@@ -219,9 +228,7 @@ class Pipeline:
         check_measured(table, split.train, source, self.phenotypes.describe())  # a data error before any report
         leaks, dropped = self._held_out_edges(graph, table, split)
         graph = drop_edges(graph, dropped)
-        scaler = LabelScaler.fit(table.labels[split.train], profile_columns(table))
-        return Data(graph, table, fingerprint, split, scaler, scaler.transform(table.labels).astype(np.float32),
-                    leaks, dropped)
+        return Data(graph, table, fingerprint, split, leaks, dropped)
 
     def _held_out_edges(self, graph: CellGraph, table: PhenotypeTable,
                         split: Split) -> tuple[list[Leak], dict[str, np.ndarray]]:
