@@ -103,9 +103,9 @@ def child(task: dict) -> dict:
     path = Path(task["path"])
     if task["what"] == "inspect":
         from cellreg.commands.inspect import inspect
-        from cellreg.toolkit.huge_pages import avoid_stalling_huge_pages
+        from cellreg.toolkit.process_memory import tune_process_memory
 
-        avoid_stalling_huge_pages()  # as the command line does
+        tune_process_memory()  # as the command line does
         t0 = time.perf_counter()
         text = inspect(task["config"])
         seconds = time.perf_counter() - t0

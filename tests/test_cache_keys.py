@@ -1,9 +1,12 @@
 """Table-cache keys come from the reading code's imports (no hand-kept list to miss a helper) and
-from the files' content."""
+from the files' content; a large entry is written on a thread that a read waits for."""
 
 from __future__ import annotations
 
 import importlib
+import threading
+
+import numpy as np
 
 from cellreg.toolkit import table_cache
 
@@ -62,3 +65,38 @@ def test_a_files_digest_is_read_once_while_its_stat_is_unchanged(tmp_path, monke
     monkeypatch.setenv("CELLREG_CACHE", "off")
     table_cache.file_digest(f)
     assert len(calls) == 3  # no cache folder, nothing remembered
+
+
+def test_a_large_entry_is_written_on_a_thread_and_read_back_whole(tmp_path, monkeypatch):
+    """From BACKGROUND_BYTES on, save returns before the write ends; a load in the same process waits."""
+    monkeypatch.setenv("CELLREG_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("CELLREG_CACHE_MIN_BYTES", "0")
+    monkeypatch.setattr(table_cache, "BACKGROUND_BYTES", 0)
+    release = threading.Event()
+    real = table_cache.npz_writer
+
+    def slow(arrays):  # the write starts only when the test says so
+        write = real(arrays)
+        return lambda tmp: (release.wait(30), write(tmp))
+
+    monkeypatch.setattr(table_cache, "npz_writer", slow)
+    data = tmp_path / "data.txt"
+    data.write_text("x\n")
+    entry = table_cache.Entry("edges", [data], {"x": 1})
+    arrays = {"a": np.arange(1000), "b": np.ones((3, 4), np.float32)}
+    entry.save(arrays)
+    assert not entry.path.exists()  # still waiting on the thread
+    threading.Timer(0.2, release.set).start()
+    got = table_cache.Entry("edges", [data], {"x": 1}).load()
+    assert got is not None and set(got) == {"a", "b"}
+    np.testing.assert_array_equal(got["a"], arrays["a"])
+    np.testing.assert_array_equal(got["b"], arrays["b"])
+
+
+def test_a_background_write_that_fails_warns_and_loses_nothing(tmp_path, monkeypatch, caplog):
+    monkeypatch.setattr(table_cache, "BACKGROUND_BYTES", 0)
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder")
+    table_cache.write_entry(blocked / "entry.npz", {"a": np.arange(10)})
+    table_cache.written()
+    assert "cache: cannot write" in caplog.text and blocked.read_text() == "not a folder"

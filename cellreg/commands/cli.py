@@ -14,7 +14,7 @@ from pathlib import Path
 from tqdm.contrib.logging import logging_redirect_tqdm
 
 from cellreg.config import ConfigError, to_toml
-from cellreg.toolkit.huge_pages import avoid_stalling_huge_pages
+from cellreg.toolkit.process_memory import tune_process_memory
 from cellreg.plugin_api.registry import LOAD_ENV, PluginError, default_registry
 from cellreg.plugin_api.run_config import load_config
 from cellreg.commands.screen_args import add_screen_parser
@@ -291,7 +291,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     args.argv = argv
     logging.basicConfig(level=logging.INFO if _is_main_process() else logging.WARNING, format="%(message)s")
-    avoid_stalling_huge_pages()  # this process owns numpy's allocation policy; a library caller keeps its own
+    tune_process_memory()  # this process owns its allocation policy; a library caller keeps its own
     debug = args.debug or os.environ.get("CELLREG_DEBUG", "") not in ("", "0")
     try:
         return args.func(args)

@@ -232,6 +232,8 @@ def make_split(table: PhenotypeTable, config: SplitConfig, write_cache: bool = T
         raise ValueError('sides go with kind = "files" and only with it')
     key = split_key(table, config, sides, fingerprint)
     cache = _cache_path(config, key, table.num_strains)
+    if cache is not None:
+        table_cache.written(cache)  # a split this process is still writing
     if cache is not None and cache.exists():
         with np.load(cache, allow_pickle=False) as z:
             return Split(z["train"], z["val"], z["test"], key)
@@ -251,8 +253,8 @@ def make_split(table: PhenotypeTable, config: SplitConfig, write_cache: bool = T
     _check_not_empty(table.num_strains, config, train, val, test)
     split = Split(np.sort(train), np.sort(val), np.sort(test), key)
     if cache is not None and write_cache:
-        save_npz(cache, train=split.train, val=split.val, test=split.test,
-                  meta=np.array(json.dumps(attrs.asdict(config))))
+        table_cache.write_entry(cache, dict(train=split.train, val=split.val, test=split.test,
+                                            meta=np.array(json.dumps(attrs.asdict(config)))))
     return split
 
 
@@ -300,9 +302,5 @@ def _cache_path(config: SplitConfig, key: str, num_strains: int = 0) -> Path | N
 
 
 def save_npz(path: Path, **arrays) -> None:
-    """Atomically, so that concurrent writers of the same cache entry can never leave a torn file."""
-    def write(tmp):
-        with open(tmp, "wb") as f:  # a file object: np.savez would append ".npz" to a bare name
-            np.savez(f, **arrays)
-
-    atomic_write(path, write)
+    """Atomically, so that concurrent writers of the same file can never leave a torn one."""
+    atomic_write(path, table_cache.npz_writer(arrays))

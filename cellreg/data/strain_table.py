@@ -216,6 +216,7 @@ class _Reader:
         self.engine = "lines" if keep_other else engine
         self.aliases = Path(config.aliases) if config.aliases is not None else None
         self.other: list[str] = []
+        self.tag_codes: dict = {}  # the carried columns as read (Category), so the cache needs no second encoding
 
     def load(self, graph: CellGraph) -> tuple[PhenotypeTable, TableStats]:
         from cellreg.toolkit import table_cache
@@ -236,7 +237,7 @@ class _Reader:
         if stats.replicate_rows or stats.filtered_out:
             log.info("%s: %s", self.path, stats.describe())
         if entry is not None:
-            entry.save(_to_cache(table, stats, [str(w.message) for w in caught]))
+            entry.save(_to_cache(table, stats, [str(w.message) for w in caught], self.tag_codes))
         return table, stats
 
     def _load(self, graph: CellGraph) -> tuple[PhenotypeTable, TableStats]:
@@ -302,6 +303,7 @@ class _Reader:
                 rows, index, genes, kinds, sizes, labels, text, len(vocabulary))
         offsets = np.concatenate([[0], np.cumsum(sizes)])
         carried = set(self.config.keep) | set(self.config.conditions)
+        self.tag_codes = {k: v for k, v in text.items() if k in carried}
         table = PhenotypeTable(offsets, genes, kinds, labels.reshape(len(sizes), len(label_names)), label_names,
                                vocabulary, {k: v.strings() for k, v in text.items() if k in carried},
                                read_environment(self.config.environment, text, self.path), set_groups=set_groups)
@@ -416,17 +418,16 @@ def _digest(genes) -> str:
     return h.hexdigest()
 
 
-def _to_cache(table: PhenotypeTable, stats: TableStats, messages: list[str]) -> dict[str, np.ndarray]:
-    from cellreg.toolkit.columnar import encode_strings
+def _to_cache(table: PhenotypeTable, stats: TableStats, messages: list[str], tag_codes: dict) -> dict[str, np.ndarray]:
+    """``tag_codes``: per carried column, its values and codes as read (a Category)."""
     from cellreg.toolkit.table_cache import strings
 
     out = {"offsets": table.offsets, "genes": table.genes, "kinds": table.kinds, "labels": table.labels,
            "label_names": strings(table.label_names), "gene_names": strings(table.gene_names),
            "stats": np.asarray(attrs.astuple(stats), np.int64), "warnings": strings(messages),
            "tag_names": strings(table.tags), **table.environment.to_arrays()}
-    for i, column in enumerate(table.tags.values()):
-        values, codes = encode_strings(column)
-        out[f"tag{i}_values"], out[f"tag{i}_codes"] = strings(values), codes
+    for i, name in enumerate(table.tags):
+        out[f"tag{i}_values"], out[f"tag{i}_codes"] = strings(tag_codes[name].values), tag_codes[name].codes
     return out
 
 

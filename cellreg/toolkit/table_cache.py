@@ -4,7 +4,8 @@ The key is a hash of every input file's *bytes* (size and mtime say nothing abou
 options that change the result (the resolved config), the source of the reading code (the named
 modules and every module of the same packages or of ``cellreg`` they import, found from their
 import statements, so a helper nobody listed is never left out), and :data:`FORMAT`; an entry is a plain ``.npz`` (no pickles)
-written atomically, so concurrent runs (ranks of one job) never read half an entry. Where:
+written atomically, so concurrent runs (ranks of one job) never read half an entry, and a large one
+on a thread while the command goes on (:func:`write_entry`). Where:
 ``$CELLREG_CACHE``, else ``$XDG_CACHE_HOME/cellreg``, else ``~/.cache/cellreg``; ``CELLREG_CACHE=off``
 turns it off. Inputs smaller than ``$CELLREG_CACHE_MIN_BYTES`` (default 4 MiB) are not cached:
 parsing them is as quick as reading an entry.
@@ -16,6 +17,7 @@ import json
 import logging
 import functools
 import os
+import threading
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
@@ -162,7 +164,10 @@ class Entry:
         self.path = root / "tables" / f"{kind}-{hashlib.sha256(key.encode()).hexdigest()[:32]}.npz"
 
     def load(self) -> dict[str, np.ndarray] | None:
-        if self.path is None or not self.path.is_file():
+        if self.path is None:
+            return None
+        written(self.path)
+        if not self.path.is_file():
             return None
         try:
             with np.load(self.path, allow_pickle=False) as z:
@@ -172,17 +177,55 @@ class Entry:
             return None
 
     def save(self, arrays: Mapping[str, np.ndarray]) -> None:
-        if self.path is None:
-            return
+        if self.path is not None:
+            write_entry(self.path, arrays)
+
+
+BACKGROUND_BYTES = 64 << 20
+"""An entry this large is written on a thread while the command goes on (a 20 M-row table's
+600 MB take seconds to write, most of it waiting on the file system)."""
+_writing: dict[Path, threading.Thread] = {}
+_writing_lock = threading.Lock()
+
+
+def write_entry(path: Path, arrays: Mapping[str, np.ndarray]) -> None:
+    """``arrays`` as an ``.npz`` at ``path``, atomically; from :data:`BACKGROUND_BYTES` on, on a thread
+    that the interpreter waits for at exit and :func:`written` waits for before a read. A
+    read-only or full cache folder costs speed, not the run: a warning."""
+    def write() -> None:
         try:
-            atomic_write(self.path, lambda tmp: _savez(tmp, arrays))
-        except OSError as exc:  # a read-only or full cache folder costs speed, not the run
-            log.warning("table cache: cannot write %s (%s)", self.path, exc)
+            atomic_write(path, npz_writer(arrays))
+        except OSError as exc:
+            log.warning("cache: cannot write %s (%s)", path, exc)
+
+    if sum(np.asarray(a).nbytes for a in arrays.values()) < BACKGROUND_BYTES:
+        write()
+        return
+    written(path)  # one writer per entry
+    thread = threading.Thread(target=write, name=f"cellreg-cache-{path.name}")
+    with _writing_lock:
+        _writing[path] = thread
+    thread.start()
 
 
-def _savez(tmp: str, arrays: Mapping[str, np.ndarray]) -> None:
-    with open(tmp, "wb") as f:
-        np.savez(f, **arrays)
+def written(path: Path | None = None) -> None:
+    """Wait for the background writes of the entry at ``path`` (of every entry: None)."""
+    with _writing_lock:
+        threads = [(p, t) for p, t in _writing.items() if path is None or p == path]
+    for p, thread in threads:
+        thread.join()
+        with _writing_lock:
+            if _writing.get(p) is thread:
+                del _writing[p]
+
+
+def npz_writer(arrays: Mapping[str, np.ndarray]):
+    """A writer for :func:`~cellreg.toolkit.atomic.atomic_write`: ``arrays`` as an ``.npz``."""
+    def write(tmp: str) -> None:
+        with open(tmp, "wb") as f:  # a file object: np.savez would append ".npz" to a bare name
+            np.savez(f, **arrays)
+
+    return write
 
 
 def strings(items: Iterable[str]) -> np.ndarray:
