@@ -23,7 +23,7 @@ STAGES = [
     ("cellreg.toolkit.table_cache", "Entry.save"), ("cellreg.data.replicates", "group_rows"),
     ("cellreg.data.replicates", "mean_labels"), ("cellreg.toolkit.grouping", "first_appearance"),
     ("cellreg.data.phenotypes", "PhenotypeTable.fingerprint"), ("cellreg.data.splits", "make_split"),
-    ("cellreg.data.splits", "_deal"), ("cellreg.data.standardize", "LabelScaler.fit"),
+    ("cellreg.data.splits", "_deal"), ("cellreg.toolkit.grouping", "nested_first_appearance"),
     ("cellreg.training.pipeline", "check_measured"),
 ]
 
@@ -53,6 +53,9 @@ def main(config: str) -> None:
     for module, qualname in STAGES:
         timed(seconds, module, qualname)
     from cellreg.commands.inspect import inspect  # callers look these names up when they call them
+    from cellreg.toolkit.process_memory import tune_process_memory
+
+    tune_process_memory()  # as the command line does
 
     imports = time.perf_counter() - t0
     t0 = time.perf_counter()

@@ -96,7 +96,9 @@ def make_string(path: Path, lines: int, genes: list[str], seed: int = 1) -> None
 
 
 def child(task: dict) -> dict:
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    # pyarrow parses on its default thread pool (every core) in every child, read_csv's and ours alike,
+    # unless --threads sets OMP_NUM_THREADS. Until 82d36f5 every child set OMP_NUM_THREADS=1, which
+    # pyarrow obeys: both sides then parsed on one thread.
     import pyarrow.csv as csv  # imports are not timed, for both
 
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -247,11 +249,15 @@ def main(argv=None) -> None:
                         help="also the Costanzo load with conditions = [Arraytype/Temp], aggregate = mean")
     parser.add_argument("--inspect", action="store_true",
                         help="time `cellreg inspect` of the Costanzo file instead (cold, warm; with --aggregate too)")
+    parser.add_argument("--threads", type=int, default=0,
+                        help="pyarrow threads in every child (OMP_NUM_THREADS; default: pyarrow's, every core)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         print(json.dumps(child(json.loads(args.child))))
         return
+    if args.threads:
+        os.environ["OMP_NUM_THREADS"] = str(args.threads)  # the children inherit it
     root = Path(args.dir) if args.dir else Path(tempfile.mkdtemp(prefix="cellreg-tables-"))
     root.mkdir(parents=True, exist_ok=True)
     genes = yeast_genes()

@@ -39,3 +39,28 @@ def test_inspect_prints_what_was_loaded(tmp_path, capsys):
     # the chain relation joins held-out pairs at some rate, against random pairs of the table's genes
     assert "## input graphs vs held-out strains" in out and "  chain: joins " in out
     assert not (tmp_path / "runs").exists()  # nothing trained, nothing written
+
+
+def test_inspect_counts_each_set_size_per_part(tmp_path, capsys):
+    """Mixed set sizes: each size's row counts its strains in train, val and test, counted here per strain."""
+    genes = [f"Y{i:02d}" for i in range(12)]
+    (tmp_path / "e.tsv").write_text("".join(f"{a}\t{b}\n" for a, b in zip(genes, genes[1:])))
+    rng = np.random.default_rng(1)
+    sets = {tuple(sorted(rng.choice(12, size=k, replace=False).tolist())) for k in (1, 2, 3) * 40}
+    (tmp_path / "t.tsv").write_text("genes\tscore\n" + "".join(f"{'+'.join(genes[g] for g in s)}\t{rng.normal()}\n"
+                                                               for s in sorted(sets)))
+    raw = {"graph": {"name": "edge_list", "files": [{"path": "e.tsv", "relation": "chain"}]},
+           "phenotypes": {"name": "table", "path": "t.tsv", "genes": "genes"},
+           "split": {"kind": "random", "val_fraction": 0.2, "test_fraction": 0.2},
+           "model": {"encoder": {"name": "gene_embedding", "dim": 4}, "head": {"name": "sum_mlp", "hidden": 4}}}
+    (tmp_path / "c.toml").write_text(tomli_w.dumps(raw))
+    assert main(["inspect", str(tmp_path / "c.toml")]) == 0
+    out = capsys.readouterr().out
+    from cellreg.training.pipeline import Pipeline
+
+    data = Pipeline.from_file(tmp_path / "c.toml").data
+    part = {int(s): name for name in ("train", "val", "test") for s in getattr(data.split, name)}
+    for k in (1, 2, 3):
+        strains = [s for s in range(len(data.table)) if len(data.table.strain(s)[0]) == k]
+        counts = [sum(part[s] == name for s in strains) for name in ("train", "val", "test")]
+        assert f"| {k} | {len(strains):,} | " + " | ".join(f"{c:,}" for c in counts) + " |" in out
