@@ -48,11 +48,11 @@ def _strains(pipe: Pipeline) -> list[str]:
     sizes = table.set_sizes
     width = int(sizes.max(initial=0)) + 1
     if len(sizes) and sizes.min() == sizes.max():  # one set size (a pair screen): no pass over the strains
-        counts = np.zeros((width, 3), np.int64)
-        counts[-1] = [len(split.train), len(split.val), len(split.test)]
+        counts, total = np.zeros((width, 3), np.int64), np.zeros(width, np.int64)
+        counts[-1], total[-1] = [len(split.train), len(split.val), len(split.test)], len(sizes)
     else:
         counts = np.stack([np.bincount(sizes[part], minlength=width) for part in (split.train, split.val, split.test)], 1)
-    total = np.bincount(sizes, minlength=width)  # strains in no part count too
+        total = np.bincount(sizes, minlength=width)  # strains in no part count too
     used = int(np.count_nonzero(np.bincount(table.genes, minlength=len(table.gene_names))))
     lines = [f"  {len(table):,} strains over {used:,} of the {len(table.gene_names):,} genes"]
     lines.append("  | genes per strain | strains | train | val | test |")

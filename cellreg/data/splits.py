@@ -234,9 +234,9 @@ def make_split(table: PhenotypeTable, config: SplitConfig, write_cache: bool = T
     cache = _cache_path(config, key, table.num_strains)
     if cache is not None:
         table_cache.written(cache)  # a split this process is still writing
-    if cache is not None and cache.exists():
-        with np.load(cache, allow_pickle=False) as z:
-            return Split(z["train"], z["val"], z["test"], key)
+        if cache.exists():
+            with np.load(cache, allow_pickle=False) as z:
+                return Split(z["train"], z["val"], z["test"], key)
     rng = np.random.default_rng(config.seed)
     if config.kind in PUBLISHED:
         train, val, test = _published(table, config, sides, rng)

@@ -2,10 +2,10 @@
 merging and split grouping at 20 M rows.
 
 The rows are put in (key, row) order by one ``np.sort`` of 64-bit words that pack the key above the
-row number, where its range leaves room (a pair screen's exact set keys: 20 M keys grouped in 2.1 s,
-against 5.1 s for pyarrow's ``dictionary_encode``); 64-bit hashes leave none and take an unstable
-``argsort`` (5.1 s, level with ``dictionary_encode``). No Python loop, no hash table.
-``python benchmarks/grouping_bench.py``.
+row number, where its range leaves room (a pair screen's exact set keys: 20 M keys grouped in 2.2 s,
+against 5.9 s for pyarrow's ``dictionary_encode``); 64-bit hashes leave none and take an unstable
+``argsort`` (4.9 s against 5.6 s). No Python loop, no hash table. Medians of 3 at the commit after
+dc0a702, ``python benchmarks/grouping_bench.py``.
 """
 
 from __future__ import annotations
@@ -35,11 +35,7 @@ def _groups(keys: np.ndarray, divisor: int | None) -> tuple[np.ndarray, np.ndarr
         every = np.arange(n, dtype=np.int64)
         return every, every, (None if divisor is None else every)
     order, in_order, stable = _order(keys)
-    new = np.empty(n, bool)
-    new[0] = True
-    np.not_equal(in_order[1:], in_order[:-1], out=new[1:])
-    starts = np.flatnonzero(new)
-    del new
+    starts = _run_starts(in_order)
     if len(starts) == n and divisor is None:  # all distinct: each row its own group
         return np.arange(n, dtype=np.int64), np.arange(n, dtype=np.int64), None
     first_row = order[starts] if stable else np.minimum.reduceat(order, starts)  # each run's smallest row
@@ -53,6 +49,14 @@ def _groups(keys: np.ndarray, divisor: int | None) -> tuple[np.ndarray, np.ndarr
     first[number] = first_row
     outer = None if divisor is None else _outer(quotient, number)
     return group, first, outer
+
+
+def _run_starts(ordered: np.ndarray) -> np.ndarray:
+    """Where each run of equal values in ``ordered`` (at least one value) starts."""
+    new = np.empty(len(ordered), bool)
+    new[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
+    return np.flatnonzero(new)
 
 
 def _rank(values: np.ndarray, n: int) -> np.ndarray:
@@ -71,10 +75,7 @@ def _outer(quotient: np.ndarray, number: np.ndarray) -> np.ndarray:
     """Per group, its outer group: ``quotient`` and ``number`` are per run in key order, so equal
     quotients are consecutive; each outer run is numbered by its earliest group."""
     runs = len(quotient)
-    new = np.empty(runs, bool)
-    new[0] = True
-    np.not_equal(quotient[1:], quotient[:-1], out=new[1:])
-    starts = np.flatnonzero(new)
+    starts = _run_starts(quotient)
     outer_number = _rank(np.minimum.reduceat(number, starts), runs)
     outer = np.empty(runs, np.int64)
     outer[number] = np.repeat(outer_number, np.diff(starts, append=runs))

@@ -11,7 +11,8 @@ each at first touch. Two defaults make that slower than it needs to be:
   array of that size is faulted in and zeroed again.
 
 The command line (``cellreg ...``, not a library caller) turns numpy's request off on such kernels
-and keeps freed blocks for reuse (``mallopt``: no ``mmap`` for large blocks, no trimming): a cold
+and keeps freed blocks for reuse (``mallopt``: no ``mmap`` for large blocks, the heap trimmed only
+beyond 2 GB free): a cold
 ``cellreg inspect`` of the 20 M-row table spends seconds less in the kernel (docs/benchmarks.md),
 for a peak a few per cent higher. The environment variables of numpy (``NUMPY_MADVISE_HUGEPAGE``)
 and glibc (``MALLOC_MMAP_MAX_``, ``MALLOC_TRIM_THRESHOLD_``) keep the user's choice.
@@ -29,6 +30,7 @@ import numpy as np
 DEFRAG = Path("/sys/kernel/mm/transparent_hugepage/defrag")
 STALLING = ("always", "madvise", "defer+madvise")  # the settings that compact on a madvised fault
 M_TRIM_THRESHOLD, M_MMAP_MAX = -1, -4  # glibc's mallopt parameters (malloc.h)
+TRIM_ABOVE = 2**31 - 1  # bytes free at the heap's top before glibc hands them back (the most an int holds)
 
 
 def kernel_stalls(defrag: Path = DEFRAG) -> bool:
@@ -44,8 +46,8 @@ def kernel_stalls(defrag: Path = DEFRAG) -> bool:
 def avoid_stalling_huge_pages(defrag: Path = DEFRAG) -> bool:
     """Turn numpy's huge-page request off where the kernel would stall for it, unless the
     environment sets ``NUMPY_MADVISE_HUGEPAGE``; whether it was turned off."""
-    setter = getattr(getattr(np, "_core", None), "multiarray", None)
-    setter = getattr(setter, "_set_madvise_hugepage", None)
+    multiarray = getattr(getattr(np, "_core", None), "multiarray", None)
+    setter = getattr(multiarray, "_set_madvise_hugepage", None)
     if setter is None or "NUMPY_MADVISE_HUGEPAGE" in os.environ or not kernel_stalls(defrag):
         return False
     setter(False)
@@ -65,7 +67,7 @@ def keep_freed_memory(libc_name: str | None = "c") -> bool:
     except (OSError, AttributeError, TypeError):  # not glibc (macOS, musl without mallopt)
         return False
     mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
-    return bool(mallopt(M_MMAP_MAX, 0)) and bool(mallopt(M_TRIM_THRESHOLD, 2**31 - 1))
+    return bool(mallopt(M_MMAP_MAX, 0)) and bool(mallopt(M_TRIM_THRESHOLD, TRIM_ABOVE))
 
 
 def tune_process_memory() -> None:
