@@ -12,6 +12,12 @@ are generated into a temporary folder (about 75 bytes per Costanzo row, 45 per S
 ``--inspect``: ``cellreg inspect`` of a config reading the Costanzo file (graph, table, random split,
 label summary), end to end (the wall time of a fresh process, imports included; read_csv likewise), cold (empty cache) and warm (the table and the split
 from the cache), against ``read_csv`` alone; with ``--aggregate`` also with ``aggregate = "mean"``.
+
+Every timed child of ``--inspect`` follows an untimed ``read_csv`` of the same file (``--no-prime``
+leaves it out). On a virtual machine whose host takes back the memory a process frees, a process
+that allocates gigabytes runs 1.5-2.5x slower when the one before it freed little (the kernel spends
+seconds on page faults), so without the primer the order of the children decides the ratio: each
+``read_csv`` followed a small warm inspect, and each cold inspect a ``read_csv``.
 """
 
 from __future__ import annotations
@@ -156,8 +162,11 @@ def child(task: dict) -> dict:
     return {"seconds": seconds, "peak_mb": peak / 1024, "before_mb": before / 1024, "n": n}
 
 
-def measure(task: dict, cache: str | None) -> dict:
+def measure(task: dict, cache: str | None, prime: bool = False) -> dict:
     env = {**os.environ, "CELLREG_CACHE": cache or "off", "CELLREG_CACHE_MIN_BYTES": "0"}
+    if prime:  # the same state of memory before every timed child (see the module docstring)
+        subprocess.run([sys.executable, __file__, "--child", json.dumps({**task, "what": "read_csv"})], env=env,
+                       check=True, capture_output=True)
     t0 = time.perf_counter()
     out = subprocess.run([sys.executable, __file__, "--child", json.dumps(task)], env=env, check=True,
                          capture_output=True, text=True)
@@ -218,8 +227,9 @@ def write_run_config(root: Path, path: Path, name: str, extra: str = "", tail: s
     return config
 
 
-def run_inspect(path: Path, genes: list[str], repeats: int, root: Path, aggregate: bool) -> dict:
-    """``inspect`` cold (first, empty cache) and warm (medians of ``repeats``), and read_csv alone."""
+def run_inspect(path: Path, genes: list[str], repeats: int, root: Path, aggregate: bool, prime: bool) -> dict:
+    """``inspect`` cold (first, empty cache) and warm (medians of ``repeats``), and read_csv alone,
+    each after a primer ``read_csv`` with ``prime``."""
     extra = 'conditions = ["Arraytype/Temp"]\naggregate = "mean"' if aggregate else ""
     config = write_run_config(root, path, f"inspect{'_mean' if aggregate else ''}", extra)
     task = {"kind": "costanzo", "path": str(path), "config": str(config), "genes": []}
@@ -227,9 +237,9 @@ def run_inspect(path: Path, genes: list[str], repeats: int, root: Path, aggregat
     for r in range(repeats):
         cache = root / f"cache-inspect-{r}"
         shutil.rmtree(cache, ignore_errors=True)
-        rows["read_csv"].append(measure({**task, "what": "read_csv"}, None))
-        rows["cold"].append(measure({**task, "what": "inspect"}, str(cache)))
-        rows["warm"].append(measure({**task, "what": "inspect"}, str(cache)))
+        rows["read_csv"].append(measure({**task, "what": "read_csv"}, None, prime))
+        rows["cold"].append(measure({**task, "what": "inspect"}, str(cache), prime))
+        rows["warm"].append(measure({**task, "what": "inspect"}, str(cache), prime))
         shutil.rmtree(cache, ignore_errors=True)
         print(f"  inspect{' (mean)' if aggregate else ''} repeat {r + 1}: " +
               ", ".join(f"{k} {v[-1]['wall']:.1f} s ({v[-1]['seconds']:.1f} in-process)" for k, v in rows.items()),
@@ -251,6 +261,8 @@ def main(argv=None) -> None:
                         help="time `cellreg inspect` of the Costanzo file instead (cold, warm; with --aggregate too)")
     parser.add_argument("--threads", type=int, default=0,
                         help="pyarrow threads in every child (OMP_NUM_THREADS; default: pyarrow's, every core)")
+    parser.add_argument("--no-prime", dest="prime", action="store_false",
+                        help="--inspect: no untimed read_csv before each timed child")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -276,7 +288,7 @@ def main(argv=None) -> None:
                 print("\n| command | strains | read_csv s | cold s (peak MB) | cold / read_csv | warm s (peak MB) | "
                       "warm / read_csv |\n| --- | --- | --- | --- | --- | --- | --- |")
                 for agg in ([False, True] if args.aggregate else [False]):
-                    m = run_inspect(path, genes, args.repeats, root, agg)
+                    m = run_inspect(path, genes, args.repeats, root, agg, args.prime)
                     rc, cold, warm = m["read_csv"]["wall"], m["cold"]["wall"], m["warm"]["wall"]  # end to end
                     print(f"| inspect{', aggregate = mean' if agg else ''} | {m['n']:,} | {rc:.1f} | "
                           f"{cold:.1f} ({m['cold']['peak_mb']:,.0f}) | {cold / rc:.2f}× | "

@@ -17,6 +17,7 @@ import numpy as np
 from cellreg.data.environment import Environment
 from cellreg.data.label_groups import LabelGroup, complete_groups, group_columns, groups_from_json, groups_to_json, \
     is_default, restrict_groups
+from cellreg.data.text_columns import Category, TextColumns
 from cellreg.toolkit.hashing import Hasher
 
 
@@ -39,6 +40,8 @@ class Perturbation(enum.IntEnum):
 
 def _frozen_array(dtype):
     def convert(value):
+        if is_immutable(value, dtype):  # handed over (a reader's fresh arrays): 20 M rows are not copied
+            return value
         a = np.array(value, dtype=dtype, copy=True)
         a.setflags(write=False)
         return a
@@ -46,13 +49,27 @@ def _frozen_array(dtype):
     return attrs.field(converter=convert, eq=False)
 
 
-def _tags(value: Mapping[str, Sequence[str]]) -> dict[str, np.ndarray]:
-    out = {}
-    for name, column in dict(value).items():
-        a = np.array(column, dtype=object, copy=True).reshape(-1)
+def is_immutable(a, dtype) -> bool:
+    """Whether ``a`` is an array of ``dtype`` that nobody can write: read-only, as is every array it
+    is a view of, down to memory of its own (or bytes)."""
+    if not isinstance(a, np.ndarray) or a.dtype != dtype:
+        return False
+    while isinstance(a, np.ndarray):
+        if a.flags.writeable:
+            return False
+        a = a.base
+    return a is None or isinstance(a, bytes)
+
+
+def hand_over(*arrays: np.ndarray) -> None:
+    """Make a reader's own fresh arrays read-only, so a table takes them without a copy; the caller
+    must hold no writable view of them."""
+    for a in arrays:
         a.setflags(write=False)
-        out[str(name)] = a
-    return out
+
+
+def _tags(value: Mapping[str, Sequence[str] | Category]) -> TextColumns:
+    return value if isinstance(value, TextColumns) else TextColumns(value)
 
 
 @attrs.frozen(eq=False)
@@ -65,8 +82,9 @@ class PhenotypeTable:
     labels: np.ndarray = _frozen_array(np.float32)  # [S, L], NaN = missing
     label_names: tuple[str, ...] = attrs.field(converter=tuple)
     gene_names: tuple[str, ...] = attrs.field(converter=tuple)  # the vocabulary the indices refer to
-    # per strain, text a source carries through (a published split column, a condition): name -> [S] str
-    tags: Mapping[str, np.ndarray] = attrs.field(factory=dict, converter=_tags, eq=False)
+    # per strain, text a source carries through (a published split column, a condition): name -> [S] str,
+    # given as strings or as codes (a Category: what a reader has), kept as given (cellreg.data.text_columns)
+    tags: TextColumns = attrs.field(factory=TextColumns, converter=_tags, eq=False)
     # what each strain was grown under (cellreg.data.environment); a strain is its set plus this
     environment: Environment = attrs.field(factory=Environment, eq=False)
     # how the labels belong together (cellreg.data.label_groups); completed to cover every label,
@@ -88,9 +106,9 @@ class PhenotypeTable:
             raise ValueError(f"labels must be [{s}, {len(self.label_names)}], got {list(self.labels.shape)}")
         if len(self.genes) and (self.genes.min() < 0 or self.genes.max() >= len(self.gene_names)):
             raise ValueError("gene index outside the vocabulary")
-        for name, column in self.tags.items():
-            if len(column) != s:
-                raise ValueError(f"tag {name!r} has {len(column)} values for {s} strains")
+        for name in self.tags:
+            if self.tags.rows(name) != s:
+                raise ValueError(f"tag {name!r} has {self.tags.rows(name)} values for {s} strains")
         object.__setattr__(self, "label_groups", complete_groups(self.label_groups, self.label_names))
         if self.environment and len(self.environment.columns[0].codes) != s:
             raise ValueError(f"the environment has {len(self.environment.columns[0].codes)} rows for {s} strains")
@@ -162,7 +180,7 @@ class PhenotypeTable:
         offsets = np.concatenate([[0], np.cumsum(sizes)])
         pos = np.repeat(starts - offsets[:-1], sizes) + np.arange(offsets[-1])
         return PhenotypeTable(offsets, self.genes[pos], self.kinds[pos], self.labels[rows],
-                              self.label_names, self.gene_names, {k: v[rows] for k, v in self.tags.items()},
+                              self.label_names, self.gene_names, self.tags.select(rows),
                               self.environment.select(rows), label_groups=self.label_groups)
 
     def fingerprint(self) -> str:
@@ -173,8 +191,9 @@ class PhenotypeTable:
         h.update_strings(["|"])
         h.update_strings(self.gene_names)
         for name in sorted(self.tags):  # none for most tables: their fingerprint is unchanged
-            h.update_strings(["|tag", name])
-            h.update_string_column(self.tags[name])
+            values, codes = self.tags.category(name).canonical()
+            h.update_strings(["|tag", name, "|column", *values])
+            h.update_array(codes)
         self.environment.update(h)  # nothing for a table without one: its fingerprint is unchanged
         if not is_default(self.label_groups, self.label_names):  # declared groups only: old fingerprints hold
             h.update_strings(["|groups", groups_to_json(self.label_groups)])

@@ -35,6 +35,14 @@ class Groups:
     def sizes(self) -> np.ndarray:
         return np.bincount(self.group, minlength=self.count)
 
+    @functools.cached_property
+    def firsts(self) -> np.ndarray:
+        """[rows] bool: whether a row is its group's first. Groups are numbered in order of their
+        first row, so the rows this mask keeps are the groups in order (a mask, not a gather)."""
+        out = np.zeros(len(self.group), bool)
+        out[self.first] = True
+        return out
+
 
 def _sorted_columns(columns: list[np.ndarray]) -> list[np.ndarray]:
     """The k code columns of m rows sorted within each row: min/max networks for the common pairs and
@@ -150,7 +158,7 @@ def first_appearance(keys: np.ndarray) -> Groups:
 def mean_labels(labels: np.ndarray, groups: Groups) -> np.ndarray:
     """Per group and label, the mean over rows where it is not NaN (NaN if none). A group of one row
     is that row; sums run over the rows of larger groups only (a few of 20 M, usually)."""
-    out = labels[groups.first].astype(np.float64, copy=False)
+    out = labels[groups.firsts].astype(np.float64, copy=False)
     multi = groups.sizes > 1
     if not multi.any():
         return out

@@ -15,6 +15,7 @@ import attrs
 import numpy as np
 
 from cellreg.data.phenotypes import Perturbation
+from cellreg.data.text_columns import Category
 from cellreg.toolkit.text_tables import TextTable, check_header, column_index, parse_floats, read_table, short_row
 
 if TYPE_CHECKING:
@@ -23,20 +24,6 @@ if TYPE_CHECKING:
 
 class LabelError(ValueError):
     """A label cell that is not a number (the caller may add a hint about default labels)."""
-
-
-@attrs.define
-class Category:
-    """A text column as distinct values plus a code per row (cells stripped)."""
-
-    values: list[str]
-    codes: np.ndarray
-
-    def take(self, rows: np.ndarray) -> "Category":
-        return Category(self.values, self.codes[rows])
-
-    def strings(self) -> np.ndarray:
-        return np.asarray(self.values, dtype=object)[self.codes] if len(self.codes) else np.zeros(0, object)
 
 
 @attrs.define

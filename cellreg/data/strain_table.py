@@ -22,8 +22,9 @@ import numpy as np
 from cellreg.data.environment import Environment
 from cellreg.data.environment_columns import EnvironmentSpec, environment_kinds, read_environment
 from cellreg.data.label_groups import GroupSpec
-from cellreg.data.phenotypes import Perturbation, PhenotypeTable
+from cellreg.data.phenotypes import Perturbation, PhenotypeTable, hand_over
 from cellreg.data.records import NewStrains
+from cellreg.data.text_columns import Category
 from cellreg.toolkit.text_tables import delimiter_field, not_empty, read_table, suggest, unknown_genes_message
 
 if TYPE_CHECKING:
@@ -216,7 +217,6 @@ class _Reader:
         self.engine = "lines" if keep_other else engine
         self.aliases = Path(config.aliases) if config.aliases is not None else None
         self.other: list[str] = []
-        self.tag_codes: dict = {}  # the carried columns as read (Category), so the cache needs no second encoding
 
     def load(self, graph: CellGraph) -> tuple[PhenotypeTable, TableStats]:
         from cellreg.toolkit import table_cache
@@ -237,7 +237,7 @@ class _Reader:
         if stats.replicate_rows or stats.filtered_out:
             log.info("%s: %s", self.path, stats.describe())
         if entry is not None:
-            entry.save(_to_cache(table, stats, [str(w.message) for w in caught], self.tag_codes))
+            entry.save(_to_cache(table, stats, [str(w.message) for w in caught]))
         return table, stats
 
     def _load(self, graph: CellGraph) -> tuple[PhenotypeTable, TableStats]:
@@ -303,9 +303,9 @@ class _Reader:
                 rows, index, genes, kinds, sizes, labels, text, len(vocabulary))
         offsets = np.concatenate([[0], np.cumsum(sizes)])
         carried = set(self.config.keep) | set(self.config.conditions)
-        self.tag_codes = {k: v for k, v in text.items() if k in carried}
+        hand_over(offsets, genes, kinds)  # this reader's own arrays: the table takes them as they are
         table = PhenotypeTable(offsets, genes, kinds, labels.reshape(len(sizes), len(label_names)), label_names,
-                               vocabulary, {k: v.strings() for k, v in text.items() if k in carried},
+                               vocabulary, {k: v for k, v in text.items() if k in carried},
                                read_environment(self.config.environment, text, self.path), set_groups=set_groups)
         stats = TableStats(rows.read, rows.read - n_read, n_unknown, repeated, merged, merged_strains, len(sizes))
         return table, stats
@@ -319,14 +319,12 @@ class _Reader:
         check_agree(groups, {c: text[c].codes for c in config.keep if c not in config.conditions},
                     lambda r: rows.line_of(index[r]), {c: text[c].values for c in config.keep}, self.path)
         means = mean_labels(labels, groups)
-        first = groups.first
-        offsets = np.concatenate([[0], np.cumsum(sizes)])
-        take = np.repeat(offsets[first] - np.concatenate([[0], np.cumsum(sizes[first])])[:-1], sizes[first]) \
-            + np.arange(int(sizes[first].sum()))
+        first = groups.firsts  # each group's first row, in group order
+        entries = np.repeat(first, sizes)
         merged = len(sizes) - groups.count
         merged_strains = int((groups.sizes > 1).sum())
         sets = None if config.environment else groups.sets  # with an environment, a split groups by both
-        return (genes[take], kinds[take], sizes[first], means, {k: v.take(first) for k, v in text.items()},
+        return (genes[entries], kinds[entries], sizes[first], means, {k: v.take(first) for k, v in text.items()},
                 merged, merged_strains, sets)
 
     def _collapse_repeats(self, line_of, index: np.ndarray, genes: np.ndarray, kinds: np.ndarray, sizes: np.ndarray,
@@ -418,8 +416,7 @@ def _digest(genes) -> str:
     return h.hexdigest()
 
 
-def _to_cache(table: PhenotypeTable, stats: TableStats, messages: list[str], tag_codes: dict) -> dict[str, np.ndarray]:
-    """``tag_codes``: per carried column, its values and codes as read (a Category)."""
+def _to_cache(table: PhenotypeTable, stats: TableStats, messages: list[str]) -> dict[str, np.ndarray]:
     from cellreg.toolkit.table_cache import strings
 
     out = {"offsets": table.offsets, "genes": table.genes, "kinds": table.kinds, "labels": table.labels,
@@ -427,14 +424,15 @@ def _to_cache(table: PhenotypeTable, stats: TableStats, messages: list[str], tag
            "stats": np.asarray(attrs.astuple(stats), np.int64), "warnings": strings(messages),
            "tag_names": strings(table.tags), **table.environment.to_arrays()}
     for i, name in enumerate(table.tags):
-        out[f"tag{i}_values"], out[f"tag{i}_codes"] = strings(tag_codes[name].values), tag_codes[name].codes
+        column = table.tags.category(name)  # the carried column's codes as read: no second encoding
+        out[f"tag{i}_values"], out[f"tag{i}_codes"] = strings(column.values), column.codes
     return out
 
 
 def _from_cache(z: dict[str, np.ndarray]) -> tuple[PhenotypeTable, TableStats]:
     for message in z["warnings"].tolist():
         warnings.warn(message, stacklevel=4)
-    tags = {name: z[f"tag{i}_values"].astype(object)[z[f"tag{i}_codes"]]
+    tags = {name: Category(z[f"tag{i}_values"].tolist(), z[f"tag{i}_codes"])
             for i, name in enumerate(z["tag_names"].tolist())}
     table = PhenotypeTable(z["offsets"], z["genes"], z["kinds"], z["labels"], z["label_names"].tolist(),
                            z["gene_names"].tolist(), tags, Environment.from_arrays(z, list(z)))

@@ -23,16 +23,6 @@ class Hasher:
             b = s.encode()
             self._h.update(len(b).to_bytes(8, "little") + b)
 
-    def update_string_column(self, values) -> None:
-        """A column of many strings (a table's text column, one per strain): its distinct values in
-        order of first appearance, then each row's code; no Python loop over 20 M rows
-        (:meth:`update_strings` took 17 s there)."""
-        from cellreg.toolkit.columnar import encode_strings
-
-        distinct, codes = encode_strings(values)
-        self.update_strings(["|column", *distinct])
-        self.update_array(codes)
-
     def update_json(self, obj: Any) -> None:
         self.update_strings([json.dumps(obj, sort_keys=True, default=str)])
 
