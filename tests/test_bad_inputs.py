@@ -231,3 +231,20 @@ def test_a_clashing_or_broken_plugin_breaks_only_the_configs_that_name_it(tmp_pa
     assert main(["validate", config, "--set", 'loss=[{name="my_loss"}]']) == 2
     err = capsys.readouterr().err
     assert "unknown loss plugin 'my_loss'" in err and "plugin my-losses (mine = fake_mine) failed to load" in err
+
+
+def test_a_label_measured_only_beyond_the_first_training_rows_counts():
+    import numpy as np
+
+    from cellreg import PhenotypeTable
+    from cellreg.config import DataError
+    from cellreg.training.pipeline import check_measured
+
+    n = 10_000
+    labels = np.full((n, 2), np.nan, np.float32)
+    labels[:, 0] = 1.0
+    labels[9_000, 1] = 2.0  # measured once, far past the rows looked at first
+    table = PhenotypeTable.from_sets([[i % 7] for i in range(n)], labels, ["a", "b"], [f"g{i}" for i in range(7)])
+    check_measured(table, np.arange(n), "<config>", "")
+    with pytest.raises(DataError, match=r"label 'b': no measured value in the 8,000 training strains"):
+        check_measured(table, np.arange(8_000), "<config>", "")  # its one value is outside training

@@ -4,6 +4,7 @@ from the files' content; a large entry is written on a thread that a read waits 
 from __future__ import annotations
 
 import importlib
+import sys
 import threading
 
 import numpy as np
@@ -100,3 +101,29 @@ def test_a_background_write_that_fails_warns_and_loses_nothing(tmp_path, monkeyp
     table_cache.write_entry(blocked / "entry.npz", {"a": np.arange(10)})
     table_cache.written()
     assert "cache: cannot write" in caplog.text and blocked.read_text() == "not a folder"
+
+
+def test_the_code_digest_is_remembered_until_a_module_changes(tmp_path, monkeypatch):
+    import os
+
+    monkeypatch.setenv("CELLREG_CACHE", str(tmp_path / "cache"))
+    monkeypatch.syspath_prepend(str(tmp_path / "code"))
+    (tmp_path / "code").mkdir()
+    _package(tmp_path / "code", "def parse(path):\n    return 1\n")
+    for name in ("myreader", "myreader.reader", "myreader.helper"):  # an earlier test's package of that name
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    importlib.invalidate_caches()
+    table_cache.code_digest.cache_clear()
+    first = table_cache.code_digest(("myreader.reader",))
+    table_cache.code_digest.cache_clear()  # as a new process would be
+    real = table_cache.code_closure
+    monkeypatch.setattr(table_cache, "code_closure", lambda modules: (_ for _ in ()).throw(AssertionError("parsed")))
+    assert table_cache.code_digest(("myreader.reader",)) == first  # from the memo: no module parsed
+    helper = tmp_path / "code" / "myreader" / "helper.py"
+    helper.write_text("def parse(path):\n    return 3\n")  # the same size, other code
+    os.utime(helper, ns=(1, 1))
+    table_cache.code_digest.cache_clear()
+    real.cache_clear()
+    monkeypatch.setattr(table_cache, "code_closure", real)
+    assert table_cache.code_digest(("myreader.reader",)) != first
+    table_cache.code_digest.cache_clear()

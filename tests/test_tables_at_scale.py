@@ -230,6 +230,9 @@ def test_cache_round_trip_and_invalidation(tmp_path, monkeypatch):
     again = table_source(tmp_path, table)
     second = again.load(graph)
     assert not parsed and table_arrays(second) == table_arrays(first) and again.stats == source.stats
+    # the entry's stored fingerprint is the one hashing the loaded table gives (codes tags included)
+    assert second.fingerprint() == first.fingerprint() == second._content_hash()
+    assert second.tags["Arraytype/Temp"].tolist() == first.tags["Arraytype/Temp"].tolist()
     assert len(list((tmp_path / "cache" / "tables").glob("strains-*.npz"))) == 1
     monkeypatch.undo()
     monkeypatch.setenv("CELLREG_CACHE", str(tmp_path / "cache"))

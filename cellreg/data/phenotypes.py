@@ -62,10 +62,12 @@ def is_immutable(a, dtype) -> bool:
 
 
 def hand_over(*arrays: np.ndarray) -> None:
-    """Make a reader's own fresh arrays read-only, so a table takes them without a copy; the caller
-    must hold no writable view of them."""
+    """Make a reader's own fresh arrays read-only, with the arrays they view (``np.load`` hands out a
+    reshaped view), so a table takes them without a copy; the caller must hold no writable view of them."""
     for a in arrays:
-        a.setflags(write=False)
+        while isinstance(a, np.ndarray):
+            a.setflags(write=False)
+            a = a.base
 
 
 def _tags(value: Mapping[str, Sequence[str] | Category]) -> TextColumns:
@@ -94,6 +96,7 @@ class PhenotypeTable:
     # first appearance), where a reader already grouped the strains (aggregate = "mean", no
     # environment): the split's groups without a second sort of 20 M strains. None: found when needed
     set_groups: np.ndarray | None = attrs.field(default=None, eq=False, repr=False)
+    _fingerprint: str | None = attrs.field(default=None, init=False, eq=False, repr=False)  # once computed
 
     def __attrs_post_init__(self) -> None:
         s = len(self.offsets) - 1
@@ -184,6 +187,17 @@ class PhenotypeTable:
                               self.environment.select(rows), label_groups=self.label_groups)
 
     def fingerprint(self) -> str:
+        """A hash of the content (hashing 20 M strains takes a second: computed once per table)."""
+        if self._fingerprint is None:
+            object.__setattr__(self, "_fingerprint", self._content_hash())
+        return self._fingerprint
+
+    def known_fingerprint(self, fingerprint: str) -> "PhenotypeTable":
+        """This table, its fingerprint given: a cache entry keyed by the table's inputs stores it."""
+        object.__setattr__(self, "_fingerprint", fingerprint)
+        return self
+
+    def _content_hash(self) -> str:
         h = Hasher()
         for a in (self.offsets, self.genes, self.kinds, self.labels):
             h.update_array(a)
@@ -220,7 +234,7 @@ class PhenotypeTable:
     def summary(self) -> str:
         sizes = np.bincount(self.set_sizes)
         by_size = ", ".join(f"{n:,} of size {k}" for k, n in enumerate(sizes) if n)
-        counts = np.sum(~np.isnan(self.labels), 0)  # per label group: a profile is one entry, not thousands
+        counts = len(self.labels) - np.count_nonzero(np.isnan(self.labels), axis=0)  # per label group below
         measured = ", ".join(f"{g.name} {int(counts[c].sum()):,}" + (f" ({len(c):,} labels)" if len(c) > 1 else "")
                              for g, c in zip(self.label_groups, group_columns(self.label_groups, self.label_names)))
         env = f"; environment: {', '.join(self.environment.names)}" if self.environment else ""

@@ -422,7 +422,8 @@ def _to_cache(table: PhenotypeTable, stats: TableStats, messages: list[str]) -> 
     out = {"offsets": table.offsets, "genes": table.genes, "kinds": table.kinds, "labels": table.labels,
            "label_names": strings(table.label_names), "gene_names": strings(table.gene_names),
            "stats": np.asarray(attrs.astuple(stats), np.int64), "warnings": strings(messages),
-           "tag_names": strings(table.tags), **table.environment.to_arrays()}
+           "tag_names": strings(table.tags), "fingerprint": strings([table.fingerprint()]),
+           **table.environment.to_arrays()}
     for i, name in enumerate(table.tags):
         column = table.tags.category(name)  # the carried column's codes as read: no second encoding
         out[f"tag{i}_values"], out[f"tag{i}_codes"] = strings(column.values), column.codes
@@ -434,6 +435,7 @@ def _from_cache(z: dict[str, np.ndarray]) -> tuple[PhenotypeTable, TableStats]:
         warnings.warn(message, stacklevel=4)
     tags = {name: Category(z[f"tag{i}_values"].tolist(), z[f"tag{i}_codes"])
             for i, name in enumerate(z["tag_names"].tolist())}
+    hand_over(z["offsets"], z["genes"], z["kinds"], z["labels"])  # read for this table alone
     table = PhenotypeTable(z["offsets"], z["genes"], z["kinds"], z["labels"], z["label_names"].tolist(),
                            z["gene_names"].tolist(), tags, Environment.from_arrays(z, list(z)))
-    return table, TableStats(*map(int, z["stats"]))
+    return table.known_fingerprint(str(z["fingerprint"][0])), TableStats(*map(int, z["stats"]))
