@@ -41,12 +41,11 @@ def _groups(keys: np.ndarray, divisor: int | None) -> tuple[np.ndarray, np.ndarr
     first_row = order[starts] if stable else np.minimum.reduceat(order, starts)  # each run's smallest row
     quotient = None if divisor is None else in_order[starts] // in_order.dtype.type(divisor)  # per run
     del in_order
-    number = _rank(first_row, n)  # each run's number in order of its first row
+    number, is_first = _rank(first_row, n)  # each run's number in order of its first row
     group = np.empty(n, np.int64)
     group[order] = np.repeat(number, np.diff(starts, append=n))  # runs are consecutive in key order
     del order
-    first = np.empty(len(starts), np.int64)
-    first[number] = first_row
+    first = np.flatnonzero(is_first)  # the first rows in ascending order are the groups in order
     outer = None if divisor is None else _outer(quotient, number)
     return group, first, outer
 
@@ -59,16 +58,16 @@ def _run_starts(ordered: np.ndarray) -> np.ndarray:
     return np.flatnonzero(new)
 
 
-def _rank(values: np.ndarray, n: int) -> np.ndarray:
-    """Each of distinct ``values`` (in ``range(n)``)'s rank among them: a mark and a running count, no
-    sort (int32 counts below 2**31 rows: half the memory traffic of the gather)."""
+def _rank(values: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each of distinct ``values`` (in ``range(n)``)'s rank among them, and the mark of which of
+    ``range(n)`` they are: a mark and a running count, no sort (int32 counts below 2**31 rows: half
+    the memory traffic of the gather)."""
     marked = np.zeros(n, bool)
     marked[values] = True
     rank = np.cumsum(marked, dtype=np.int32 if n < 2**31 else np.int64)
-    del marked
     out = rank[values]
     out -= 1
-    return out
+    return out, marked
 
 
 def _outer(quotient: np.ndarray, number: np.ndarray) -> np.ndarray:
@@ -76,7 +75,7 @@ def _outer(quotient: np.ndarray, number: np.ndarray) -> np.ndarray:
     quotients are consecutive; each outer run is numbered by its earliest group."""
     runs = len(quotient)
     starts = _run_starts(quotient)
-    outer_number = _rank(np.minimum.reduceat(number, starts), runs)
+    outer_number, _ = _rank(np.minimum.reduceat(number, starts), runs)
     outer = np.empty(runs, np.int64)
     outer[number] = np.repeat(outer_number, np.diff(starts, append=runs))
     return outer
