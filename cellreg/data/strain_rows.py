@@ -228,8 +228,10 @@ def _columns(file, config: TableConfig, lay: Layout) -> Rows:
             raise no_row_kept(file.path, config, present, read)
         rows = np.flatnonzero(keep)
     every = len(rows) == read  # no filter: index nothing (a copy per column at 20 M rows)
-    labels = np.stack([_rows_of(floats(table, f"c{c}", missing=True), rows, every) for c in lay.labels], axis=1) \
-        if lay.labels else np.zeros((len(rows), 0))
+    labels = np.empty((read, len(lay.labels)))  # each column parsed straight into its place
+    for j, c in enumerate(lay.labels):
+        floats(table, f"c{c}", missing=True, out=labels[:, j])
+    labels = _rows_of(labels, rows, every)
     del table
     names, codes, kinds, where, sizes = _entries(config, lay, enc, rows)
     text = {}

@@ -303,9 +303,20 @@ def dictionary(table, name: str) -> tuple[list[str], np.ndarray]:
         return [], np.zeros(0, np.int32)
     col = col.unify_dictionaries()
     values = col.chunk(0).dictionary.to_pylist()
-    codes = pa.chunked_array([c.indices for c in col.chunks]).to_numpy() if col.num_chunks > 1 \
-        else col.chunk(0).indices.to_numpy(zero_copy_only=False)
-    return values, np.ascontiguousarray(codes, dtype=np.int32)
+    return values, np.ascontiguousarray(chunks_to_numpy(pa.chunked_array([c.indices for c in col.chunks])),
+                                        dtype=np.int32)
+
+
+def chunks_to_numpy(column, out: np.ndarray | None = None) -> np.ndarray:
+    """A chunked Arrow column as one numpy array (nulls of a float column as NaN), chunk by chunk
+    into ``out`` when given (a column of a label matrix). ``ChunkedArray.to_numpy`` goes through
+    pyarrow's pandas conversion: 3 s and 1.4 GB for the first 20 M-row column, against 0.02 s."""
+    out = np.empty(len(column), column.type.to_pandas_dtype()) if out is None else out
+    at = 0
+    for chunk in column.chunks:
+        out[at:at + len(chunk)] = chunk.to_numpy(zero_copy_only=False)
+        at += len(chunk)
+    return out
 
 
 def encode_strings(values) -> tuple[list[str], np.ndarray]:
@@ -318,14 +329,13 @@ def encode_strings(values) -> tuple[list[str], np.ndarray]:
                                                                 dtype=np.int32)
 
 
-def floats(table, name: str, missing: bool) -> np.ndarray:
-    """A float64 column; a non-finite number (or, without ``missing``, a null) raises :class:`Fallback`,
-    so that the line reader names the cell."""
+def floats(table, name: str, missing: bool, out: np.ndarray | None = None) -> np.ndarray:
+    """A float64 column (written into ``out`` when given); a non-finite number (or, without
+    ``missing``, a null) raises :class:`Fallback`, so that the line reader names the cell."""
     col = table.column(name)
-    values = col.to_numpy()
+    values = chunks_to_numpy(col, out)
     if len(values) == 0:
-        return np.zeros(0, np.float64)
-    values = np.asarray(values, dtype=np.float64)
+        return values
     nulls = col.null_count
     if nulls and not missing:
         raise Fallback("an empty number")
@@ -335,7 +345,7 @@ def floats(table, name: str, missing: bool) -> np.ndarray:
             raise Fallback("a non-finite number")
         import pyarrow.compute as pc
 
-        valid = pc.is_valid(col).to_numpy(zero_copy_only=False)
+        valid = chunks_to_numpy(pc.is_valid(col))
         if (~finite & valid).any():
             raise Fallback("a non-finite number")
     return values
