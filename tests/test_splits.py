@@ -187,3 +187,33 @@ def test_a_relative_split_cache_lives_beside_the_config(tiny_config, tmp_path, m
     Pipeline(config, default_registry(), tiny_config.parent).data
     assert len(list((tiny_config.parent / "splits").glob("split-*.npz"))) == 1
     assert not (elsewhere / "splits").exists()
+
+
+def _deal_reference(ids, n, config, rng, counts):
+    """Dealing written elementwise (each group's side from the strains dealt before it)."""
+    order = rng.permutation(len(counts))
+    dealt = counts[order]
+    before = np.cumsum(dealt) - dealt
+    to_test = before < config.test_fraction * n
+    to_val = ~to_test & (before - dealt[to_test].sum() < config.val_fraction * n)
+    side = np.empty(len(counts), np.int8)
+    side[order] = np.where(to_test, 2, np.where(to_val, 1, 0))
+    return tuple(np.flatnonzero(side[ids] == k) for k in (0, 1, 2))
+
+
+@pytest.mark.filterwarnings("ignore:random split")
+def test_dealing_by_prefixes_matches_dealing_group_by_group():
+    from cellreg.data.splits import _deal
+
+    for trial in range(200):
+        r = np.random.default_rng(trial)
+        g = int(r.integers(1, 60))
+        n = int(r.integers(g, 200))
+        ids = np.concatenate([np.arange(g), r.integers(0, g, n - g)])  # every group once, some many times
+        r.shuffle(ids)
+        counts = np.bincount(ids, minlength=g)
+        config = SplitConfig(kind="random", val_fraction=float(r.choice([0.05, 0.1, 0.25, 0.5])),
+                             test_fraction=float(r.choice([0.01, 0.1, 0.2, 0.45])))
+        expected = _deal_reference(ids, n, config, np.random.default_rng(trial), counts)
+        got = _deal(ids, n, config, np.random.default_rng(trial), "groups", "repeats", counts)
+        assert all(np.array_equal(a, b) for a, b in zip(got, expected)), (trial, config)

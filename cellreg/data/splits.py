@@ -187,22 +187,26 @@ def _deal(ids: np.ndarray, n: int, config: SplitConfig, rng: np.random.Generator
     else:
         uniq, inverse = counts, ids
     order = rng.permutation(len(uniq))
-    dealt = counts[order]
-    before = np.cumsum(dealt) - dealt  # strains dealt before each group, in dealing order
+    before = np.cumsum(counts[order])  # strains dealt up to each group, in dealing order (increasing)
+    before -= counts[order]  # ... and before it
+    # test takes groups while it holds fewer than n_test strains: a prefix of the order; validation
+    # then takes n_val of the rest, even when a big group made test overshoot
     n_test, n_val = config.test_fraction * n, config.val_fraction * n
-    to_test = before < n_test  # a prefix of the order: test takes groups until it holds n_test
-    # Validation then takes n_val of the rest, even when a big group made test overshoot.
-    to_val = ~to_test & (before - dealt[to_test].sum() < n_val)
-    side = np.empty(len(uniq), dtype=np.int8)  # 0 train, 1 val, 2 test
-    side[order] = np.where(to_test, 2, np.where(to_val, 1, 0))
+    t = int(np.searchsorted(before, n_test))  # groups with before < n_test
+    held = int(before[t]) if t < len(before) else n  # strains test took
+    v = max(int(np.searchsorted(before, held + n_val)), t)
+    side = np.zeros(len(uniq), dtype=np.int8)  # 0 train, 1 val, 2 test
+    side[order[:t]] = 2
+    side[order[t:v]] = 1
     strain_side = side[inverse]
+    parts = tuple(np.flatnonzero(strain_side == k) for k in (0, 1, 2))
     for name, k, fraction in (("test", 2, config.test_fraction), ("validation", 1, config.val_fraction)):
-        share = float(np.mean(strain_side == k))
+        share = len(parts[k]) / max(n, 1)
         if share > 2 * fraction and counts.max() > 1:
             warnings.warn(f"{config.kind} split: {what} of {counts.max():,} strains, so {name} holds {share:.0%} "
                           f"instead of {fraction:.0%}; the data is too densely linked by {by} for these fractions",
                           stacklevel=4)
-    return tuple(np.flatnonzero(strain_side == k) for k in (0, 1, 2))
+    return parts
 
 
 def _published(table: PhenotypeTable, config: SplitConfig, sides: np.ndarray | None,
