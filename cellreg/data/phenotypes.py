@@ -97,10 +97,14 @@ class PhenotypeTable:
     # environment): the split's groups without a second sort of 20 M strains. None: found when needed
     set_groups: np.ndarray | None = attrs.field(default=None, eq=False, repr=False)
     _fingerprint: str | None = attrs.field(default=None, init=False, eq=False, repr=False)  # once computed
+    _sizes: np.ndarray = attrs.field(default=None, init=False, eq=False, repr=False)  # [S], from the offsets
 
     def __attrs_post_init__(self) -> None:
         s = len(self.offsets) - 1
-        if s < 0 or self.offsets[0] != 0 or np.any(np.diff(self.offsets) < 0):
+        sizes = np.diff(self.offsets)  # once: the splits, reports and selections each ask for it
+        sizes.setflags(write=False)
+        object.__setattr__(self, "_sizes", sizes)
+        if s < 0 or self.offsets[0] != 0 or np.any(sizes < 0):
             raise ValueError("offsets must start at 0 and never decrease")
         if self.offsets[-1] != len(self.genes) or len(self.kinds) != len(self.genes):
             raise ValueError(f"offsets end at {self.offsets[-1]} but there are {len(self.genes)} genes "
@@ -149,7 +153,7 @@ class PhenotypeTable:
 
     @property
     def set_sizes(self) -> np.ndarray:
-        return np.diff(self.offsets)
+        return self._sizes
 
     @property
     def strain_of_entry(self) -> np.ndarray:

@@ -187,8 +187,9 @@ def _deal(ids: np.ndarray, n: int, config: SplitConfig, rng: np.random.Generator
     else:
         uniq, inverse = counts, ids
     order = rng.permutation(len(uniq))
-    before = np.cumsum(counts[order])  # strains dealt up to each group, in dealing order (increasing)
-    before -= counts[order]  # ... and before it
+    dealt = counts[order]  # one gather: a random read per group
+    before = np.cumsum(dealt)  # strains dealt up to each group, in dealing order (increasing)
+    before -= dealt  # ... and before it
     # test takes groups while it holds fewer than n_test strains: a prefix of the order; validation
     # then takes n_val of the rest, even when a big group made test overshoot
     n_test, n_val = config.test_fraction * n, config.val_fraction * n
