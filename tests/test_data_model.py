@@ -130,3 +130,26 @@ def test_fingerprint_covers_other_node_types_and_their_relations():
 
     assert with_extra(1.0).fingerprint() == with_extra(1.0).fingerprint()
     assert with_extra(1.0).fingerprint() != with_extra(2.0).fingerprint() != small_graph().fingerprint()
+
+
+def test_a_fingerprint_asked_from_two_threads_is_hashed_once(monkeypatch):
+    import threading
+    import time
+
+    t = table()
+    calls = []
+    real = PhenotypeTable._content_hash
+
+    def slow(self):
+        calls.append(1)
+        time.sleep(0.2)  # the second asker arrives while the first hashes
+        return real(self)
+
+    monkeypatch.setattr(PhenotypeTable, "_content_hash", slow)
+    got = []
+    workers = [threading.Thread(target=lambda: got.append(t.fingerprint())) for _ in range(2)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(timeout=10)
+    assert len(calls) == 1 and got == [real(t)] * 2 and t.fingerprinted

@@ -217,3 +217,22 @@ def test_dealing_by_prefixes_matches_dealing_group_by_group():
         expected = _deal_reference(ids, n, config, np.random.default_rng(trial), counts)
         got = _deal(ids, n, config, np.random.default_rng(trial), "groups", "repeats", counts)
         assert all(np.array_equal(a, b) for a, b in zip(got, expected)), (trial, config)
+
+
+def test_a_split_made_while_the_table_is_hashed_is_the_split(tmp_path):
+    rng = np.random.default_rng(3)
+    sets = [sorted(rng.choice(40, 2, replace=False).tolist()) for _ in range(3000)]
+    labels = rng.normal(size=(3000, 1))
+
+    def fresh():
+        return PhenotypeTable.from_sets(sets, labels, ["y"], [f"g{i}" for i in range(40)])
+
+    config = SplitConfig(kind="random", cache_dir=str(tmp_path))
+    known = fresh()
+    given = make_split(known, config, fingerprint=known.fingerprint())  # the key first, then the split
+    unknown = fresh()
+    assert not unknown.fingerprinted
+    beside = make_split(unknown, SplitConfig(kind="random"))  # hashed beside the split, no cache
+    assert unknown.fingerprinted and beside.key == given.key
+    assert all(np.array_equal(getattr(beside, p), getattr(given, p)) for p in ("train", "val", "test"))
+    assert make_split(fresh(), config).key == given.key  # from the cache this time

@@ -8,6 +8,7 @@ float32. Saved as a plain ``.npz`` that loads with ``allow_pickle=False``.
 from __future__ import annotations
 
 import enum
+import threading
 from pathlib import Path
 from typing import Mapping, Sequence
 
@@ -36,6 +37,9 @@ class Perturbation(enum.IntEnum):
         except KeyError:
             choices = ", ".join(m.name.lower() for m in cls)
             raise ValueError(f"unknown perturbation type {text!r}; choose one of: {choices}") from None
+
+
+_HASHING = threading.Lock()  # one table hashed at a time: a second asker waits for the first's result
 
 
 def _frozen_array(dtype):
@@ -191,10 +195,18 @@ class PhenotypeTable:
                               self.environment.select(rows), label_groups=self.label_groups)
 
     def fingerprint(self) -> str:
-        """A hash of the content (hashing 20 M strains takes a second: computed once per table)."""
+        """A hash of the content (hashing 20 M strains takes a second: computed once per table; a
+        second thread asking meanwhile waits for the first)."""
         if self._fingerprint is None:
-            object.__setattr__(self, "_fingerprint", self._content_hash())
+            with _HASHING:
+                if self._fingerprint is None:
+                    object.__setattr__(self, "_fingerprint", self._content_hash())
         return self._fingerprint
+
+    @property
+    def fingerprinted(self) -> bool:
+        """Whether :meth:`fingerprint` is known already (asking would not hash)."""
+        return self._fingerprint is not None
 
     def known_fingerprint(self, fingerprint: str) -> "PhenotypeTable":
         """This table, its fingerprint given: a cache entry keyed by the table's inputs stores it."""

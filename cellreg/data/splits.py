@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import attrs
@@ -137,7 +138,7 @@ def _gene_held_out(table: PhenotypeTable, config: SplitConfig, rng: np.random.Ge
             per_gene = np.bincount(table.genes, minlength=len(table.gene_names))
             warnings.warn(f"gene_held_out split: {name} holds {share:.0%} of the strains instead of {fraction:.0%}: "
                           f"genes are held out whole, with every strain carrying them, and the most common gene is "
-                          f"in {per_gene.max():,} of {n:,} strains ({per_gene.max() / max(n, 1):.0%})", stacklevel=3)
+                          f"in {per_gene.max():,} of {n:,} strains ({per_gene.max() / max(n, 1):.0%})", stacklevel=4)
     return train, val, test
 
 
@@ -206,7 +207,7 @@ def _deal(ids: np.ndarray, n: int, config: SplitConfig, rng: np.random.Generator
         if share > 2 * fraction and counts.max() > 1:
             warnings.warn(f"{config.kind} split: {what} of {counts.max():,} strains, so {name} holds {share:.0%} "
                           f"instead of {fraction:.0%}; the data is too densely linked by {by} for these fractions",
-                          stacklevel=4)
+                          stacklevel=5)
     return parts
 
 
@@ -228,6 +229,25 @@ def _published(table: PhenotypeTable, config: SplitConfig, sides: np.ndarray | N
     return tuple(np.flatnonzero(sides == k) for k in (0, 1, 2))
 
 
+def _parts(table: PhenotypeTable, config: SplitConfig, sides: np.ndarray | None) -> tuple[np.ndarray, ...]:
+    """``(train, val, test)`` strain indices of the split ``config`` asks for."""
+    rng = np.random.default_rng(config.seed)
+    if config.kind in PUBLISHED:
+        parts = _published(table, config, sides, rng)
+    elif config.kind == "random":
+        parts = _random(table, config, rng)
+    elif config.kind == "gene_held_out":
+        parts = _gene_held_out(table, config, rng)
+    elif config.kind == "environment":
+        parts = held_out_environment(table, config, rng)
+    elif config.kind == "environment_transfer":
+        parts = environment_transfer(table, config, rng)
+    else:
+        parts = _pair_disjoint(table, config, rng)
+    _check_not_empty(table.num_strains, config, *parts)
+    return parts
+
+
 def make_split(table: PhenotypeTable, config: SplitConfig, write_cache: bool = True,
                sides: np.ndarray | None = None, fingerprint: str | None = None) -> Split:
     """Compute (or read from the content-keyed cache) the split of ``table``. In multi-process runs
@@ -235,6 +255,14 @@ def make_split(table: PhenotypeTable, config: SplitConfig, write_cache: bool = T
     ``sides``: for ``kind = "files"``, which file each strain came from (0 main, 1 val, 2 test)."""
     if (config.kind == "files") != (sides is not None):
         raise ValueError('sides go with kind = "files" and only with it')
+    parts = None
+    if fingerprint is None and not table.fingerprinted:
+        # hashing 20 M strains takes a second (perhaps begun on the table cache's writing thread): the
+        # split is made meanwhile, and dropped if the cache holds it
+        with ThreadPoolExecutor(1) as pool:
+            hashed = pool.submit(table.fingerprint)
+            parts = _parts(table, config, sides)
+            fingerprint = hashed.result()
     key = split_key(table, config, sides, fingerprint)
     cache = _cache_path(config, key, table.num_strains)
     if cache is not None:
@@ -242,20 +270,7 @@ def make_split(table: PhenotypeTable, config: SplitConfig, write_cache: bool = T
         if cache.exists():
             with np.load(cache, allow_pickle=False) as z:
                 return Split(z["train"], z["val"], z["test"], key)
-    rng = np.random.default_rng(config.seed)
-    if config.kind in PUBLISHED:
-        train, val, test = _published(table, config, sides, rng)
-    elif config.kind == "random":
-        train, val, test = _random(table, config, rng)
-    elif config.kind == "gene_held_out":
-        train, val, test = _gene_held_out(table, config, rng)
-    elif config.kind == "environment":
-        train, val, test = held_out_environment(table, config, rng)
-    elif config.kind == "environment_transfer":
-        train, val, test = environment_transfer(table, config, rng)
-    else:
-        train, val, test = _pair_disjoint(table, config, rng)
-    _check_not_empty(table.num_strains, config, train, val, test)
+    train, val, test = parts if parts is not None else _parts(table, config, sides)
     split = Split(np.sort(train), np.sort(val), np.sort(test), key)
     if cache is not None and write_cache:
         table_cache.write_entry(cache, dict(train=split.train, val=split.val, test=split.test,

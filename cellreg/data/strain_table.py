@@ -220,6 +220,7 @@ class _Reader:
 
     def load(self, graph: CellGraph) -> tuple[PhenotypeTable, TableStats]:
         from cellreg.toolkit import table_cache
+        from cellreg.toolkit.table_cache import strings
 
         entry = None
         if not self.keep_other:
@@ -237,7 +238,9 @@ class _Reader:
         if stats.replicate_rows or stats.filtered_out:
             log.info("%s: %s", self.path, stats.describe())
         if entry is not None:
-            entry.save(_to_cache(table, stats, [str(w.message) for w in caught]))
+            # the fingerprint is hashed where the entry is written: a split made meanwhile waits for it
+            entry.save(_to_cache(table, stats, [str(w.message) for w in caught]),
+                       lambda: {"fingerprint": strings([table.fingerprint()])})
         return table, stats
 
     def _load(self, graph: CellGraph) -> tuple[PhenotypeTable, TableStats]:
@@ -417,13 +420,14 @@ def _digest(genes) -> str:
 
 
 def _to_cache(table: PhenotypeTable, stats: TableStats, messages: list[str]) -> dict[str, np.ndarray]:
+    """The entry's arrays, all but the table's fingerprint (:meth:`_Reader.load` adds it)."""
     from cellreg.toolkit.table_cache import strings
+
 
     out = {"offsets": table.offsets, "genes": table.genes, "kinds": table.kinds, "labels": table.labels,
            "label_names": strings(table.label_names), "gene_names": strings(table.gene_names),
            "stats": np.asarray(attrs.astuple(stats), np.int64), "warnings": strings(messages),
-           "tag_names": strings(table.tags), "fingerprint": strings([table.fingerprint()]),
-           **table.environment.to_arrays()}
+           "tag_names": strings(table.tags), **table.environment.to_arrays()}
     for i, name in enumerate(table.tags):
         column = table.tags.category(name)  # the carried column's codes as read: no second encoding
         out[f"tag{i}_values"], out[f"tag{i}_codes"] = strings(column.values), column.codes

@@ -19,7 +19,7 @@ import functools
 import os
 import threading
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 import numpy as np
 
@@ -201,9 +201,10 @@ class Entry:
             log.warning("table cache: ignoring unreadable %s (%s)", self.path, exc)
             return None
 
-    def save(self, arrays: Mapping[str, np.ndarray]) -> None:
+    def save(self, arrays: Mapping[str, np.ndarray], later: Callable[[], Mapping[str, np.ndarray]] | None = None) -> None:
+        """``later``: more arrays, made where the entry is written (on its thread for a large one)."""
         if self.path is not None:
-            write_entry(self.path, arrays)
+            write_entry(self.path, arrays, later)
 
 
 BACKGROUND_BYTES = 64 << 20
@@ -213,13 +214,15 @@ _writing: dict[Path, threading.Thread] = {}
 _writing_lock = threading.Lock()
 
 
-def write_entry(path: Path, arrays: Mapping[str, np.ndarray]) -> None:
-    """``arrays`` as an ``.npz`` at ``path``, atomically; from :data:`BACKGROUND_BYTES` on, on a thread
-    that the interpreter waits for at exit and :func:`written` waits for before a read. A
-    read-only or full cache folder costs speed, not the run: a warning."""
+def write_entry(path: Path, arrays: Mapping[str, np.ndarray],
+                later: Callable[[], Mapping[str, np.ndarray]] | None = None) -> None:
+    """``arrays`` (and ``later()``'s) as an ``.npz`` at ``path``, atomically; from
+    :data:`BACKGROUND_BYTES` on, on a thread that the interpreter waits for at exit and
+    :func:`written` waits for before a read. A read-only or full cache folder costs speed, not the
+    run: a warning."""
     def write() -> None:
         try:
-            atomic_write(path, npz_writer(arrays))
+            atomic_write(path, npz_writer({**arrays, **(later() if later is not None else {})}))
         except OSError as exc:
             log.warning("cache: cannot write %s (%s)", path, exc)
 

@@ -218,15 +218,16 @@ class Pipeline:
         check_table(table, config, source, self.phenotypes.describe())
         if log.isEnabledFor(logging.INFO):  # a summary of 20 M strains is a pass over them
             log.info("%s", table.summary())
-        split, fingerprint = self._split, table.fingerprint()  # once: the split key hashes it too
+        split = self._split
         if split is None:
             try:
                 settings = config.split  # a relative cache folder belongs beside the config, like its data paths
                 if settings.cache_dir and not Path(settings.cache_dir).expanduser().is_absolute():
                     settings = attrs.evolve(settings, cache_dir=str(self.base_dir / settings.cache_dir))
-                split = make_split(table, settings, self.write_cache, sides, fingerprint)  # labels do not move strains
+                split = make_split(table, settings, self.write_cache, sides)  # labels do not move strains
             except ConfigError as exc:  # name the config file, not just [split]
                 raise ConfigError(source, exc.errors) from None
+        fingerprint = table.fingerprint()  # hashed once, beside the split (make_split)
         table = select_labels(table, config, source)
         check_measured(table, split.train, source, self.phenotypes.describe())  # a data error before any report
         leaks, dropped = self._held_out_edges(graph, table, split)
