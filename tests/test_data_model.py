@@ -152,4 +152,4 @@ def test_a_fingerprint_asked_from_two_threads_is_hashed_once(monkeypatch):
         w.start()
     for w in workers:
         w.join(timeout=10)
-    assert len(calls) == 1 and got == [real(t)] * 2 and t.fingerprinted
+    assert len(calls) == 1 and got == [real(t)] * 2 and not t.fingerprint_pending

@@ -219,7 +219,10 @@ def test_dealing_by_prefixes_matches_dealing_group_by_group():
         assert all(np.array_equal(a, b) for a, b in zip(got, expected)), (trial, config)
 
 
-def test_a_split_made_while_the_table_is_hashed_is_the_split(tmp_path):
+def test_a_split_made_while_the_table_is_hashed_is_the_split(tmp_path, monkeypatch):
+    import time
+
+    from cellreg.data import splits
     rng = np.random.default_rng(3)
     sets = [sorted(rng.choice(40, 2, replace=False).tolist()) for _ in range(3000)]
     labels = rng.normal(size=(3000, 1))
@@ -231,8 +234,11 @@ def test_a_split_made_while_the_table_is_hashed_is_the_split(tmp_path):
     known = fresh()
     given = make_split(known, config, fingerprint=known.fingerprint())  # the key first, then the split
     unknown = fresh()
-    assert not unknown.fingerprinted
-    beside = make_split(unknown, SplitConfig(kind="random"))  # hashed beside the split, no cache
-    assert unknown.fingerprinted and beside.key == given.key
+    real_hash, real_parts, pending = PhenotypeTable._content_hash, splits._parts, []
+    monkeypatch.setattr(PhenotypeTable, "_content_hash", lambda self: time.sleep(0.3) or real_hash(self))
+    monkeypatch.setattr(splits, "_parts", lambda t, *a: pending.append(t.fingerprint_pending) or real_parts(t, *a))
+    unknown.hash_in_background()
+    beside = make_split(unknown, SplitConfig(kind="random"))  # dealt while the hash runs, no cache
+    assert pending == [True] and not unknown.fingerprint_pending and beside.key == given.key
     assert all(np.array_equal(getattr(beside, p), getattr(given, p)) for p in ("train", "val", "test"))
     assert make_split(fresh(), config).key == given.key  # from the cache this time

@@ -170,6 +170,11 @@ TABLE_CASES = {
                              "keep": ["note"]}, {"gz": True}, True),
     "comment_and_quotes": ({"q.csv": 'genes,fit\n# a note\n"YAL001C+YBR002W",1\nYCR003C,2\n'},
                            {"path": "q.csv", "genes": "genes"}, {}, False),
+    # labels kept as read are parsed into float32: one beyond its range is left to the line reader
+    "beyond_float32": ({"f.tsv": "genes\tfit\nYAL001C\t1e300\nYCR003C\t0.1\n"},
+                       {"path": "f.tsv", "genes": "genes"}, {}, False),
+    "beyond_float32_averaged": ({"f.tsv": "genes\tfit\nYAL001C\t1e300\nYAL001C\t-1e300\nYCR003C\t0.1\n"},
+                                {"path": "f.tsv", "genes": "genes", "aggregate": "mean"}, {}, True),
 }
 
 

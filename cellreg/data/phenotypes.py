@@ -101,6 +101,7 @@ class PhenotypeTable:
     # environment): the split's groups without a second sort of 20 M strains. None: found when needed
     set_groups: np.ndarray | None = attrs.field(default=None, eq=False, repr=False)
     _fingerprint: str | None = attrs.field(default=None, init=False, eq=False, repr=False)  # once computed
+    _hashing: threading.Thread | None = attrs.field(default=None, init=False, eq=False, repr=False)
     _sizes: np.ndarray = attrs.field(default=None, init=False, eq=False, repr=False)  # [S], from the offsets
 
     def __attrs_post_init__(self) -> None:
@@ -203,10 +204,18 @@ class PhenotypeTable:
                     object.__setattr__(self, "_fingerprint", self._content_hash())
         return self._fingerprint
 
+    def hash_in_background(self) -> None:
+        """Start hashing on a thread (a reader with a large table it just made): :meth:`fingerprint`
+        then waits for that thread's result, and a split is made meanwhile (``make_split``)."""
+        if self._fingerprint is None and self._hashing is None:
+            thread = threading.Thread(target=self.fingerprint, name="cellreg-fingerprint", daemon=True)
+            object.__setattr__(self, "_hashing", thread)
+            thread.start()
+
     @property
-    def fingerprinted(self) -> bool:
-        """Whether :meth:`fingerprint` is known already (asking would not hash)."""
-        return self._fingerprint is not None
+    def fingerprint_pending(self) -> bool:
+        """Whether the fingerprint is being hashed on a thread (:meth:`hash_in_background`)."""
+        return self._fingerprint is None and self._hashing is not None
 
     def known_fingerprint(self, fingerprint: str) -> "PhenotypeTable":
         """This table, its fingerprint given: a cache entry keyed by the table's inputs stores it."""

@@ -155,17 +155,19 @@ def first_appearance(keys: np.ndarray) -> Groups:
     return Groups(*group_keys(keys))
 
 
-def mean_labels(labels: np.ndarray, groups: Groups) -> np.ndarray:
-    """Per group and label, the mean over rows where it is not NaN (NaN if none). A group of one row
-    is that row; sums run over the rows of larger groups only (a few of 20 M, usually)."""
-    out = labels[groups.firsts].astype(np.float64, copy=False)
+def mean_labels(labels: np.ndarray, groups: Groups, dtype=np.float32) -> np.ndarray:
+    """Per group and label, the mean over rows where it is not NaN (NaN if none), as ``dtype`` (a
+    table's float32: summed in float64, rounded once). A group of one row is that row; sums run over
+    the rows of larger groups only (a few of 20 M, usually)."""
+    out = np.empty((groups.count, labels.shape[1]), dtype)
     multi = groups.sizes > 1
-    if not multi.any():
-        return out
     merged = np.flatnonzero(multi)
     rows = np.flatnonzero(multi[groups.group])
     group = (np.cumsum(multi) - 1)[groups.group[rows]]  # among the merged groups
     for j in range(labels.shape[1]):  # a loop over label columns, not rows
+        out[:, j] = labels[groups.firsts, j]
+        if not len(merged):
+            continue
         x = labels[rows, j]
         seen = ~np.isnan(x)
         total = np.bincount(group, weights=np.where(seen, x, 0.0), minlength=len(merged))

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import json
 import warnings
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import attrs
@@ -255,14 +254,9 @@ def make_split(table: PhenotypeTable, config: SplitConfig, write_cache: bool = T
     ``sides``: for ``kind = "files"``, which file each strain came from (0 main, 1 val, 2 test)."""
     if (config.kind == "files") != (sides is not None):
         raise ValueError('sides go with kind = "files" and only with it')
-    parts = None
-    if fingerprint is None and not table.fingerprinted:
-        # hashing 20 M strains takes a second (perhaps begun on the table cache's writing thread): the
-        # split is made meanwhile, and dropped if the cache holds it
-        with ThreadPoolExecutor(1) as pool:
-            hashed = pool.submit(table.fingerprint)
-            parts = _parts(table, config, sides)
-            fingerprint = hashed.result()
+    # a table its reader is hashing on a thread (20 M strains: a second): the split is made meanwhile,
+    # and dropped if the cache holds it after all (a table read again, its split not)
+    parts = _parts(table, config, sides) if fingerprint is None and table.fingerprint_pending else None
     key = split_key(table, config, sides, fingerprint)
     cache = _cache_path(config, key, table.num_strains)
     if cache is not None:

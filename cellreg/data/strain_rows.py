@@ -190,8 +190,11 @@ def _kinds(table: TextTable, line: int, config: TableConfig, cell: str, n_genes:
 # --- the columnar engine ---------------------------------------------------------------------------
 
 
-def read_rows(path: Path, config: TableConfig, label_names: list[str], engine: str = "auto") -> tuple[Rows, Layout]:
-    """The columnar engine, or the line reader where it falls back (``engine = "lines"`` forces it)."""
+def read_rows(path: Path, config: TableConfig, label_names: list[str], engine: str = "auto",
+              label_dtype=np.float64) -> tuple[Rows, Layout]:
+    """The columnar engine, or the line reader where it falls back (``engine = "lines"`` forces it).
+    ``label_dtype``: the columnar engine's labels (float32 for a table that keeps them as read: each
+    number rounded once, as the table would, without a float64 copy of 20 M rows)."""
     from cellreg.toolkit.columnar import ColumnFile, Fallback
 
     if engine == "lines":
@@ -201,12 +204,12 @@ def read_rows(path: Path, config: TableConfig, label_names: list[str], engine: s
         raise ValueError(f"{path}: empty file (a header line naming the columns is needed)")
     lay = layout(file, config, label_names, keep_other=False)
     try:
-        return _columns(file, config, lay), lay
+        return _columns(file, config, lay, label_dtype), lay
     except Fallback:
         return read_lines(path, config, label_names)
 
 
-def _columns(file, config: TableConfig, lay: Layout) -> Rows:
+def _columns(file, config: TableConfig, lay: Layout, label_dtype) -> Rows:
     from cellreg.toolkit.columnar import dictionary, floats
 
     text_cols = set(lay.genes) | set(lay.text.values()) | {c for c, _ in lay.filters}
@@ -228,7 +231,7 @@ def _columns(file, config: TableConfig, lay: Layout) -> Rows:
             raise no_row_kept(file.path, config, present, read)
         rows = np.flatnonzero(keep)
     every = len(rows) == read  # no filter: index nothing (a copy per column at 20 M rows)
-    labels = np.empty((read, len(lay.labels)))  # each column parsed straight into its place
+    labels = np.empty((read, len(lay.labels)), label_dtype)  # each column parsed straight into its place
     for j, c in enumerate(lay.labels):
         floats(table, f"c{c}", missing=True, out=labels[:, j])
     labels = _rows_of(labels, rows, every)

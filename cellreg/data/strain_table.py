@@ -238,7 +238,7 @@ class _Reader:
         if stats.replicate_rows or stats.filtered_out:
             log.info("%s: %s", self.path, stats.describe())
         if entry is not None:
-            # the fingerprint is hashed where the entry is written: a split made meanwhile waits for it
+            table.hash_in_background()  # the entry stores it; a split is made meanwhile
             entry.save(_to_cache(table, stats, [str(w.message) for w in caught]),
                        lambda: {"fingerprint": strings([table.fingerprint()])})
         return table, stats
@@ -255,7 +255,9 @@ class _Reader:
                 rows, lay = read_lines(self.path, config, label_names, keep_other=True)
                 self.other = [lay.header[j] for j in lay.other]
             else:
-                rows, _ = read_rows(self.path, config, label_names, self.engine)
+                # replicates are averaged from the numbers as written; labels kept as read are float32 now
+                rows, _ = read_rows(self.path, config, label_names, self.engine,
+                                    np.float64 if config.aggregate == "mean" else np.float32)
         except LabelError as exc:
             raise ValueError(f"{exc}{hint}") from None
         self.rows = rows
@@ -306,7 +308,7 @@ class _Reader:
                 rows, index, genes, kinds, sizes, labels, text, len(vocabulary))
         offsets = np.concatenate([[0], np.cumsum(sizes)])
         carried = set(self.config.keep) | set(self.config.conditions)
-        hand_over(offsets, genes, kinds)  # this reader's own arrays: the table takes them as they are
+        hand_over(offsets, genes, kinds, labels)  # this reader's own arrays: the table takes them as they are
         table = PhenotypeTable(offsets, genes, kinds, labels.reshape(len(sizes), len(label_names)), label_names,
                                vocabulary, {k: v for k, v in text.items() if k in carried},
                                read_environment(self.config.environment, text, self.path), set_groups=set_groups)
