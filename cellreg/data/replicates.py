@@ -155,11 +155,11 @@ def first_appearance(keys: np.ndarray) -> Groups:
     return Groups(*group_keys(keys))
 
 
-def mean_labels(labels: np.ndarray, groups: Groups, dtype=np.float32) -> np.ndarray:
-    """Per group and label, the mean over rows where it is not NaN (NaN if none), as ``dtype`` (a
-    table's float32: summed in float64, rounded once). A group of one row is that row; sums run over
-    the rows of larger groups only (a few of 20 M, usually)."""
-    out = np.empty((groups.count, labels.shape[1]), dtype)
+def mean_labels(labels: np.ndarray, groups: Groups) -> np.ndarray:
+    """Per group and label, the mean over rows where it is not NaN (NaN if none), as a table's float32
+    (summed in float64, rounded once). A group of one row is that row; sums run over the rows of
+    larger groups only (a few of 20 M, usually)."""
+    out = np.empty((groups.count, labels.shape[1]), np.float32)
     multi = groups.sizes > 1
     merged = np.flatnonzero(multi)
     rows = np.flatnonzero(multi[groups.group])

@@ -255,7 +255,8 @@ class _Reader:
                 rows, lay = read_lines(self.path, config, label_names, keep_other=True)
                 self.other = [lay.header[j] for j in lay.other]
             else:
-                # replicates are averaged from the numbers as written; labels kept as read are float32 now
+                # replicates are averaged from the numbers as written; labels kept as read are parsed
+                # straight into the table's float32
                 rows, _ = read_rows(self.path, config, label_names, self.engine,
                                     np.float64 if config.aggregate == "mean" else np.float32)
         except LabelError as exc:
@@ -424,7 +425,6 @@ def _digest(genes) -> str:
 def _to_cache(table: PhenotypeTable, stats: TableStats, messages: list[str]) -> dict[str, np.ndarray]:
     """The entry's arrays, all but the table's fingerprint (:meth:`_Reader.load` adds it)."""
     from cellreg.toolkit.table_cache import strings
-
 
     out = {"offsets": table.offsets, "genes": table.genes, "kinds": table.kinds, "labels": table.labels,
            "label_names": strings(table.label_names), "gene_names": strings(table.gene_names),

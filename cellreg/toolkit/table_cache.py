@@ -54,8 +54,7 @@ def file_digest(path: Path) -> str:
         return hash_bytes(path)
     import hashlib
 
-    st = path.stat()
-    stamp = f"{path.resolve()}|{st.st_dev}|{st.st_ino}|{st.st_size}|{st.st_mtime_ns}|{st.st_ctime_ns}"
+    stamp = f"{path.resolve()}|{_stamp(path)}"
     memo = root / "digests" / f"{hashlib.sha256(stamp.encode()).hexdigest()[:32]}.txt"
     try:
         return memo.read_text()
@@ -116,10 +115,11 @@ def code_digest(modules: tuple[str, ...]) -> str:
     return digest
 
 
-def _stamp(path: str) -> str:
-    """What changes when a file is written: its inode, size, mtime and ctime (as :func:`file_digest`)."""
+def _stamp(path) -> str:
+    """What changes when a file is written through the file system: its device, inode, size, mtime
+    and ctime."""
     st = os.stat(path)
-    return f"{st.st_ino}|{st.st_size}|{st.st_mtime_ns}|{st.st_ctime_ns}"
+    return f"{st.st_dev}|{st.st_ino}|{st.st_size}|{st.st_mtime_ns}|{st.st_ctime_ns}"
 
 
 def _origin(name: str) -> str | None:
