@@ -153,3 +153,12 @@ def test_a_fingerprint_asked_from_two_threads_is_hashed_once(monkeypatch):
     for w in workers:
         w.join(timeout=10)
     assert len(calls) == 1 and got == [real(t)] * 2 and not t.fingerprint_pending
+
+
+def test_a_table_hashed_on_a_thread_still_pickles():
+    """Data-loader workers started by spawn receive the table by pickle."""
+    import pickle
+
+    t = table()
+    t.hash_in_background()
+    assert t.fingerprint() == pickle.loads(pickle.dumps(t)).fingerprint()

@@ -101,7 +101,8 @@ class PhenotypeTable:
     # environment): the split's groups without a second sort of 20 M strains. None: found when needed
     set_groups: np.ndarray | None = attrs.field(default=None, eq=False, repr=False)
     _fingerprint: str | None = attrs.field(default=None, init=False, eq=False, repr=False)  # once computed
-    _hashing: threading.Thread | None = attrs.field(default=None, init=False, eq=False, repr=False)
+    _hashing: bool = attrs.field(default=False, init=False, eq=False, repr=False)  # a thread began it (no Thread
+    # kept: a table goes to spawned data-loader workers by pickle)
     _sizes: np.ndarray = attrs.field(default=None, init=False, eq=False, repr=False)  # [S], from the offsets
 
     def __attrs_post_init__(self) -> None:
@@ -207,15 +208,14 @@ class PhenotypeTable:
     def hash_in_background(self) -> None:
         """Start hashing on a thread (a reader with a large table it just made): :meth:`fingerprint`
         then waits for that thread's result, and a split is made meanwhile (``make_split``)."""
-        if self._fingerprint is None and self._hashing is None:
-            thread = threading.Thread(target=self.fingerprint, name="cellreg-fingerprint", daemon=True)
-            object.__setattr__(self, "_hashing", thread)
-            thread.start()
+        if self._fingerprint is None and not self._hashing:
+            object.__setattr__(self, "_hashing", True)
+            threading.Thread(target=self.fingerprint, name="cellreg-fingerprint", daemon=True).start()
 
     @property
     def fingerprint_pending(self) -> bool:
         """Whether the fingerprint is being hashed on a thread (:meth:`hash_in_background`)."""
-        return self._fingerprint is None and self._hashing is not None
+        return self._fingerprint is None and self._hashing
 
     def known_fingerprint(self, fingerprint: str) -> "PhenotypeTable":
         """This table, its fingerprint given: a cache entry keyed by the table's inputs stores it."""
