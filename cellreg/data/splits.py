@@ -42,6 +42,7 @@ from cellreg.data.phenotypes import PhenotypeTable
 from cellreg.data.replicates import exact_set_keys
 from cellreg.data.strain_keys import groups, strain_keys
 from cellreg.toolkit import table_cache
+from cellreg.toolkit.parallel_index import take
 
 
 @attrs.frozen(eq=False)
@@ -187,7 +188,7 @@ def _deal(ids: np.ndarray, n: int, config: SplitConfig, rng: np.random.Generator
     else:
         uniq, inverse = counts, ids
     order = rng.permutation(len(uniq))
-    dealt = counts[order]  # one gather: a random read per group
+    dealt = take(counts, order)  # one gather: a random read per group, on every core
     before = np.cumsum(dealt)  # strains dealt up to each group, in dealing order (increasing)
     before -= dealt  # ... and before it
     # test takes groups while it holds fewer than n_test strains: a prefix of the order; validation
@@ -199,7 +200,7 @@ def _deal(ids: np.ndarray, n: int, config: SplitConfig, rng: np.random.Generator
     side = np.zeros(len(uniq), dtype=np.int8)  # 0 train, 1 val, 2 test
     side[order[:t]] = 2
     side[order[t:v]] = 1
-    strain_side = side[inverse]
+    strain_side = take(side, inverse)
     parts = tuple(np.flatnonzero(strain_side == k) for k in (0, 1, 2))
     for name, k, fraction in (("test", 2, config.test_fraction), ("validation", 1, config.val_fraction)):
         share = len(parts[k]) / max(n, 1)

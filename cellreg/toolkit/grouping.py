@@ -5,12 +5,15 @@ The rows are put in (key, row) order by one ``np.sort`` of 64-bit words that pac
 row number, where its range leaves room (a pair screen's exact set keys: 20 M keys grouped in 2.2 s,
 against 5.9 s for pyarrow's ``dictionary_encode``); 64-bit hashes leave none and take an unstable
 ``argsort`` (4.9 s against 5.6 s). No Python loop, no hash table. Medians of 3 at the commit after
-dc0a702, ``python benchmarks/grouping_bench.py``.
+dc0a702, ``python benchmarks/grouping_bench.py``. The random gathers and scatters are split across
+the cores (:mod:`cellreg.toolkit.parallel_index`).
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+from cellreg.toolkit.parallel_index import put, take
 
 _TOP = np.uint64(1 << 63)
 
@@ -38,12 +41,12 @@ def _groups(keys: np.ndarray, divisor: int | None) -> tuple[np.ndarray, np.ndarr
     starts = _run_starts(in_order)
     if len(starts) == n and divisor is None:  # all distinct: each row its own group
         return np.arange(n, dtype=np.int64), np.arange(n, dtype=np.int64), None
-    first_row = order[starts] if stable else np.minimum.reduceat(order, starts)  # each run's smallest row
+    first_row = take(order, starts) if stable else np.minimum.reduceat(order, starts)  # each run's smallest row
     quotient = None if divisor is None else in_order[starts] // in_order.dtype.type(divisor)  # per run
     del in_order
     number, is_first = _rank(first_row, n)  # each run's number in order of its first row
     group = np.empty(n, np.int64)
-    group[order] = np.repeat(number, np.diff(starts, append=n))  # runs are consecutive in key order
+    put(group, order, np.repeat(number, np.diff(starts, append=n)))  # runs are consecutive in key order
     del order
     first = np.flatnonzero(is_first)  # the first rows in ascending order are the groups in order
     outer = None if divisor is None else _outer(quotient, number)
@@ -63,9 +66,9 @@ def _rank(values: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     ``range(n)`` they are: a mark and a running count, no sort (int32 counts below 2**31 rows: half
     the memory traffic of the gather)."""
     marked = np.zeros(n, bool)
-    marked[values] = True
+    put(marked, values, True)
     rank = np.cumsum(marked, dtype=np.int32 if n < 2**31 else np.int64)
-    out = rank[values]
+    out = take(rank, values)
     out -= 1
     return out, marked
 
@@ -77,7 +80,7 @@ def _outer(quotient: np.ndarray, number: np.ndarray) -> np.ndarray:
     starts = _run_starts(quotient)
     outer_number, _ = _rank(np.minimum.reduceat(number, starts), runs)
     outer = np.empty(runs, np.int64)
-    outer[number] = np.repeat(outer_number, np.diff(starts, append=runs))
+    put(outer, number, np.repeat(outer_number, np.diff(starts, append=runs)))
     return outer
 
 
