@@ -1,8 +1,10 @@
 """Gathers and scatters of tens of millions of random indices, split across threads.
 
 Each is bound by memory latency, numpy releases the GIL for them, and a second core nearly halves
-one (20 M int64 on 2 cores: a scatter 0.30 → 0.15 s, a gather 0.37 → 0.22 s). Grouping 20 M strains
-does several of each. Below :data:`MIN_SIZE` indices, or with one core, they are plain numpy.
+one. 20 M int64 on 2 cores: a gather 0.31 → 0.17 s, a scatter 0.26 → 0.13 s; grouping 20 M keys in
+order of first appearance, which does several of each, 1.80 → 1.37 s, and both ways at once 3.12 →
+1.98 s (``python benchmarks/parallel_index_bench.py``, medians of 3). Below :data:`MIN_SIZE`
+indices, or with one core, they are plain numpy.
 """
 
 from __future__ import annotations

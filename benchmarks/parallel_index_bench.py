@@ -1,0 +1,58 @@
+"""Random gathers and scatters of 20 M int64 split across the cores (cellreg/toolkit/parallel_index.py)
+against plain numpy, and grouping 20 M keys in order of first appearance (cellreg/toolkit/grouping.py)
+with them and without. Medians of ``--repeats`` runs in one process, so compare within a line.
+
+    python benchmarks/parallel_index_bench.py [--rows 20000000] [--repeats 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import numpy as np
+
+from cellreg.toolkit import grouping, parallel_index
+
+
+def median_seconds(fn, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rows", type=int, default=20_000_000)
+    ap.add_argument("--repeats", type=int, default=3)
+    args = ap.parse_args(argv)
+    rng = np.random.default_rng(0)
+    n = args.rows
+    order, values, target = rng.permutation(n), rng.integers(0, n, n), np.empty(n, np.int64)
+    keys = rng.integers(0, 2**35, n).astype(np.int64)
+    keys[rng.integers(0, n, n // 8)] = keys[rng.integers(0, n, n // 8)]  # repeats, as replicates
+    cases = {
+        "gather a[index]": (lambda: values[order], lambda: parallel_index.take(values, order)),
+        "scatter a[index] = v": (lambda: target.__setitem__(order, values),
+                                 lambda: parallel_index.put(target, order, values)),
+        "first_appearance (35-bit keys)": (lambda: grouping.first_appearance(keys),) * 2,
+        "nested_first_appearance (divisor 4)": (lambda: grouping.nested_first_appearance(keys, 4),) * 2,
+    }
+    print(f"{parallel_index._cores()} cores; {n:,} rows\n")
+    print("| operation | numpy on one core s | split across the cores s | ratio |")
+    print("| --- | --- | --- | --- |")
+    default = parallel_index.MIN_SIZE
+    for name, (plain, threaded) in cases.items():
+        parallel_index.MIN_SIZE = 1 << 62  # never split: plain numpy
+        one = median_seconds(plain, args.repeats)
+        parallel_index.MIN_SIZE = default
+        many = median_seconds(threaded, args.repeats)
+        print(f"| {name} | {one:.2f} | {many:.2f} | {one / many:.2f}× |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
