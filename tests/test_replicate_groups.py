@@ -27,7 +27,7 @@ def test_replicate_rows_group_whatever_their_order_and_kinds_tell_them_apart():
     genes = np.array([1, 2, 2, 1, 1, 2, 3], np.int32)
     kinds = np.array([0, 0, 0, 0, 0, 2, 0], np.int8)
     sizes = np.array([2, 2, 2, 1])  # {1,2}, {2,1}, {1, 2 overexpressed}, {3}
-    g = group_rows(genes, kinds, sizes, 4, [])
+    g = group_rows(genes, kinds, sizes, [])
     assert g.group.tolist() == [0, 0, 1, 2] and g.first.tolist() == [0, 2, 3]
 
 
@@ -85,7 +85,7 @@ def test_replicate_groups_equal_grouping_by_sorted_sets_and_conditions(smallest,
     genes = rng.integers(0, 6, int(sizes.sum())).astype(np.int32)  # few genes: many repeated sets
     kinds = rng.integers(0, 2, len(genes)).astype(np.int8)
     condition = rng.integers(0, 3, len(sizes)).astype(np.int32)
-    got = group_rows(genes, kinds, sizes, 6, [condition])
+    got = group_rows(genes, kinds, sizes, [condition])
     start = np.cumsum(sizes) - sizes
     sets = [(tuple(sorted(zip(genes[a:a + k].tolist(), kinds[a:a + k].tolist()))), int(c))
             for a, k, c in zip(start, sizes, condition)]

@@ -131,8 +131,7 @@ def _set_key(genes: np.ndarray, kinds: np.ndarray, sizes: np.ndarray) -> np.ndar
     return out
 
 
-def group_rows(genes: np.ndarray, kinds: np.ndarray, sizes: np.ndarray, n_genes: int,
-               conditions: list[np.ndarray]) -> Groups:
+def group_rows(genes: np.ndarray, kinds: np.ndarray, sizes: np.ndarray, conditions: list[np.ndarray]) -> Groups:
     """Rows with one set under the same conditions; with exact keys also the groups of sets alone
     (:attr:`Groups.sets`), from the same sort."""
     flat = exact_set_keys(genes, kinds, sizes, conditions)

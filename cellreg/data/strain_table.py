@@ -306,7 +306,7 @@ class _Reader:
         set_groups = None
         if self.config.aggregate == "mean" and len(sizes):
             genes, kinds, sizes, labels, text, merged, merged_strains, set_groups = self._aggregate(
-                rows, index, genes, kinds, sizes, labels, text, len(vocabulary))
+                rows, index, genes, kinds, sizes, labels, text)
         offsets = np.concatenate([[0], np.cumsum(sizes)])
         carried = set(self.config.keep) | set(self.config.conditions)
         hand_over(offsets, genes, kinds, labels)  # this reader's own arrays: the table takes them as they are
@@ -316,11 +316,11 @@ class _Reader:
         stats = TableStats(rows.read, rows.read - n_read, n_unknown, repeated, merged, merged_strains, len(sizes))
         return table, stats
 
-    def _aggregate(self, rows, index, genes, kinds, sizes, labels, text, n_genes):
+    def _aggregate(self, rows, index, genes, kinds, sizes, labels, text):
         from cellreg.data.replicates import check_agree, group_rows, mean_labels
 
         config = self.config
-        groups = group_rows(genes, kinds, sizes, n_genes,
+        groups = group_rows(genes, kinds, sizes,
                             [text[c].codes for c in config.conditions + config.environment_columns])
         check_agree(groups, {c: text[c].codes for c in config.keep if c not in config.conditions},
                     lambda r: rows.line_of(index[r]), {c: text[c].values for c in config.keep}, self.path)

@@ -23,12 +23,12 @@ class Merged:
     rows_used: int  # rows that made a value (all, except rows a preferred study outranked)
 
 
-def merge_rows(genes: np.ndarray, kinds: np.ndarray, sizes: np.ndarray, n_genes: int, env: np.ndarray,
+def merge_rows(genes: np.ndarray, kinds: np.ndarray, sizes: np.ndarray, env: np.ndarray,
                study: np.ndarray, label: np.ndarray, value: np.ndarray, n_labels: int, n_studies: int,
                policy: str, rank: np.ndarray | None = None) -> Merged:
     """``rank[s]``: study s's place in the preference (0 = most trusted), for ``policy = "prefer"``."""
     conditions = [env.astype(np.int64)] + ([study.astype(np.int64)] if policy == "keep" else [])
-    groups = group_rows(genes, kinds, sizes, n_genes, conditions)
+    groups = group_rows(genes, kinds, sizes, conditions)
     g, count = groups.group, groups.count
     cell = g.astype(np.int64) * n_labels + label
     keep = np.ones(len(g), bool)

@@ -219,7 +219,7 @@ class StoreSource(PhenotypeSource):
         env_code = _combined_code(env, len(cat["value"]))
         rank = np.array([self.config.prefer.index(s) if s in self.config.prefer else len(self.config.prefer)
                          for s in studies], np.int64)
-        merged = merge_rows(cat["genes"], cat["kinds"], cat["sizes"], graph.num_genes, env_code, cat["study"],
+        merged = merge_rows(cat["genes"], cat["kinds"], cat["sizes"], env_code, cat["study"],
                             cat["label"], cat["value"], len(labels), len(studies), self.config.replicates, rank)
         profile_columns = [j for n, j in labels.items() if plan.phenotypes[label_group[n]][1] == "profile"]
         values, first = merged.labels, merged.first
