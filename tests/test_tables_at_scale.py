@@ -398,3 +398,19 @@ def test_an_edge_filter_that_keeps_nothing_says_what_the_column_holds(tmp_path, 
     with pytest.raises(ValueError, match=r"graph.files\[0\].filter \('Type' equals 'Physical'\) keeps none of its rows; "
                                          r"did you mean 'physical'\?; the column holds 'physical', 'genetic'"):
         EdgeListSource(config, Context(base_dir=tmp_path)).load(engine)
+
+
+def test_arrow_chunks_read_from_their_buffers_are_to_numpys():
+    import pyarrow as pa
+
+    from cellreg.toolkit.columnar import chunk_to_numpy
+
+    cases = [pa.array([1.5, None, -2.0, None, 4.0] * 3, pa.float64()), pa.array(list(range(17)), pa.int32()),
+             pa.array([1.0, 2.0, None], pa.float32()), pa.array([], pa.float64()), pa.array([True, None, False]),
+             pa.array([3, None, 5], pa.int64()), pa.array(["a", "b", "a"]).dictionary_encode().indices]
+    for array in cases:
+        for part in (array, array.slice(1), array.slice(2, 9)):  # offsets into the buffers, as chunks have
+            expected = part.to_numpy(zero_copy_only=False)
+            got = chunk_to_numpy(part)
+            assert got.dtype == expected.dtype and got.shape == expected.shape, (part.type, part.offset)
+            np.testing.assert_array_equal(got, expected)
