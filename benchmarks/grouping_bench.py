@@ -26,11 +26,12 @@ def stable_argsort(keys: np.ndarray) -> np.ndarray:
     return np.argsort(keys, kind="stable")
 
 
-def median_seconds(fn, keys: np.ndarray, repeats: int) -> float:
+def median_seconds(fn, repeats: int, *args) -> float:
+    """The median wall time of ``repeats`` calls of ``fn(*args)`` (parallel_index_bench.py uses it too)."""
     times = []
     for _ in range(repeats):
         t0 = time.perf_counter()
-        fn(keys)
+        fn(*args)
         times.append(time.perf_counter() - t0)
     return statistics.median(times)
 
@@ -47,7 +48,7 @@ def main(argv=None) -> None:
     for name, keys in (("exact set keys (35 bits)", rng.integers(0, 2**35, n).astype(np.int64)),
                        ("64-bit hashes", rng.integers(0, 2**64 - 1, n, dtype=np.uint64))):
         keys[rng.integers(0, n, n // 8)] = keys[rng.integers(0, n, n // 8)]  # repeats, as replicates
-        row = [median_seconds(f, keys, args.repeats) for f in (first_appearance, dictionary_encode, stable_argsort)]
+        row = [median_seconds(f, args.repeats, keys) for f in (first_appearance, dictionary_encode, stable_argsort)]
         print(f"| {name} | " + " | ".join(f"{x:.2f}" for x in row) + " |", flush=True)
 
 

@@ -8,21 +8,11 @@ with them and without. Medians of ``--repeats`` runs in one process, so compare 
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 import numpy as np
+from grouping_bench import median_seconds  # benchmarks/ is the script's folder, so on its path
 
 from cellreg.toolkit import grouping, parallel_index
-
-
-def median_seconds(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def main(argv=None) -> None:
