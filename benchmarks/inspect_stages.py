@@ -21,11 +21,11 @@ STAGES = [
     ("cellreg.data.strain_rows", "_entries"), ("cellreg.data.strain_table", "_Reader.load"),
     ("cellreg.data.strain_table", "_Reader._build"), ("cellreg.data.strain_table", "_Reader._collapse_repeats"),
     ("cellreg.data.strain_table", "_Reader._aggregate"), ("cellreg.data.strain_table", "_to_cache"),
-    ("cellreg.toolkit.table_cache", "Entry.save"), ("cellreg.data.replicates", "group_rows"),
-    ("cellreg.data.replicates", "mean_labels"), ("cellreg.toolkit.grouping", "first_appearance"),
+    ("cellreg.toolkit.table_cache", "Entry.save"), ("cellreg.data.replicates", "replicates"),
+    ("cellreg.data.replicates", "Replicates.means"), ("cellreg.toolkit.grouping", "first_appearance"),
     ("cellreg.data.phenotypes", "PhenotypeTable.fingerprint"), ("cellreg.data.splits", "make_split"),
     ("cellreg.data.splits", "_deal"), ("cellreg.data.splits", "_parts"), ("cellreg.data.replicates", "exact_set_keys"),
-    ("cellreg.toolkit.grouping", "nested_first_appearance"),
+    ("cellreg.toolkit.grouping", "runs"), ("cellreg.data.splits", "_hashed"),
     ("cellreg.training.pipeline", "check_measured"),
 ]
 

@@ -30,7 +30,7 @@ def main(argv=None) -> None:
         "scatter a[index] = v": (lambda: target.__setitem__(order, values),
                                  lambda: parallel_index.put(target, order, values)),
         "first_appearance (35-bit keys)": (lambda: grouping.first_appearance(keys),) * 2,
-        "nested_first_appearance (divisor 4)": (lambda: grouping.nested_first_appearance(keys, 4),) * 2,
+        "runs (35-bit keys)": (lambda: grouping.runs(keys),) * 2,
     }
     print(f"{parallel_index._cores()} cores; {n:,} rows\n")
     print("| operation | numpy on one core s | split across the cores s | ratio |")

@@ -5,8 +5,7 @@ import attrs
 import numpy as np
 import pytest
 
-from cellreg.data.replicates import first_appearance, group_rows
-from cellreg.toolkit.grouping import nested_first_appearance
+from cellreg.data.replicates import Replicates, first_appearance, group_rows
 
 
 @pytest.mark.parametrize("low, high", [(-5, 40), (-2**62, 2**62)])  # many repeats; almost all distinct
@@ -92,45 +91,42 @@ def test_replicate_groups_equal_grouping_by_sorted_sets_and_conditions(smallest,
     number: dict = {}
     expected = [number.setdefault(s, len(number)) for s in sets]  # numbered by first appearance
     assert got.group.tolist() == expected
-    set_number: dict = {}
-    assert got.sets.tolist() == [set_number.setdefault(genes_kinds, len(set_number)) for genes_kinds, _ in number]
 
 
-@pytest.mark.parametrize("hashes", [False, True])  # packed beside the row number; 64-bit (argsort)
-def test_outer_groups_equal_grouping_the_quotients(hashes):
+def _reference_means(keys: np.ndarray, labels: np.ndarray) -> tuple[list[int], np.ndarray]:
+    """Each group's first row and its NaN-ignoring means, group by group in Python."""
+    rows: dict = {}
+    for r, k in enumerate(keys.tolist()):
+        rows.setdefault(k, []).append(r)
+    means = np.full((len(rows), labels.shape[1]), np.nan)
+    for g, members in enumerate(rows.values()):
+        for j in range(labels.shape[1]):
+            seen = [labels[r, j] for r in members if not np.isnan(labels[r, j])]
+            if seen:
+                means[g, j] = sum(seen) / len(seen)  # in row order, as the merge sums
+    return [members[0] for members in rows.values()], means
+
+
+@pytest.mark.parametrize("kind", ["packed", "hashes", "groups"])  # a stable sort; an unstable one; the fallback
+def test_replicate_means_equal_averaging_each_group_in_python(kind):
     rng = np.random.default_rng(5)
-    if hashes:
+    if kind == "hashes":  # no room beside the row number: an unstable argsort, rows put back in order
         keys = rng.integers(0, 2**64 - 1, 3000, dtype=np.uint64)
-        keys[rng.integers(0, 3000, 800)] = keys[rng.integers(0, 3000, 800)]
-        divisor = 2**61
+        keys[rng.integers(0, 3000, 1500)] = keys[rng.integers(0, 3000, 1500)]
     else:
-        keys = rng.integers(0, 90, 3000).astype(np.int64)
-        divisor = 7
-    group, first, outer = nested_first_appearance(keys, divisor)
-    np.testing.assert_array_equal(group, first_appearance(keys).group)
-    expected = first_appearance(keys // keys.dtype.type(divisor)).group  # each row's quotient group
-    np.testing.assert_array_equal(outer[group], expected)
+        keys = rng.integers(0, 900, 3000).astype(np.int64)
+    labels = rng.normal(size=(3000, 3))
+    labels[rng.random((3000, 3)) < 0.3] = np.nan  # some groups have no value of a label
+    got = Replicates.of_groups(first_appearance(keys)) if kind == "groups" else Replicates.of_keys(keys)
+    first, means = _reference_means(keys, labels)
+    assert np.flatnonzero(got.keep).tolist() == first and got.count == len(first)
+    assert got.merged_groups == int((np.bincount(np.unique(keys, return_inverse=True)[1]) > 1).sum())
+    np.testing.assert_array_equal(got.means(labels), means.astype(np.float32))
 
 
-def test_a_split_of_merged_replicates_is_the_same_with_the_readers_groups(tmp_path):
-    """The reader's set groups (aggregate = "mean") stand in for the split's own grouping: same split."""
-    from cellreg.config.split_config import SplitConfig
-    from cellreg.data.graph import CellGraph
-    from cellreg.data.splits import make_split
-    from cellreg.data.strain_table import TableConfig, load_strain_table
-
-    rng = np.random.default_rng(6)
-    genes = [f"G{i}" for i in range(8)]
-    rows = ["a\tb\tscreen\tscore"] + [f"G{a}\tG{(a + rng.integers(1, 8)) % 8}\tS{rng.integers(3)}\t{rng.normal():.3f}"
-                                     for a in rng.integers(0, 8, 600)]
-    (tmp_path / "t.tsv").write_text("\n".join(rows) + "\n")
-    config = TableConfig(path="t.tsv", gene_columns=["a", "b"], labels=["score"], conditions=["screen"],
-                         aggregate="mean")
-    table, _ = load_strain_table(tmp_path / "t.tsv", CellGraph.from_edges(genes, []), config)
-    assert table.set_groups is not None and table.set_groups.max() + 1 < table.num_strains  # sets in two screens
-    plain = attrs.evolve(table, set_groups=None)
-    for seed in range(3):
-        settings = SplitConfig(kind="random", seed=seed)
-        a, b = make_split(table, settings, write_cache=False), make_split(plain, settings, write_cache=False)
-        for part in ("train", "val", "test"):
-            np.testing.assert_array_equal(getattr(a, part), getattr(b, part))
+def test_the_first_disagreement_is_in_the_earliest_group_between_neighbours():
+    keys = np.array([5, 9, 5, 9, 9, 5, 7])  # groups by first row: 5 (rows 0 2 5), 9 (1 3 4), 7
+    codes = np.array([0, 1, 0, 1, 2, 3, 4])  # 9 disagrees at rows 3 / 4, and 5 at rows 2 / 5
+    assert Replicates.of_keys(keys).disagreement(codes) == (2, 5)
+    assert Replicates.of_keys(keys).disagreement(np.array([0, 1, 0, 1, 2, 0, 4])) == (3, 4)
+    assert Replicates.of_keys(keys).disagreement(np.array([0, 1, 0, 1, 1, 0, 4])) is None

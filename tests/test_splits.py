@@ -48,6 +48,45 @@ def test_random_split_keeps_repeated_sets_together():
     assert abs(len(s.test) - 0.2 * len(t)) <= 3 and abs(len(s.val) - 0.1 * len(t)) <= 3
 
 
+def _sides(table, split) -> dict:
+    """Each strain's perturbation set (genes and kinds) -> the parts its strains went to."""
+    out: dict = {}
+    for part in ("train", "val", "test"):
+        for r in getattr(split, part):
+            genes, kinds = table.strain(r)
+            out.setdefault(frozenset(zip(genes.tolist(), kinds.tolist())), set()).add(part)
+    return out
+
+
+def test_a_large_random_split_sides_sets_by_hash_alone(monkeypatch):
+    """From HASHED_MIN_STRAINS strains: replicates (A+B, B+A) share a side, the parts hold their
+    fractions to binomial noise, and a set's side does not move when rows are shuffled or added."""
+    from cellreg.data import splits
+
+    monkeypatch.setattr(splits, "HASHED_MIN_STRAINS", 1)
+    rng = np.random.default_rng(7)
+    pairs = [list(rng.choice(300, 2, replace=False)) for _ in range(20000)]
+    sets = pairs + [p[::-1] for p in pairs[:3000]] + [[g] for g in range(300)]
+    names = [f"g{i}" for i in range(300)]
+    t = PhenotypeTable.from_sets(sets, np.zeros((len(sets), 1)), ["y"], names)
+    cfg = SplitConfig(kind="random", val_fraction=0.1, test_fraction=0.2, seed=2)
+    split = make_split(t, cfg, write_cache=False)
+    side = _sides(t, split)
+    assert all(len(parts) == 1 for parts in side.values())
+    n_sets = len(side)
+    for part, fraction in (("test", 0.2), ("val", 0.1)):
+        held = sum(parts == {part} for parts in side.values())
+        assert abs(held - fraction * n_sets) < 5 * np.sqrt(n_sets * fraction * (1 - fraction))
+    order = rng.permutation(len(sets))  # the same sets shuffled, and more rows after them
+    more = [sets[i] for i in order] + [list(rng.choice(300, 3, replace=False)) for _ in range(500)]
+    other = PhenotypeTable.from_sets(more, np.zeros((len(more), 1)), ["y"], names)
+    moved = _sides(other, make_split(other, cfg, write_cache=False))
+    assert all(moved[key] == parts for key, parts in side.items())
+    reseeded = _sides(t, make_split(t, SplitConfig(kind="random", val_fraction=0.1, test_fraction=0.2, seed=3),
+                                     write_cache=False))
+    assert sum(reseeded[key] != parts for key, parts in side.items()) > 0.2 * n_sets
+
+
 def test_gene_held_out_every_test_strain_has_an_unseen_gene():
     t = random_table()
     s = make_split(t, SplitConfig(kind="gene_held_out", val_fraction=0.1, test_fraction=0.2, seed=1))

@@ -96,10 +96,6 @@ class PhenotypeTable:
     # how the labels belong together (cellreg.data.label_groups); completed to cover every label,
     # one scalar group per label not declared in one
     label_groups: tuple[LabelGroup, ...] = attrs.field(default=(), converter=tuple, eq=False)
-    # [S] per strain, the number of its perturbation set (equal sets share one, numbered in order of
-    # first appearance), where a reader already grouped the strains (aggregate = "mean", no
-    # environment): the split's groups without a second sort of 20 M strains. None: found when needed
-    set_groups: np.ndarray | None = attrs.field(default=None, eq=False, repr=False)
     _fingerprint: str | None = attrs.field(default=None, init=False, eq=False, repr=False)  # once computed
     _hashing: bool = attrs.field(default=False, init=False, eq=False, repr=False)  # a thread began it (no Thread
     # kept: a table goes to spawned data-loader workers by pickle)
@@ -125,10 +121,6 @@ class PhenotypeTable:
         object.__setattr__(self, "label_groups", complete_groups(self.label_groups, self.label_names))
         if self.environment and len(self.environment.columns[0].codes) != s:
             raise ValueError(f"the environment has {len(self.environment.columns[0].codes)} rows for {s} strains")
-        if self.set_groups is not None and (len(self.set_groups) != s or self.environment):
-            raise ValueError(f"set_groups: {len(self.set_groups)} values for {s} strains"
-                             + (" (a table with an environment groups strains by set and environment)"
-                                if self.environment else ""))
 
     @classmethod
     def from_sets(

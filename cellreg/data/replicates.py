@@ -3,18 +3,19 @@ is one strain measured several times (Costanzo's alleles of one gene, repeated s
 
 ``aggregate = "mean"`` keeps the first row of each group with every label averaged over the rows
 that measured it (NaN ignored; NaN where none did). Grouping is one sort over a key per
-row; the means are ``np.bincount`` sums: no Python loop over rows.
+row (:class:`Replicates`: the runs of equal keys, summed where a run has more than one row); no Python
+loop over rows.
 """
 
 from __future__ import annotations
 
-import functools
 from typing import Callable, Mapping
 
 import attrs
 import numpy as np
 
-from cellreg.toolkit.grouping import first_appearance as group_keys, nested_first_appearance
+from cellreg.toolkit.grouping import first_appearance as group_keys, rank_marked, runs
+from cellreg.toolkit.parallel_index import take
 
 
 @attrs.frozen
@@ -23,25 +24,10 @@ class Groups:
 
     group: np.ndarray
     first: np.ndarray  # [G] the first row of each group
-    # [G] per group, the group of its perturbation set alone (conditions aside), numbered in order of
-    # first appearance: the split's groups of the merged strains; None where not computed
-    sets: np.ndarray | None = None
 
     @property
     def count(self) -> int:
         return len(self.first)
-
-    @functools.cached_property
-    def sizes(self) -> np.ndarray:
-        return np.bincount(self.group, minlength=self.count)
-
-    @functools.cached_property
-    def firsts(self) -> np.ndarray:
-        """[rows] bool: whether a row is its group's first. Groups are numbered in order of their
-        first row, so the rows this mask keeps are the groups in order (a mask, not a gather)."""
-        out = np.zeros(len(self.group), bool)
-        out[self.first] = True
-        return out
 
 
 def _sorted_columns(columns: list[np.ndarray]) -> list[np.ndarray]:
@@ -65,12 +51,18 @@ def condition_spans(conditions: list[np.ndarray]) -> list[int]:
     return [int(c.max()) + 2 if len(c) else 2 for c in conditions]
 
 
-def exact_set_keys(genes: np.ndarray, kinds: np.ndarray, sizes: np.ndarray, conditions: list[np.ndarray]) -> np.ndarray | None:
-    """One int64 per row naming its set (codes sorted within the row, its size as the first digit)
-    and conditions (the last digits, :func:`condition_spans`); None when the digits do not fit in 63 bits."""
+def exact_set_keys(genes: np.ndarray, kinds: np.ndarray, sizes: np.ndarray, conditions: list[np.ndarray],
+                   num_genes: int | None = None) -> np.ndarray | None:
+    """One int64 per row naming its set (its size, then its codes sorted, as digits: sets of each size
+    fill a range of their own) and conditions (the last digits, :func:`condition_spans`); None when
+    the digits do not fit in 63 bits. ``num_genes``: the vocabulary's size, so that a set's key does
+    not depend on the other rows."""
     rows = len(sizes)
     width = int(sizes.max()) if rows else 0
-    base = int(genes.max()) * 8 + int(kinds.max()) + 2 if len(genes) else 2  # above every (gene, kind) code
+    if num_genes is not None:
+        base = num_genes * 8 + 1  # above every (gene, kind) code: kinds are below 8
+    else:
+        base = int(genes.max()) * 8 + int(kinds.max()) + 2 if len(genes) else 2  # above every (gene, kind) code
     spans = [base] * width + condition_spans(conditions)
     if np.log2(width + 1) + sum(np.log2(x) for x in spans) >= 62:
         return None
@@ -87,7 +79,7 @@ def exact_set_keys(genes: np.ndarray, kinds: np.ndarray, sizes: np.ndarray, cond
         else:
             start = np.cumsum(sizes) - sizes
             a, b, size_digit = code(start), code(start + sizes - 1), sizes * base
-        key = np.minimum(a, b)  # a single: (1, c, c)
+        key = np.minimum(a, b)  # a single: (1, c, c), cut to (1, c) below
         hi = np.maximum(a, b, out=b)
         del a
         key += size_digit
@@ -95,8 +87,10 @@ def exact_set_keys(genes: np.ndarray, kinds: np.ndarray, sizes: np.ndarray, cond
         key *= base
         key += hi
         key += 1
+        if sizes.min() == 1:
+            np.floor_divide(key, base, out=key, where=sizes == 1)
     else:
-        key = _keys_by_size(code, sizes, np.cumsum(sizes) - sizes, base, width)
+        key = _keys_by_size(code, sizes, np.cumsum(sizes) - sizes, base)
     for c, span in zip(conditions, spans[width:]):
         key *= span
         key += c
@@ -104,7 +98,7 @@ def exact_set_keys(genes: np.ndarray, kinds: np.ndarray, sizes: np.ndarray, cond
     return key
 
 
-def _keys_by_size(code, sizes: np.ndarray, start: np.ndarray, base: int, width: int) -> np.ndarray:
+def _keys_by_size(code, sizes: np.ndarray, start: np.ndarray, base: int) -> np.ndarray:
     key = np.zeros(len(sizes), np.int64)
     for k in np.flatnonzero(np.bincount(sizes)):  # a loop over set sizes (a handful), not rows
         rows_k = np.flatnonzero(sizes == k)
@@ -114,7 +108,6 @@ def _keys_by_size(code, sizes: np.ndarray, start: np.ndarray, base: int, width: 
         value = np.full(len(rows_k), int(k), np.int64)
         for col in _sorted_columns([code(at + i) for i in range(k)]):
             value = value * base + (col + 1)
-        value *= base ** (width - int(k))  # the same number of digits for every size
         key[rows_k] = value
     return key
 
@@ -132,11 +125,10 @@ def _set_key(genes: np.ndarray, kinds: np.ndarray, sizes: np.ndarray) -> np.ndar
 
 
 def group_rows(genes: np.ndarray, kinds: np.ndarray, sizes: np.ndarray, conditions: list[np.ndarray]) -> Groups:
-    """Rows with one set under the same conditions; with exact keys also the groups of sets alone
-    (:attr:`Groups.sets`), from the same sort."""
+    """Rows with one set under the same conditions."""
     flat = exact_set_keys(genes, kinds, sizes, conditions)
     if flat is not None:  # one exact int64 per row: one sort of packed words (20 M keys: 11 s -> about 2 s)
-        return Groups(*nested_first_appearance(flat, int(np.prod(condition_spans(conditions), dtype=np.int64))))
+        return first_appearance(flat)
     key = np.concatenate([_set_key(genes, kinds, sizes)] + [c.astype(np.int64).reshape(-1, 1) for c in conditions],
                          axis=1)
     _, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
@@ -154,41 +146,99 @@ def first_appearance(keys: np.ndarray) -> Groups:
     return Groups(*group_keys(keys))
 
 
-def mean_labels(labels: np.ndarray, groups: Groups) -> np.ndarray:
-    """Per group and label, the mean over rows where it is not NaN (NaN if none), as a table's float32
-    (summed in float64, rounded once). A group of one row is that row; sums run over the rows of
-    larger groups only (a few of 20 M, usually)."""
-    out = np.empty((groups.count, labels.shape[1]), np.float32)
-    multi = groups.sizes > 1
-    merged = np.flatnonzero(multi)
-    rows = np.flatnonzero(multi[groups.group])
-    group = (np.cumsum(multi) - 1)[groups.group[rows]]  # among the merged groups
-    for j in range(labels.shape[1]):  # a loop over label columns, not rows
-        out[:, j] = labels[groups.firsts, j]
-        if not len(merged):
-            continue
-        x = labels[rows, j]
-        seen = ~np.isnan(x)
-        total = np.bincount(group, weights=np.where(seen, x, 0.0), minlength=len(merged))
-        n = np.bincount(group, weights=seen, minlength=len(merged))
+@attrs.frozen
+class Replicates:
+    """Rows cut into groups of one key by one sort, with only the groups of more than one row spelled
+    out: at 20 M rows most groups are one row, which stays as it is (no number per row, no scatter)."""
+
+    keep: np.ndarray  # [rows] bool: each group's first row; the kept rows, in order, are the groups in order
+    rows: np.ndarray  # [m] the rows of the groups of more than one row, group after group, each ascending
+    starts: np.ndarray  # [k] where each of those groups starts in ``rows``
+    number: np.ndarray  # [k] each of those groups' place among the kept rows
+    count: int  # groups
+
+    @classmethod
+    def of_keys(cls, keys: np.ndarray) -> "Replicates":
+        r = runs(keys)
+        n = len(r.order)
+        number, keep = rank_marked(r.first, n)
+        lengths = r.lengths
+        multi = np.flatnonzero(lengths > 1)
+        sizes = lengths[multi]
+        starts = np.cumsum(sizes) - sizes
+        rows = take(r.order, np.arange(int(sizes.sum())) + np.repeat(r.starts[multi] - starts, sizes))
+        if not r.ascending:  # an unstable sort: each group's rows put in ascending order
+            rows = rows[np.lexsort((rows, np.repeat(np.arange(len(multi)), sizes)))]
+        return cls(keep, rows, starts, number[multi], len(r.starts))
+
+    @classmethod
+    def of_groups(cls, groups: Groups) -> "Replicates":
+        """From rows already numbered (:func:`group_rows`' fallback for keys beyond 63 bits)."""
+        order = np.argsort(groups.group, kind="stable")
+        return cls._of_order(order, groups.group[order], groups.count)
+
+    @classmethod
+    def _of_order(cls, order: np.ndarray, numbers: np.ndarray, count: int) -> "Replicates":
+        keep = np.zeros(len(order), bool)
+        if not len(order):
+            return cls(keep, order, order, order, 0)
+        new = np.concatenate([[True], numbers[1:] != numbers[:-1]])
+        starts = np.flatnonzero(new)
+        lengths = np.diff(starts, append=len(order))
+        keep[order[starts]] = True
+        multi = lengths > 1
+        in_multi = np.repeat(multi, lengths)
+        sizes = lengths[multi]
+        return cls(keep, order[in_multi], np.cumsum(sizes) - sizes, numbers[starts][multi], count)
+
+    @property
+    def merged_groups(self) -> int:
+        return len(self.starts)
+
+    def means(self, labels: np.ndarray) -> np.ndarray:
+        """Per group and label, the mean over rows where it is not NaN (NaN if none), as a table's
+        float32 (summed in float64 in row order, rounded once). A group of one row is that row."""
+        out = np.compress(self.keep, labels, axis=0).astype(np.float32)  # whole rows: 3x a row mask's speed
+        if not len(self.starts):
+            return out
+        x = np.take(labels, self.rows, axis=0).astype(np.float64, copy=False)
+        missing = np.isnan(x)
+        np.copyto(x, 0.0, where=missing)
+        total = np.add.reduceat(x, self.starts, axis=0)
+        n = np.add.reduceat(~missing, self.starts, axis=0, dtype=np.int64)
         with np.errstate(invalid="ignore", divide="ignore"):
-            out[merged, j] = np.where(n > 0, total / np.maximum(n, 1), np.nan)
-    return out
+            out[self.number] = np.where(n > 0, total / np.maximum(n, 1), np.nan)
+        return out
+
+    def disagreement(self, codes: np.ndarray) -> tuple[int, int] | None:
+        """The first two rows of one group (groups in order of their first row) that hold different
+        ``codes``, or None."""
+        c = codes[self.rows]
+        bad = np.flatnonzero(c[1:] != c[:-1]) + 1
+        inside = np.ones(len(c), bool)
+        inside[self.starts] = False  # a group's first row has no predecessor in its group
+        bad = bad[inside[bad]]
+        if not len(bad):
+            return None
+        group = np.searchsorted(self.starts, bad, side="right") - 1
+        at = bad[np.argmin(self.number[group])]  # in the earliest group, its first disagreement
+        return int(self.rows[at - 1]), int(self.rows[at])
 
 
-def check_agree(groups: Groups, columns: Mapping[str, np.ndarray], line_of: Callable[[np.ndarray], np.ndarray],
+def replicates(genes: np.ndarray, kinds: np.ndarray, sizes: np.ndarray, conditions: list[np.ndarray]) -> Replicates:
+    """:func:`group_rows`' groups, from the sort alone where the keys are exact."""
+    flat = exact_set_keys(genes, kinds, sizes, conditions)
+    return Replicates.of_keys(flat) if flat is not None else Replicates.of_groups(group_rows(genes, kinds, sizes,
+                                                                                            conditions))
+
+
+def check_agree(groups: Replicates, columns: Mapping[str, np.ndarray], line_of: Callable[[np.ndarray], np.ndarray],
                 values: Mapping[str, list[str]], path) -> None:
     """Rows merged into one strain must hold the same value in every carried column."""
-    if not columns:
-        return
-    order = np.argsort(groups.group, kind="stable")
-    g = groups.group[order]
-    same = g[1:] == g[:-1]
     for name, codes in columns.items():
-        c = codes[order]
-        bad = np.flatnonzero(same & (c[1:] != c[:-1]))
-        if len(bad):
-            a, b = order[bad[0]], order[bad[0] + 1]
+        pair = groups.disagreement(codes)
+        if pair is not None:
+            a, b = pair
             la, lb = line_of(np.array([a, b]))
             raise ValueError(f"{path}: lines {la} and {lb} are replicates (the same genes, kinds and conditions) "
                              f"but differ in kept column {name!r} ({values[name][codes[a]]!r} vs "

@@ -11,6 +11,7 @@ the cores (:mod:`cellreg.toolkit.parallel_index`).
 
 from __future__ import annotations
 
+import attrs
 import numpy as np
 
 from cellreg.toolkit.parallel_index import put, take
@@ -21,36 +22,51 @@ _TOP = np.uint64(1 << 63)
 def first_appearance(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(group [n] int64, first [G] int64)``: ``group[r]`` numbers the distinct key of row r in order
     of first appearance; ``first[g]`` is that group's first row."""
-    group, first, _ = _groups(np.asarray(keys), None)
-    return group, first
+    return _groups(np.asarray(keys))
 
 
-def nested_first_appearance(keys: np.ndarray, divisor: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """:func:`first_appearance`, plus ``outer [G] int64``: for each group, the group of ``key // divisor``
-    it falls in, numbered in order of first appearance too. From the same sort (keys in order are
-    their quotients in order): a strain's set and its conditions, grouped both ways at once."""
-    return _groups(np.asarray(keys), divisor)
+@attrs.frozen
+class Runs:
+    """Rows cut into runs of equal keys by one sort; runs come in key order."""
+
+    order: np.ndarray  # [n] the rows in key order
+    starts: np.ndarray  # [G] where each run starts in ``order``
+    first: np.ndarray  # [G] each run's first (smallest) row
+    ascending: bool  # whether rows ascend within each run (keys packed beside the row number)
+
+    @property
+    def lengths(self) -> np.ndarray:
+        return np.diff(self.starts, append=len(self.order))
 
 
-def _groups(keys: np.ndarray, divisor: int | None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+def runs(keys: np.ndarray) -> Runs:
+    """The runs of equal ``keys``: the sort behind :func:`first_appearance`, without the scatters that
+    number every row (replicate means need none)."""
+    keys = np.asarray(keys)
+    if len(keys) == 0:
+        empty = np.zeros(0, np.int64)
+        return Runs(empty, empty, empty, True)
+    order, in_order, stable = _order(keys)
+    starts = _run_starts(in_order)
+    del in_order
+    first = take(order, starts) if stable else np.minimum.reduceat(order, starts)
+    return Runs(order, starts, first, stable)
+
+
+def _groups(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     n = len(keys)
     if n < 2:
         every = np.arange(n, dtype=np.int64)
-        return every, every, (None if divisor is None else every)
-    order, in_order, stable = _order(keys)
-    starts = _run_starts(in_order)
-    if len(starts) == n and divisor is None:  # all distinct: each row its own group
-        return np.arange(n, dtype=np.int64), np.arange(n, dtype=np.int64), None
-    first_row = take(order, starts) if stable else np.minimum.reduceat(order, starts)  # each run's smallest row
-    quotient = None if divisor is None else in_order[starts] // in_order.dtype.type(divisor)  # per run
-    del in_order
-    number, is_first = _rank(first_row, n)  # each run's number in order of its first row
+        return every, every
+    r = runs(keys)
+    if len(r.starts) == n:  # all distinct: each row its own group
+        return np.arange(n, dtype=np.int64), np.arange(n, dtype=np.int64)
+    number, is_first = rank_marked(r.first, n)  # each run's number in order of its first row
     group = np.empty(n, np.int64)
-    put(group, order, np.repeat(number, np.diff(starts, append=n)))  # runs are consecutive in key order
-    del order
+    put(group, r.order, np.repeat(number, r.lengths))  # runs are consecutive in key order
+    del r
     first = np.flatnonzero(is_first)  # the first rows in ascending order are the groups in order
-    outer = None if divisor is None else _outer(quotient, number)
-    return group, first, outer
+    return group, first
 
 
 def _run_starts(ordered: np.ndarray) -> np.ndarray:
@@ -61,7 +77,7 @@ def _run_starts(ordered: np.ndarray) -> np.ndarray:
     return np.flatnonzero(new)
 
 
-def _rank(values: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+def rank_marked(values: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     """Each of distinct ``values`` (in ``range(n)``)'s rank among them, and the mark of which of
     ``range(n)`` they are: a mark and a running count, no sort (int32 counts below 2**31 rows: half
     the memory traffic of the gather)."""
@@ -71,17 +87,6 @@ def _rank(values: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     out = take(rank, values)
     out -= 1
     return out, marked
-
-
-def _outer(quotient: np.ndarray, number: np.ndarray) -> np.ndarray:
-    """Per group, its outer group: ``quotient`` and ``number`` are per run in key order, so equal
-    quotients are consecutive; each outer run is numbered by its earliest group."""
-    runs = len(quotient)
-    starts = _run_starts(quotient)
-    outer_number, _ = _rank(np.minimum.reduceat(number, starts), runs)
-    outer = np.empty(runs, np.int64)
-    put(outer, number, np.repeat(outer_number, np.diff(starts, append=runs)))
-    return outer
 
 
 def _order(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
