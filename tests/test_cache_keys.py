@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib
 import sys
 import threading
+from pathlib import Path
 
 import numpy as np
 
@@ -103,27 +104,53 @@ def test_a_background_write_that_fails_warns_and_loses_nothing(tmp_path, monkeyp
     assert "cache: cannot write" in caplog.text and blocked.read_text() == "not a folder"
 
 
-def test_the_code_digest_is_remembered_until_a_module_changes(tmp_path, monkeypatch):
-    import os
+def test_a_file_is_hashed_in_place_as_its_bytes_would_be(tmp_path):
+    import xxhash
 
-    monkeypatch.setenv("CELLREG_CACHE", str(tmp_path / "cache"))
-    monkeypatch.syspath_prepend(str(tmp_path / "code"))
-    (tmp_path / "code").mkdir()
-    _package(tmp_path / "code", "def parse(path):\n    return 1\n")
-    for name in ("myreader", "myreader.reader", "myreader.helper"):  # an earlier test's package of that name
-        monkeypatch.delitem(sys.modules, name, raising=False)
-    importlib.invalidate_caches()
-    table_cache.code_digest.cache_clear()
-    first = table_cache.code_digest(("myreader.reader",))
-    table_cache.code_digest.cache_clear()  # as a new process would be
-    real = table_cache.code_closure
-    monkeypatch.setattr(table_cache, "code_closure", lambda modules: (_ for _ in ()).throw(AssertionError("parsed")))
-    assert table_cache.code_digest(("myreader.reader",)) == first  # from the memo: no module parsed
-    helper = tmp_path / "code" / "myreader" / "helper.py"
-    helper.write_text("def parse(path):\n    return 3\n")  # the same size, other code
-    os.utime(helper, ns=(1, 1))
-    table_cache.code_digest.cache_clear()
-    real.cache_clear()
-    monkeypatch.setattr(table_cache, "code_closure", real)
-    assert table_cache.code_digest(("myreader.reader",)) != first
-    table_cache.code_digest.cache_clear()
+    from cellreg.toolkit import table_cache
+
+    data = np.random.default_rng(0).integers(0, 256, 3_000_001, dtype=np.uint8).tobytes()
+    (tmp_path / "f").write_bytes(data)
+    (tmp_path / "empty").write_bytes(b"")
+    assert table_cache.hash_bytes(tmp_path / "f") == "xxh3:" + xxhash.xxh3_128(data).hexdigest()
+    assert table_cache.hash_bytes(tmp_path / "empty") == "xxh3:" + xxhash.xxh3_128(b"").hexdigest()
+
+
+def _imported_by_syntax_tree(name: str, path: Path) -> set:
+    """The reference: every import statement of the module's syntax tree, relative ones resolved."""
+    import ast
+
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    out = set()
+    for node in ast.walk(ast.parse(path.read_bytes())):
+        if isinstance(node, ast.Import):
+            out.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parent = package.split(".")[:len(package.split(".")) - node.level + 1]
+                base = ".".join(parent + ([node.module] if node.module else []))
+            out.add(base)
+            out.update(f"{base}.{a.name}" for a in node.names)
+    return out
+
+
+def test_imports_read_off_the_text_cover_the_syntax_trees_of_every_module(tmp_path):
+    from cellreg.toolkit import table_cache
+
+    root = Path(__file__).resolve().parents[1]
+    files = [(p, ".".join(p.relative_to(root).with_suffix("").parts)) for p in (root / "cellreg").rglob("*.py")]
+    files += [(p, ".".join(p.relative_to(root / "plugins").with_suffix("").parts))
+              for p in (root / "plugins").rglob("*.py")]
+    tricky = tmp_path / "pkg" / "mod.py"
+    tricky.parent.mkdir()
+    tricky.write_text("import a.b as c, d  # note\nx = 1; import e\nfrom .f import (g,  # why\n    h as i)\n"
+                      "from .. import j\nfrom k import l, \\\n    m\ndef n():\n    from o.p import q\n")
+    files.append((tricky, "top.pkg.mod"))
+    assert len(files) > 100
+    for path, name in files:
+        name = name.removesuffix(".__init__")
+        expected = _imported_by_syntax_tree(name, path)
+        got = table_cache._imported(name, str(path))
+        assert expected <= got, (path, expected - got)
+    assert table_cache._imported("top.pkg.mod", str(tricky)) == _imported_by_syntax_tree("top.pkg.mod", tricky)
