@@ -162,3 +162,13 @@ def test_a_table_hashed_on_a_thread_still_pickles():
     t = table()
     t.hash_in_background()
     assert t.fingerprint() == pickle.loads(pickle.dumps(t)).fingerprint()
+
+
+def test_used_genes_and_measured_counts_equal_counting_by_hand():
+    rng = np.random.default_rng(11)
+    sets = [list(rng.choice(40, rng.integers(1, 4), replace=False)) for _ in range(500)]
+    labels = rng.normal(size=(500, 3))
+    labels[rng.random((500, 3)) < 0.2] = np.nan
+    t = PhenotypeTable.from_sets(sets, labels, ["a", "b", "c"], [f"g{i}" for i in range(60)])
+    assert np.flatnonzero(t.used_genes()).tolist() == sorted({int(g) for s in sets for g in s})
+    assert t.measured().tolist() == [sum(not np.isnan(v) for v in labels[:, j]) for j in range(3)]

@@ -414,3 +414,27 @@ def test_arrow_chunks_read_from_their_buffers_are_to_numpys():
             got = chunk_to_numpy(part)
             assert got.dtype == expected.dtype and got.shape == expected.shape, (part.type, part.offset)
             np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.parametrize("text", [b"h\na\nb\n", b"h\na\nb", b"h\na\n\n\nb\n", b"h\n", b"h\r\na\r\nb", b"h\ra\rb\r\n",
+                                  b"h\n" + b"x\ty\n" * 70000 + b"z"])
+def test_lines_counted_in_place_equal_the_chunk_by_chunk_count(tmp_path, text, monkeypatch):
+    from cellreg.toolkit import columnar
+
+    path = tmp_path / "t.tsv"
+    path.write_bytes(text)
+    monkeypatch.setattr(columnar, "CHUNK", 1 << 16)  # several chunks for the long file
+    reference = columnar.LineCount()
+    for chunk in columnar.chunks_after(path, 2):
+        reference.add(chunk)
+    assert columnar.count_lines(path, 2) == (reference.physical, reference.lone_cr)
+
+
+def test_line_numbers_counted_beside_the_work_are_the_same(tmp_path, monkeypatch):
+    from cellreg.toolkit import columnar
+
+    monkeypatch.setattr(columnar, "BACKGROUND_COUNT_BYTES", 0)  # every file counted on a thread
+    test_unknown_strain_genes_name_the_same_lines(tmp_path)
+    file = columnar.ColumnFile(tmp_path / "p.tsv", "\t", "")
+    columns = file.read(text=[0], numbers=[1], missing=True)
+    assert columns._lines is not None and columns.line_of(np.array([0, 3])).tolist() == [2, 6]

@@ -36,8 +36,9 @@ def _labels(pipe: Pipeline) -> list[str]:
     for j, name in enumerate(table.label_names):
         if in_profile[j]:
             continue
-        col = raw[:, j]
-        measured = col[~np.isnan(col)]  # one pass to find them; nanmean and nanstd copied the column thrice
+        col = np.ascontiguousarray(raw[:, j])  # one strided copy; every pass after it reads contiguous memory
+        missing = np.isnan(col)
+        measured = col[~missing] if missing.any() else col  # nanmean and nanstd copied the column thrice
         stats = f"mean {measured.mean(dtype=np.float64):.4g}, sd {measured.std(dtype=np.float64):.4g}" \
             if len(measured) else "no values"
         out.append(f"  {name}: {len(measured):,} of {len(col):,} strains measured ({stats})")
@@ -54,9 +55,7 @@ def _strains(pipe: Pipeline) -> list[str]:
     else:
         counts = np.stack([np.bincount(sizes[part], minlength=width) for part in (split.train, split.val, split.test)], 1)
         total = np.bincount(sizes, minlength=width)  # strains in no part count too
-    used = np.zeros(len(table.gene_names), bool)
-    used[table.genes] = True  # a mark per gene: bincount would first widen 40 M int32 indices
-    used = int(np.count_nonzero(used))
+    used = int(np.count_nonzero(table.used_genes()))
     lines = [f"  {len(table):,} strains over {used:,} of the {len(table.gene_names):,} genes"]
     lines.append("  | genes per strain | strains | train | val | test |")
     lines.append("  |---|---|---|---|---|")

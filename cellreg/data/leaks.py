@@ -102,7 +102,7 @@ def leak_report(graph: CellGraph, table: PhenotypeTable, held_out: np.ndarray, s
     owner, a, b = set_pairs(sub.offsets, sub.genes)
     keys = _keys(a, b, n)
     # random gene sets of the same sizes, genes drawn from those the table perturbs
-    pool = np.flatnonzero(np.bincount(table.genes, minlength=n))
+    pool = np.flatnonzero(table.used_genes())
     r_owner, ra, rb = set_pairs(sub.offsets, pool[rng.integers(0, max(len(pool), 1), len(sub.genes))]
                                 if len(pool) else sub.genes)
     r_keys = _keys(ra, rb, n)

@@ -300,11 +300,16 @@ def make_split(table: PhenotypeTable, config: SplitConfig, write_cache: bool = T
             with np.load(cache, allow_pickle=False) as z:
                 return Split(z["train"], z["val"], z["test"], key)
     train, val, test = parts if parts is not None else _parts(table, config, sides)
-    split = Split(np.sort(train), np.sort(val), np.sort(test), key)
+    split = Split(_ascending(train), _ascending(val), _ascending(test), key)
     if cache is not None and write_cache:
         table_cache.write_entry(cache, dict(train=split.train, val=split.val, test=split.test,
                                             meta=np.array(json.dumps(attrs.asdict(config)))))
     return split
+
+
+def _ascending(part: np.ndarray) -> np.ndarray:
+    """``part`` sorted: as it is when it already is (a mask's rows; sorting 16 M of them took 0.2 s)."""
+    return part if len(part) < 2 or bool((part[1:] >= part[:-1]).all()) else np.sort(part)
 
 
 def _check_not_empty(n: int, config: SplitConfig, train: np.ndarray, val: np.ndarray, test: np.ndarray) -> None:
