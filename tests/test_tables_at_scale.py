@@ -419,11 +419,12 @@ def test_arrow_chunks_read_from_their_buffers_are_to_numpys():
 @pytest.mark.parametrize("text", [b"h\na\nb\n", b"h\na\nb", b"h\na\n\n\nb\n", b"h\n", b"h\r\na\r\nb", b"h\ra\rb\r\n",
                                   b"h\n" + b"x\ty\n" * 70000 + b"z"])
 def test_lines_counted_in_place_equal_the_chunk_by_chunk_count(tmp_path, text, monkeypatch):
-    from cellreg.toolkit import columnar
+    from cellreg.toolkit import columnar, mapped_file
 
     path = tmp_path / "t.tsv"
     path.write_bytes(text)
-    monkeypatch.setattr(columnar, "CHUNK", 1 << 16)  # several chunks for the long file
+    monkeypatch.setattr(columnar, "CHUNK", 1 << 16)  # several chunks and windows for the long file
+    monkeypatch.setattr(mapped_file, "WINDOW", 1 << 16)
     reference = columnar.LineCount()
     for chunk in columnar.chunks_after(path, 2):
         reference.add(chunk)

@@ -118,20 +118,16 @@ def chunks_after(path: Path, offset: int):
 
 def scan(path: Path, start: int, delimiter: str, comment: str) -> Scan:
     """Whether pyarrow could split the text after byte ``start`` otherwise than the line reader. An
-    uncompressed file is searched in place (``mmap.find``, memchr speed, no copy, and one search per
-    question: a 1.8 GB file took 2.5 s as four counts over copied chunks). Runs of spaces
-    (``delimiter = " "``) are found after parsing instead: they make empty fields."""
+    uncompressed file is searched in place (:mod:`~cellreg.toolkit.mapped_file`: memchr speed, no
+    copy, one search per question; four counts over copied chunks took 2.5 s of a 1.8 GB file).
+    Runs of spaces (``delimiter = " "``) are found after parsing instead: they make empty fields."""
     comment_b = comment.encode()
     quotes = delimiter not in ("\t", " ")
     if path.suffix != ".gz" and delimiter != " ":
-        import mmap
+        from cellreg.toolkit.mapped_file import contains
 
-        size = max(path.stat().st_size - start, 0)
-        if size == 0:
-            return Scan()
-        with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-            return Scan(comment=bool(comment_b) and mm.find(comment_b, start) >= 0,
-                        quote=quotes and mm.find(b'"', start) >= 0, size=size)
+        return Scan(comment=bool(comment_b) and contains(path, comment_b, start),
+                    quote=quotes and contains(path, b'"', start), size=max(path.stat().st_size - start, 0))
     out = Scan()
     for chunk in chunks_after(path, start):
         out.size += len(chunk)
@@ -146,16 +142,16 @@ def count_lines(path: Path, start: int) -> tuple[int, bool]:
     """Physical lines after byte ``start``, and whether a lone ``\r`` occurs. An uncompressed file
     without ``\r`` is counted in place by numpy, which lets go of the GIL (0.6 s of one core for
     1.8 GB, beside other work); any other file chunk by chunk."""
-    if path.suffix != ".gz" and path.stat().st_size > start:
-        import mmap
+    from cellreg.toolkit.mapped_file import contains, windows
 
-        with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-            if mm.find(b"\r", start) < 0:
-                body = np.frombuffer(mm, np.uint8)[start:]
-                newlines = sum(int(np.count_nonzero(body[a:a + CHUNK] == 10)) for a in range(0, len(body), CHUNK))
-                unterminated = int(body[-1] != 10)
-                del body  # the map closes only once no array points into it
-                return newlines + unterminated, False
+    if path.suffix != ".gz" and path.stat().st_size > start and not contains(path, b"\r", start):
+        newlines, last = 0, 10
+        for window, at in windows(path, start):
+            body = np.frombuffer(window, np.uint8)[at:]
+            newlines += int(np.count_nonzero(body == 10))
+            last = int(body[-1]) if len(body) else last
+            del body  # a window unmaps only once no array points into it
+        return newlines + (last != 10), False
     count = LineCount()
     for chunk in chunks_after(path, start):
         count.add(chunk)

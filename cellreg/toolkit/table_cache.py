@@ -79,12 +79,10 @@ def hash_bytes(path: Path) -> str:
         import hashlib
 
         h, name = hashlib.blake2b(digest_size=16), "blake2b"
-    import mmap
+    from cellreg.toolkit.mapped_file import windows
 
-    with open(path, "rb") as f:
-        if os.fstat(f.fileno()).st_size:  # hashed in place: 1.8 GB in 0.28 s, against 0.45 s read in chunks
-            with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
-                h.update(mapped)
+    for window, _ in windows(path):  # hashed in place: 1.8 GB in 0.28 s, against 0.45 s read in chunks
+        h.update(window)
     return f"{name}:{h.hexdigest()}"
 
 

@@ -1,0 +1,25 @@
+"""Searches and counts over a file mapped a window at a time equal Python's over its bytes."""
+
+import mmap
+
+import numpy as np
+import pytest
+
+from cellreg.toolkit import mapped_file
+
+
+@pytest.mark.parametrize("start", [0, 5, 4095, 4096, 9000])
+def test_windows_cover_the_bytes_from_start_and_searches_cross_their_edges(tmp_path, monkeypatch, start):
+    monkeypatch.setattr(mapped_file, "WINDOW", mmap.ALLOCATIONGRANULARITY)  # many small windows
+    rng = np.random.default_rng(0)
+    data = bytearray(rng.integers(97, 123, 3 * mmap.ALLOCATIONGRANULARITY + 77, dtype=np.uint8).tobytes())
+    edge = 2 * mmap.ALLOCATIONGRANULARITY
+    data[edge - 1:edge + 1] = b"#!"  # a two-byte needle split by a window's edge
+    path = tmp_path / "f"
+    path.write_bytes(bytes(data))
+    seen = b"".join(bytes(window[at:]) for window, at in mapped_file.windows(path, start))
+    assert seen == bytes(data[start:])
+    for needle in (b"#!", b"#", b"!", b"zz", b"\n", b"#!a"):
+        assert mapped_file.contains(path, needle, start) == (needle in data[start:]), needle
+    (tmp_path / "empty").write_bytes(b"")
+    assert list(mapped_file.windows(tmp_path / "empty")) == [] and not mapped_file.contains(tmp_path / "empty", b"#")
