@@ -26,7 +26,8 @@ STAGES = [
     ("cellreg.data.phenotypes", "PhenotypeTable.fingerprint"), ("cellreg.data.splits", "make_split"),
     ("cellreg.data.splits", "_deal"), ("cellreg.data.splits", "_parts"), ("cellreg.data.replicates", "exact_set_keys"),
     ("cellreg.toolkit.grouping", "runs"), ("cellreg.data.splits", "_hashed"),
-    ("cellreg.training.pipeline", "check_measured"),
+    ("cellreg.training.pipeline", "check_measured"), ("cellreg.data.phenotypes", "PhenotypeTable._content_hash"),
+    ("cellreg.data.text_columns", "Category.canonical"), ("cellreg.toolkit.hashing", "Hasher.update_array"),
 ]
 
 

@@ -130,3 +130,19 @@ def test_the_first_disagreement_is_in_the_earliest_group_between_neighbours():
     assert Replicates.of_keys(keys).disagreement(codes) == (2, 5)
     assert Replicates.of_keys(keys).disagreement(np.array([0, 1, 0, 1, 2, 0, 4])) == (3, 4)
     assert Replicates.of_keys(keys).disagreement(np.array([0, 1, 0, 1, 1, 0, 4])) is None
+
+
+def test_set_keys_in_blocks_equal_keys_in_one_block(monkeypatch):
+    """Blocks of rows (each its own fast or general path) give the keys of one pass over every row."""
+    from cellreg.data import replicates
+
+    rng = np.random.default_rng(8)
+    sizes = np.concatenate([np.full(300, 2), rng.integers(0, 5, 700), np.full(200, 1)])
+    genes = rng.integers(0, 50, int(sizes.sum())).astype(np.int32)
+    kinds = rng.integers(0, 3, len(genes)).astype(np.int8)
+    condition = rng.integers(0, 4, len(sizes)).astype(np.int32)
+    whole = replicates.exact_set_keys(genes, kinds, sizes, [condition], 50)
+    monkeypatch.setattr(replicates, "BLOCK", 128)
+    np.testing.assert_array_equal(replicates.exact_set_keys(genes, kinds, sizes, [condition], 50), whole)
+    assert len(np.unique(whole)) == len({(tuple(sorted(zip(genes[a:a + k], kinds[a:a + k]))), c) for a, k, c in
+                                         zip(np.cumsum(sizes) - sizes, sizes, condition)})

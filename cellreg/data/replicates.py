@@ -15,7 +15,7 @@ import attrs
 import numpy as np
 
 from cellreg.toolkit.grouping import first_appearance as group_keys, rank_marked, runs
-from cellreg.toolkit.parallel_index import take
+from cellreg.toolkit.parallel_index import pool, take
 
 
 @attrs.frozen
@@ -51,21 +51,45 @@ def condition_spans(conditions: list[np.ndarray]) -> list[int]:
     return [int(c.max()) + 2 if len(c) else 2 for c in conditions]
 
 
+BLOCK = 1 << 18
+"""Rows per block of :func:`exact_set_keys`: its dozen passes stay in the cache, a block per core."""
+
+
 def exact_set_keys(genes: np.ndarray, kinds: np.ndarray, sizes: np.ndarray, conditions: list[np.ndarray],
                    num_genes: int | None = None) -> np.ndarray | None:
     """One int64 per row naming its set (its size, then its codes sorted, as digits: sets of each size
     fill a range of their own) and conditions (the last digits, :func:`condition_spans`); None when
     the digits do not fit in 63 bits. ``num_genes``: the vocabulary's size, so that a set's key does
-    not depend on the other rows."""
+    not depend on the other rows. Computed in blocks of rows across the cores (20 M pairs under a
+    condition: 0.8 s in whole-array passes)."""
     rows = len(sizes)
     width = int(sizes.max()) if rows else 0
     if num_genes is not None:
         base = num_genes * 8 + 1  # above every (gene, kind) code: kinds are below 8
     else:
         base = int(genes.max()) * 8 + int(kinds.max()) + 2 if len(genes) else 2  # above every (gene, kind) code
-    spans = [base] * width + condition_spans(conditions)
-    if np.log2(width + 1) + sum(np.log2(x) for x in spans) >= 62:
+    spans = condition_spans(conditions)
+    if np.log2(width + 1) + width * np.log2(base) + sum(np.log2(x) for x in spans) >= 62:
         return None
+    key = np.empty(rows, np.int64)
+    ends = np.cumsum(sizes)  # each row's last entry + 1
+
+    def block(a: int) -> None:
+        b = min(a + BLOCK, rows)
+        e0, e1 = int(ends[a - 1]) if a else 0, int(ends[b - 1])
+        key[a:b] = _block_keys(genes[e0:e1], kinds[e0:e1], sizes[a:b], [c[a:b] for c in conditions], base, spans)
+
+    blocks = range(0, rows, BLOCK)
+    if len(blocks) > 1:
+        list(pool().map(block, blocks))
+    elif rows:
+        block(0)
+    return key
+
+
+def _block_keys(genes: np.ndarray, kinds: np.ndarray, sizes: np.ndarray, conditions: list[np.ndarray], base: int,
+                spans: list[int]) -> np.ndarray:
+    """:func:`exact_set_keys` of consecutive rows (``genes`` and ``kinds``: their entries)."""
 
     def code(at) -> np.ndarray:  # the (gene, kind) code of the entries at ``at`` (indices or a slice)
         out = genes[at].astype(np.int64)
@@ -73,7 +97,7 @@ def exact_set_keys(genes: np.ndarray, kinds: np.ndarray, sizes: np.ndarray, cond
         out += kinds[at]
         return out
 
-    if width == 2 and sizes.min() >= 1:  # singles and pairs (a pair screen): a set is its first and last entry
+    if int(sizes.max()) == 2 and sizes.min() >= 1:  # singles and pairs: a set is its first and last entry
         if sizes.min() == 2:  # pairs only: the entries' two columns are strided views, no gather
             a, b, size_digit = code(slice(0, None, 2)), code(slice(1, None, 2)), 2 * base
         else:
@@ -91,7 +115,7 @@ def exact_set_keys(genes: np.ndarray, kinds: np.ndarray, sizes: np.ndarray, cond
             np.floor_divide(key, base, out=key, where=sizes == 1)
     else:
         key = _keys_by_size(code, sizes, np.cumsum(sizes) - sizes, base)
-    for c, span in zip(conditions, spans[width:]):
+    for c, span in zip(conditions, spans):
         key *= span
         key += c
         key += 1
@@ -198,7 +222,8 @@ class Replicates:
     def means(self, labels: np.ndarray) -> np.ndarray:
         """Per group and label, the mean over rows where it is not NaN (NaN if none), as a table's
         float32 (summed in float64 in row order, rounded once). A group of one row is that row."""
-        out = np.compress(self.keep, labels, axis=0).astype(np.float32)  # whole rows: 3x a row mask's speed
+        out = np.empty((self.count, labels.shape[1]), np.float32)
+        np.compress(self.keep, labels, axis=0, out=out)  # whole rows, cast on the way: no float64 copy
         if not len(self.starts):
             return out
         x = np.take(labels, self.rows, axis=0).astype(np.float64, copy=False)

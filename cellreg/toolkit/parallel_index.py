@@ -27,7 +27,8 @@ def _cores() -> int:
 
 
 @functools.lru_cache(maxsize=1)
-def _pool() -> ThreadPoolExecutor:
+def pool() -> ThreadPoolExecutor:
+    """One thread per core, shared by every caller that splits numpy work (which lets go of the GIL)."""
     return ThreadPoolExecutor(_cores(), thread_name_prefix="cellreg-index")
 
 
@@ -43,7 +44,7 @@ def take(a: np.ndarray, index: np.ndarray) -> np.ndarray:
     if len(pieces) == 1:
         return a[index]
     out = np.empty(len(index), a.dtype)
-    list(_pool().map(lambda s: np.take(a, index[s], out=out[s]), pieces))
+    list(pool().map(lambda s: np.take(a, index[s], out=out[s]), pieces))
     return out
 
 
@@ -59,4 +60,4 @@ def put(a: np.ndarray, index: np.ndarray, values) -> None:
     def part(s: slice) -> None:
         a[index[s]] = values if one else values[s]
 
-    list(_pool().map(part, pieces))
+    list(pool().map(part, pieces))
