@@ -431,11 +431,28 @@ def test_lines_counted_in_place_equal_the_chunk_by_chunk_count(tmp_path, text, m
     assert columnar.count_lines(path, 2) == (reference.physical, reference.lone_cr)
 
 
-def test_line_numbers_counted_beside_the_work_are_the_same(tmp_path, monkeypatch):
+@pytest.mark.parametrize("text", [b"a\nb\nc\nd", b"a\nb\n\nc\nd\n", b"\na\nb\n", b"a\r\nb\r\nc\n", b"a\nb\nc\n\n",
+                                  b"x\n" * 5000 + b"\n" + b"y\n" * 5000, b"x\n" * 9000 + b"z"])
+def test_a_prefix_of_plain_lines_is_found_as_far_as_it_goes(tmp_path, text, monkeypatch):
+    """plain_prefix equals asking of each of the first n lines whether it is empty or holds a \r."""
+    from cellreg.toolkit import columnar, mapped_file
+
+    monkeypatch.setattr(mapped_file, "WINDOW", 4096)  # the long files span windows
+    path = tmp_path / "t.tsv"
+    path.write_bytes(b"head\n" + text)
+    lines = text.split(b"\n")
+    lines = lines[:-1] if text.endswith(b"\n") else lines
+    for n in sorted({0, 1, 2, 3, 4, 5, 4999, 5000, 5001, 5002, 9000, 9001, 10002, 20000}):
+        expected = n <= len(lines) and all(line and b"\r" not in line for line in lines[:n])
+        assert columnar.plain_prefix(path, 5, n) == expected, n
+
+
+def test_line_numbers_from_a_plain_prefix_are_the_line_readers(tmp_path):
     from cellreg.toolkit import columnar
 
-    monkeypatch.setattr(columnar, "BACKGROUND_COUNT_BYTES", 0)  # every file counted on a thread
-    test_unknown_strain_genes_name_the_same_lines(tmp_path)
+    write(tmp_path / "p.tsv", "genes\tfit\nYAL001C\t1\nYBR002W\t2\nYCR003C\t3\n\nYAL001C\t4\n")
     file = columnar.ColumnFile(tmp_path / "p.tsv", "\t", "")
-    columns = file.read(text=[0], numbers=[1], missing=True)
-    assert columns._lines is not None and columns.line_of(np.array([0, 3])).tolist() == [2, 6]
+    reference = columnar.data_lines(tmp_path / "p.tsv", "\t", "")[1:]
+    for rows in ([0], [0, 2], [3], [1, 3]):
+        columns = file.read(text=[0], numbers=[1], missing=True)
+        assert columns.line_of(np.array(rows)).tolist() == reference[rows].tolist()

@@ -14,8 +14,8 @@ from typing import Callable, Mapping
 import attrs
 import numpy as np
 
-from cellreg.toolkit.grouping import first_appearance as group_keys, rank_marked, runs
-from cellreg.toolkit.parallel_index import pool, take
+from cellreg.toolkit.grouping import first_appearance as group_keys, runs
+from cellreg.toolkit.parallel_index import pool, put, take
 
 
 @attrs.frozen
@@ -184,16 +184,17 @@ class Replicates:
     @classmethod
     def of_keys(cls, keys: np.ndarray) -> "Replicates":
         r = runs(keys)
-        n = len(r.order)
-        number, keep = rank_marked(r.first, n)
+        keep = np.zeros(len(r.order), bool)
+        put(keep, r.first, True)
         lengths = r.lengths
         multi = np.flatnonzero(lengths > 1)
+        number = np.cumsum(keep, dtype=np.int64)[take(r.first, multi)] - 1  # places of the merged groups only
         sizes = lengths[multi]
         starts = np.cumsum(sizes) - sizes
         rows = take(r.order, np.arange(int(sizes.sum())) + np.repeat(r.starts[multi] - starts, sizes))
         if not r.ascending:  # an unstable sort: each group's rows put in ascending order
             rows = rows[np.lexsort((rows, np.repeat(np.arange(len(multi)), sizes)))]
-        return cls(keep, rows, starts, number[multi], len(r.starts))
+        return cls(keep, rows, starts, number, len(r.starts))
 
     @classmethod
     def of_groups(cls, groups: Groups) -> "Replicates":

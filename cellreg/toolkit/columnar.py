@@ -18,8 +18,7 @@ from __future__ import annotations
 
 import gzip
 import itertools
-import threading
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Sequence
 
@@ -29,7 +28,6 @@ import numpy as np
 from cellreg.toolkit.text_tables import MISSING, read_table
 
 CHUNK = 1 << 24
-BACKGROUND_COUNT_BYTES = 1 << 26  # from this size, lines are counted on a thread after the parse
 
 
 class Fallback(Exception):
@@ -140,8 +138,7 @@ def scan(path: Path, start: int, delimiter: str, comment: str) -> Scan:
 
 def count_lines(path: Path, start: int) -> tuple[int, bool]:
     """Physical lines after byte ``start``, and whether a lone ``\r`` occurs. An uncompressed file
-    without ``\r`` is counted in place by numpy, which lets go of the GIL (0.6 s of one core for
-    1.8 GB, beside other work); any other file chunk by chunk."""
+    without ``\r`` is counted in place by numpy (0.6 s for 1.8 GB); any other file chunk by chunk."""
     from cellreg.toolkit.mapped_file import contains, windows
 
     if path.suffix != ".gz" and path.stat().st_size > start and not contains(path, b"\r", start):
@@ -158,18 +155,27 @@ def count_lines(path: Path, start: int) -> tuple[int, bool]:
     return count.physical, count.lone_cr
 
 
-def _in_background(fn, *args) -> Future:
-    """``fn(*args)`` on a daemon thread: a process that ends first does not wait for it."""
-    done: Future = Future()
+def plain_prefix(path: Path, start: int, lines: int) -> bool:
+    """Whether the first ``lines`` lines after byte ``start`` are one row each as the parse reads
+    them (none empty, no ``\r``), reading the file only as far as they go: a warning naming the
+    first of 20 M rows reads a few kilobytes, not the 1.8 GB that counting every line reads."""
+    from cellreg.toolkit.mapped_file import windows
 
-    def run() -> None:
-        try:
-            done.set_result(fn(*args))
-        except BaseException as exc:  # handed to whoever asks for the result
-            done.set_exception(exc)
-
-    threading.Thread(target=run, daemon=True, name="cellreg-lines").start()
-    return done
+    if path.suffix == ".gz" or lines <= 0:
+        return lines <= 0
+    seen, prev = 0, 10  # the line before the body ended: an empty first line is a blank line too
+    for window, at in windows(path, start):
+        body = np.frombuffer(window, np.uint8)[at:]
+        ends = np.flatnonzero(body == 10)
+        done = len(ends) >= lines - seen
+        part = body[:int(ends[lines - seen - 1]) + 1] if done else body
+        blank = len(part) > 0 and ((prev == 10 and part[0] == 10) or window.find(b"\n\n", at, at + len(part)) >= 0)
+        bad = blank or bool((part == 13).any())
+        seen, prev = seen + len(ends), (int(part[-1]) if len(part) else prev)
+        del body, ends, part  # a window unmaps only once no array points into it
+        if bad or done:
+            return not bad
+    return seen + (prev != 10) >= lines  # the last line may end without a newline
 
 
 _SEPARATORS = [bytes([c]) for c in (0x09, 0x0b, 0x0c, 0x1c, 0x1d, 0x1e, 0x1f)]  # str.split() splits on these
@@ -186,24 +192,20 @@ class Columns:
     delimiter: str
     comment: str
     _every_line_a_row: bool | None = None
-    _lines: Future | None = None  # count_lines, started beside the work after the parse
 
     @property
     def num_rows(self) -> int:
         return self.table.num_rows
 
-    def count_in_background(self) -> None:
-        """Count the file's lines on a thread now, where a message is likely to need a line number
-        later (a warning about a large file) and the parse no longer needs the cores."""
-        self._lines = _in_background(count_lines, self.path, self.offset)
-
     def line_of(self, rows: np.ndarray) -> np.ndarray:
         """Line numbers (1-based, as in the file) of rows of :attr:`table`: arithmetic when every
-        line after the first data line is a row (one counting pass, the first time), else one pass
-        of the line reader."""
+        line after the first data line up to the last row asked is a row (:func:`plain_prefix`), or
+        every line of the file is (one counting pass, the first time); else one pass of the line reader."""
         rows = np.asarray(rows, dtype=np.int64)
+        if self._every_line_a_row is None and len(rows) and plain_prefix(self.path, self.offset, int(rows.max()) + 1):
+            return self.body_start_line + rows  # every line up to the last asked is a row
         if self._every_line_a_row is None:
-            physical, lone_cr = self._lines.result() if self._lines is not None else count_lines(self.path, self.offset)
+            physical, lone_cr = count_lines(self.path, self.offset)
             self._every_line_a_row = not lone_cr and physical == self.num_rows
         if self._every_line_a_row:
             return self.body_start_line + rows
@@ -317,10 +319,7 @@ class ColumnFile:
                 column = table.column(names[i])
                 if column.num_chunks and pc.any(pc.equal(column.unify_dictionaries().chunk(0).dictionary, "")).as_py():
                     raise Fallback("runs of spaces")
-        columns = Columns(table, self.first[0] + 1, self.offset, path, delim, comment)
-        if s.size >= BACKGROUND_COUNT_BYTES:
-            columns.count_in_background()
-        return columns
+        return Columns(table, self.first[0] + 1, self.offset, path, delim, comment)
 
 
 def _has_comment_line(path: Path, offset: int, comment: str) -> bool:

@@ -17,6 +17,7 @@ import numpy as np
 from cellreg.toolkit.parallel_index import put, take
 
 _TOP = np.uint64(1 << 63)
+_BLOCK = 1 << 18
 
 
 def first_appearance(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -61,7 +62,7 @@ def _groups(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     r = runs(keys)
     if len(r.starts) == n:  # all distinct: each row its own group
         return np.arange(n, dtype=np.int64), np.arange(n, dtype=np.int64)
-    number, is_first = rank_marked(r.first, n)  # each run's number in order of its first row
+    number, is_first = _rank(r.first, n)  # each run's number in order of its first row
     group = np.empty(n, np.int64)
     put(group, r.order, np.repeat(number, r.lengths))  # runs are consecutive in key order
     del r
@@ -77,7 +78,7 @@ def _run_starts(ordered: np.ndarray) -> np.ndarray:
     return np.flatnonzero(new)
 
 
-def rank_marked(values: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+def _rank(values: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     """Each of distinct ``values`` (in ``range(n)``)'s rank among them, and the mark of which of
     ``range(n)`` they are: a mark and a running count, no sort (int32 counts below 2**31 rows: half
     the memory traffic of the gather)."""
@@ -90,33 +91,30 @@ def rank_marked(values: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _order(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
-    """Rows in key order, their keys in that order, and whether rows are ascending within equal keys:
-    one sort of packed words where the key's range leaves room beside the row number (the words'
-    high bits are then the keys), else an unstable ``argsort``."""
+    """Rows in key order; per row in that order, a value equal exactly where the keys are; and whether
+    rows ascend within equal keys. One sort of packed words where the keys' range leaves room beside
+    the row number (their high bits then tell the keys apart, their low bits are the rows: nothing
+    is unpacked twice), else an unstable ``argsort``."""
     n = len(keys)
-    u, signed = _ordered_uint64(keys)
-    low = u.min()
-    u -= low
+    u = _ordered_uint64(keys)
+    u -= u.min()
     row_bits = max(int(n - 1).bit_length(), 1)
     if int(u.max()).bit_length() + row_bits > 64:  # 64-bit hashes: no room beside the row
         order = np.argsort(keys)
         return order, keys[order], False
     u <<= np.uint64(row_bits)
-    u |= np.arange(n, dtype=np.uint64)
+    for a in range(0, n, _BLOCK):  # the row numbers a block at a time: no 160 MB arange to fault in
+        u[a:a + _BLOCK] |= np.arange(a, min(a + _BLOCK, n), dtype=np.uint64)
     u.sort()
-    order = (u & np.uint64((1 << row_bits) - 1)).astype(np.int64)
-    u >>= np.uint64(row_bits)
-    u += low
-    if signed:
-        u ^= _TOP
-    return order, u.view(np.int64) if signed else u, True
+    same = u >> np.uint64(row_bits)
+    u &= np.uint64((1 << row_bits) - 1)
+    return u.view(np.int64), same, True
 
 
-def _ordered_uint64(keys: np.ndarray) -> tuple[np.ndarray, bool]:
-    """Keys as uint64 in the same order (a fresh array), and whether they were signed (then as int64
-    with the sign bit flipped: that keeps int64 order)."""
+def _ordered_uint64(keys: np.ndarray) -> np.ndarray:
+    """Keys as a fresh uint64 array in the same order (signed ones with the sign bit flipped)."""
     if keys.dtype == np.uint64:
-        return keys.copy(), False
+        return keys.copy()
     if not np.issubdtype(keys.dtype, np.integer):
         raise TypeError(f"group keys must be integers, not {keys.dtype}")
-    return keys.astype(np.int64).view(np.uint64) ^ _TOP, True
+    return np.asarray(keys, np.int64).view(np.uint64) ^ _TOP
