@@ -120,6 +120,10 @@ def test_cache_hit_returns_the_stored_split(tmp_path):
     umask = os.umask(0)
     os.umask(umask)
     assert path.stat().st_mode & 0o777 == 0o666 & ~umask  # readable as any file the user writes, not private
+    with np.load(path) as z:  # stored narrow (3,000 strains: uint16), read back as the split's int64
+        assert z["train"].dtype == np.uint16
+    again = make_split(t, cfg)
+    assert again.train.dtype == np.int64 and np.array_equal(again.train, first.train)
     np.savez(path, train=first.train[:5], val=first.val, test=first.test)  # tamper: proves the cache is read
     assert len(make_split(t, cfg).train) == 5
 

@@ -238,7 +238,10 @@ def test_cache_round_trip_and_invalidation(tmp_path, monkeypatch):
     # the entry's stored fingerprint is the one hashing the loaded table gives (codes tags included)
     assert second.fingerprint() == first.fingerprint() == second._content_hash()
     assert second.tags["Arraytype/Temp"].tolist() == first.tags["Arraytype/Temp"].tolist()
-    assert len(list((tmp_path / "cache" / "tables").glob("strains-*.npz"))) == 1
+    entry, = (tmp_path / "cache" / "tables").glob("strains-*.npz")
+    with np.load(entry) as z:  # stored narrow, restored to the table's own types
+        assert z["sizes"].dtype == np.uint8 and z["genes"].dtype == np.uint8 and z["tag0_codes"].dtype == np.uint8
+    assert (second.offsets.dtype, second.genes.dtype) == (np.int64, np.int32)
     monkeypatch.undo()
     monkeypatch.setenv("CELLREG_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("CELLREG_CACHE_MIN_BYTES", "0")

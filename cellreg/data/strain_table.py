@@ -418,24 +418,29 @@ def _digest(genes) -> str:
 
 def _to_cache(table: PhenotypeTable, stats: TableStats, messages: list[str]) -> dict[str, np.ndarray]:
     """The entry's arrays, all but the table's fingerprint (:meth:`_Reader.load` adds it)."""
-    from cellreg.toolkit.table_cache import strings
+    from cellreg.toolkit.table_cache import narrow, strings
 
-    out = {"offsets": table.offsets, "genes": table.genes, "kinds": table.kinds, "labels": table.labels,
-           "label_names": strings(table.label_names), "gene_names": strings(table.gene_names),
+    # sizes, gene numbers and codes in the narrowest unsigned type that holds them: a 20 M-row entry
+    # is 380 MB, not 600, and the cold command that writes it waits for the write at exit
+    out = {"sizes": narrow(table.set_sizes), "genes": narrow(table.genes, len(table.gene_names)), "kinds": table.kinds,
+           "labels": table.labels, "label_names": strings(table.label_names), "gene_names": strings(table.gene_names),
            "stats": np.asarray(attrs.astuple(stats), np.int64), "warnings": strings(messages),
            "tag_names": strings(table.tags), **table.environment.to_arrays()}
     for i, name in enumerate(table.tags):
         column = table.tags.category(name)  # the carried column's codes as read: no second encoding
-        out[f"tag{i}_values"], out[f"tag{i}_codes"] = strings(column.values), column.codes
+        out[f"tag{i}_values"], out[f"tag{i}_codes"] = strings(column.values), narrow(column.codes, len(column.values))
     return out
 
 
 def _from_cache(z: dict[str, np.ndarray]) -> tuple[PhenotypeTable, TableStats]:
     for message in z["warnings"].tolist():
         warnings.warn(message, stacklevel=4)
-    tags = {name: Category(z[f"tag{i}_values"].tolist(), z[f"tag{i}_codes"])
+    tags = {name: Category(z[f"tag{i}_values"].tolist(), z[f"tag{i}_codes"].astype(np.int32))
             for i, name in enumerate(z["tag_names"].tolist())}
-    hand_over(z["offsets"], z["genes"], z["kinds"], z["labels"])  # read for this table alone
-    table = PhenotypeTable(z["offsets"], z["genes"], z["kinds"], z["labels"], z["label_names"].tolist(),
+    offsets = np.zeros(len(z["sizes"]) + 1, np.int64)
+    np.cumsum(z["sizes"], out=offsets[1:])
+    genes = z["genes"].astype(np.int32)
+    hand_over(offsets, genes, z["kinds"], z["labels"])  # read for this table alone
+    table = PhenotypeTable(offsets, genes, z["kinds"], z["labels"], z["label_names"].tolist(),
                            z["gene_names"].tolist(), tags, Environment.from_arrays(z, list(z)))
     return table.known_fingerprint(str(z["fingerprint"][0])), TableStats(*map(int, z["stats"]))

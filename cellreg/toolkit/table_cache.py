@@ -26,7 +26,7 @@ import numpy as np
 
 from cellreg.toolkit.atomic import atomic_write
 
-FORMAT = 1
+FORMAT = 2  # 2: sizes, gene numbers and codes stored narrow
 log = logging.getLogger("cellreg")
 
 
@@ -244,6 +244,13 @@ def npz_writer(arrays: Mapping[str, np.ndarray]):
             np.savez(f, **arrays)
 
     return write
+
+
+def narrow(values: np.ndarray, bound: int | None = None) -> np.ndarray:
+    """Non-negative integers below ``bound`` (their maximum + 1 when None) in the narrowest unsigned
+    type: an entry's indices and codes, which the command that writes it waits for at exit."""
+    top = (int(values.max()) + 1 if len(values) else 1) if bound is None else bound
+    return values.astype(np.min_scalar_type(max(top - 1, 0)), copy=False)
 
 
 def strings(items: Iterable[str]) -> np.ndarray:
