@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import tomli_w
 
 from cellreg.commands.cli import main
@@ -64,3 +65,12 @@ def test_inspect_counts_each_set_size_per_part(tmp_path, capsys):
         strains = [s for s in range(len(data.table)) if len(data.table.strain(s)[0]) == k]
         counts = [sum(part[s] == name for s in strains) for name in ("train", "val", "test")]
         assert f"| {k} | {len(strains):,} | " + " | ".join(f"{c:,}" for c in counts) + " |" in out
+
+
+def test_mean_and_sd_in_blocks_equal_numpys():
+    from cellreg.commands.inspect import mean_sd
+
+    values = np.random.default_rng(3).normal(1e4, 2.0, 5001).astype(np.float32)  # a large mean, a small spread
+    mean, sd = mean_sd(values, block=1000)
+    assert mean == pytest.approx(values.mean(dtype=np.float64), rel=1e-12)
+    assert sd == pytest.approx(values.std(dtype=np.float64), rel=1e-9)

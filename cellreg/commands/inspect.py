@@ -39,10 +39,21 @@ def _labels(pipe: Pipeline) -> list[str]:
         col = np.ascontiguousarray(raw[:, j])  # one strided copy; every pass after it reads contiguous memory
         missing = np.isnan(col)
         measured = col[~missing] if missing.any() else col  # nanmean and nanstd copied the column thrice
-        stats = f"mean {measured.mean(dtype=np.float64):.4g}, sd {measured.std(dtype=np.float64):.4g}" \
-            if len(measured) else "no values"
+        stats = "mean {:.4g}, sd {:.4g}".format(*mean_sd(measured)) if len(measured) else "no values"
         out.append(f"  {name}: {len(measured):,} of {len(col):,} strains measured ({stats})")
     return out
+
+
+def mean_sd(values: np.ndarray, block: int = 1 << 20) -> tuple[float, float]:
+    """The mean and the standard deviation of ``values``, summed in float64 a block at a time (numpy's
+    ``std`` made two float64 copies of each 20 M-row column: 0.4 s for three labels)."""
+    mean = sum(float(values[a:a + block].sum(dtype=np.float64)) for a in range(0, len(values), block)) / len(values)
+    squares = 0.0
+    for a in range(0, len(values), block):
+        d = values[a:a + block].astype(np.float64)
+        d -= mean
+        squares += float(d @ d)
+    return mean, (squares / len(values)) ** 0.5
 
 
 def _strains(pipe: Pipeline) -> list[str]:
@@ -53,8 +64,11 @@ def _strains(pipe: Pipeline) -> list[str]:
         counts, total = np.zeros((width, 3), np.int64), np.zeros(width, np.int64)
         counts[-1], total[-1] = [len(split.train), len(split.val), len(split.test)], len(sizes)
     else:
-        counts = np.stack([np.bincount(sizes[part], minlength=width) for part in (split.train, split.val, split.test)], 1)
         total = np.bincount(sizes, minlength=width)  # strains in no part count too
+        held = [np.bincount(sizes[part], minlength=width) for part in (split.val, split.test)]
+        every = len(split.train) + len(split.val) + len(split.test) == len(sizes)  # parts are disjoint
+        train = total - held[0] - held[1] if every else np.bincount(sizes[split.train], minlength=width)
+        counts = np.stack([train, *held], 1)  # training's by subtraction: no gather of 16 M sizes
     used = int(np.count_nonzero(table.used_genes()))
     lines = [f"  {len(table):,} strains over {used:,} of the {len(table.gene_names):,} genes"]
     lines.append("  | genes per strain | strains | train | val | test |")

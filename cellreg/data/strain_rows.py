@@ -255,7 +255,7 @@ def _entries(config: TableConfig, lay: Layout, enc: dict, rows: np.ndarray):
     computed over distinct cells and expanded with numpy."""
     sep, suffix, drop = config.gene_separator, config.strip_suffix, frozenset(config.drop_genes)
     ids: dict[str, int] = {}
-    cell_off, cell_gene, cell_dropped, base, cell_ids = [0], [], [], 0, []
+    cell_off, cell_gene, cell_dropped, bases = [0], [], [], [0]
     for c in lay.genes:
         values, codes = enc[c]
         for v in values:
@@ -264,21 +264,27 @@ def _entries(config: TableConfig, lay: Layout, enc: dict, rows: np.ndarray):
             cell_gene.extend(ids.setdefault(g, len(ids)) for g in genes)
             cell_dropped.extend(g in drop for g in genes)
             cell_off.append(len(cell_gene))
-        cell_ids.append(_rows_of(codes, rows, len(rows) == len(codes)) + np.int32(base))
-        base += len(values)
+        bases.append(bases[-1] + len(values))
     cell_off = np.asarray(cell_off, np.int64)
     cell_gene = np.asarray(cell_gene, np.int32)
     cell_dropped = np.asarray(cell_dropped, bool)
     n_rows, n_cols = len(rows), len(lay.genes)
-    pair_cell = np.stack(cell_ids, axis=1).ravel() if n_rows else np.zeros(0, np.int32)  # row-major (row, col)
-    del cell_ids
     per_cell = np.diff(cell_off)
-    if (per_cell == 1).all():  # one gene in every distinct cell (Costanzo): no expansion, and entry = cell
-        entry = pair_cell
+    row_codes = [_rows_of(enc[c][1], rows, len(rows) == len(enc[c][1])) for c in lay.genes]
+    if (per_cell == 1).all():  # one gene in every distinct cell (Costanzo): a cell is its gene, no expansion
+        genes = np.empty((n_rows, n_cols), np.int32)
+        dropped = np.empty((n_rows, n_cols), bool) if drop else None
+        for j, codes in enumerate(row_codes):  # each column's genes gathered straight into its place
+            np.take(cell_gene[bases[j]:bases[j + 1]], codes, out=genes[:, j])
+            if drop:
+                np.take(cell_dropped[bases[j]:bases[j + 1]], codes, out=dropped[:, j])
+        genes, dropped = genes.reshape(-1), (dropped.reshape(-1) if drop else None)
         where = np.tile(np.arange(n_cols, dtype=np.int8), n_rows)
         sizes = np.full(n_rows, n_cols, np.int64)
         row_of = None if (lay.kinds is None and not drop) else np.repeat(np.arange(n_rows), n_cols)
     else:
+        pair_cell = np.stack([codes + np.int32(b) for codes, b in zip(row_codes, bases)], axis=1).ravel() \
+            if n_rows else np.zeros(0, np.int32)  # row-major (row, col)
         per_pair = per_cell[pair_cell]
         total = int(per_pair.sum())
         entry_pair = np.repeat(np.arange(len(pair_cell)), per_pair)
@@ -288,10 +294,10 @@ def _entries(config: TableConfig, lay: Layout, enc: dict, rows: np.ndarray):
         where = (entry_pair % n_cols).astype(np.int8)
         row_of = entry_pair // n_cols
         sizes = np.bincount(row_of, minlength=n_rows).astype(np.int64)
-    del pair_cell
-    genes = cell_gene[entry]
-    dropped = cell_dropped[entry] if drop else None
-    del entry
+        del pair_cell
+        genes = cell_gene[entry]
+        dropped = cell_dropped[entry] if drop else None
+        del entry
     kinds = _entry_kinds(config, lay, enc, rows, sizes, row_of, len(genes))
     if drop:
         kept = ~dropped

@@ -337,8 +337,8 @@ class _Reader:
             return genes, kinds, sizes, 0
         counts = sizes[suspects]  # only the entries of strains that may hold a repeat are looked at
         owner = np.repeat(suspects, counts)
-        where = np.repeat((np.cumsum(sizes) - sizes)[suspects] - (np.cumsum(counts) - counts), counts) \
-            + np.arange(int(counts.sum()))
+        first_entry = suspects * int(sizes[0]) if sizes.min() == sizes.max() else (np.cumsum(sizes) - sizes)[suspects]
+        where = np.repeat(first_entry - (np.cumsum(counts) - counts), counts) + np.arange(int(counts.sum()))
         _, first, inverse = np.unique(owner * max(len(vocabulary), 1) + genes[where], return_index=True,
                                       return_inverse=True)
         if len(first) == len(where):
@@ -361,7 +361,9 @@ class _Reader:
         warnings.warn(f"{self.path}: a gene named twice in one strain, in {n:,} "
                       f"strain(s) (first: line {line}, {vocabulary[genes[where[repeated[0]]]]!r}); "
                       "each gene is kept once per strain", stacklevel=4)
-        return genes[keep], kinds[keep], sizes - np.bincount(strains, minlength=len(sizes)), n
+        left = sizes.copy()
+        np.subtract.at(left, strains, 1)  # a few strains: no count over all of them
+        return genes[keep], kinds[keep], left, n
 
     def _add(self, graph: CellGraph, rows, index: np.ndarray, genes: np.ndarray, kinds: np.ndarray,
              sizes: np.ndarray) -> tuple[np.ndarray, tuple[str, ...]]:
@@ -391,8 +393,8 @@ def _maybe_repeated(genes: np.ndarray, sizes: np.ndarray) -> np.ndarray:
     (their columns compared pairwise, one size at a time: a loop over sizes, not strains), True for
     larger sets (checked by sort)."""
     suspects = sizes > 4
-    start = np.cumsum(sizes) - sizes
     uniform = len(sizes) > 0 and sizes.min() == sizes.max()
+    start = None if uniform else np.cumsum(sizes) - sizes
     for k in range(2, min(int(sizes.max()), 4) + 1 if len(sizes) else 0):
         if uniform:  # every strain has k entries (a pair screen): columns are views
             rows_k, columns = slice(None), list(genes.reshape(-1, k).T)
