@@ -1,6 +1,7 @@
 """Random gathers and scatters of 20 M int64 split across the cores (cellreg/toolkit/parallel_index.py)
-against plain numpy, and grouping 20 M keys in order of first appearance (cellreg/toolkit/grouping.py)
-with them and without. Medians of ``--repeats`` runs in one process, so compare within a line.
+against plain numpy, grouping 20 M keys in order of first appearance (cellreg/toolkit/grouping.py)
+with them and without, and exact set keys of 20 M pairs in blocks across the cores against one
+block (cellreg/data/replicates.py). Medians of ``--repeats`` runs in one process, so compare within a line.
 
     python benchmarks/parallel_index_bench.py [--rows 20000000] [--repeats 3]
 """
@@ -12,6 +13,7 @@ import argparse
 import numpy as np
 from grouping_bench import median_seconds  # benchmarks/ is the script's folder, so on its path
 
+from cellreg.data import replicates
 from cellreg.toolkit import grouping, parallel_index
 
 
@@ -25,12 +27,22 @@ def main(argv=None) -> None:
     order, values, target = rng.permutation(n), rng.integers(0, n, n), np.empty(n, np.int64)
     keys = rng.integers(0, 2**35, n).astype(np.int64)
     keys[rng.integers(0, n, n // 8)] = keys[rng.integers(0, n, n // 8)]  # repeats, as replicates
+    genes, kinds = rng.integers(0, 6000, 2 * n).astype(np.int32), np.zeros(2 * n, np.int8)
+    sizes, condition = np.full(n, 2), rng.integers(0, 4, n).astype(np.int32)
+    block = replicates.BLOCK
+
+    def set_keys(rows_per_block: int) -> None:  # one block: whole-array passes on one core
+        replicates.BLOCK = rows_per_block
+        replicates.exact_set_keys(genes, kinds, sizes, [condition])
+        replicates.BLOCK = block
+
     cases = {
         "gather a[index]": (lambda: values[order], lambda: parallel_index.take(values, order)),
         "scatter a[index] = v": (lambda: target.__setitem__(order, values),
                                  lambda: parallel_index.put(target, order, values)),
         "first_appearance (35-bit keys)": (lambda: grouping.first_appearance(keys),) * 2,
         "runs (35-bit keys)": (lambda: grouping.runs(keys),) * 2,
+        "exact_set_keys (pairs, a condition)": (lambda: set_keys(1 << 62), lambda: set_keys(replicates.BLOCK)),
     }
     print(f"{parallel_index._cores()} cores; {n:,} rows\n")
     print("| operation | numpy on one core s | split across the cores s | ratio |")

@@ -263,7 +263,7 @@ class PhenotypeTable:
 
     def measured(self) -> np.ndarray:
         """[labels] int64: the strains that measured each label (a column at a time: counting a
-        20 M x 3 mask along its rows took 0.33 s, its columns 0.1 s)."""
+        20 M x 3 mask along its rows took 0.27 s, column by column 0.06 s)."""
         return np.array([len(self.labels) - np.count_nonzero(np.isnan(self.labels[:, j]))
                          for j in range(self.labels.shape[1])], np.int64)
 

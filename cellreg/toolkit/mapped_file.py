@@ -2,7 +2,8 @@
 memory speed, with no copy into Python bytes and no fresh memory to fault in.
 
 Each window is unmapped before the next is mapped, so the file's pages never count towards the
-process's resident memory all at once (a whole 1.8 GB map added 1.8 GB to a command's peak).
+process's resident memory all at once (a map of the whole file can add its size, 1.8 GB for the
+20 M-row table, to a command's peak).
 """
 
 from __future__ import annotations

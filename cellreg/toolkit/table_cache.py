@@ -122,7 +122,7 @@ _IMPORT = re.compile(rb"(?:^|;)[ \t]*(?:from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]
 def _imported(name: str, path: str) -> set[str]:
     """The module names a module's import statements (at any depth: lazy ones too) may refer to, read
     off the text (a statement-like line inside a string counts too, which only widens the key):
-    parsing sixty modules' syntax trees took 0.36 s of every cold command."""
+    parsing the closure's syntax trees took 0.06 s of every cold command, this 0.015 s."""
     package = name if path.endswith("__init__.py") else name.rpartition(".")[0]
     text = re.sub(rb"\\\r?\n", b" ", Path(path).read_bytes())  # continued lines joined
     out: set[str] = set()
