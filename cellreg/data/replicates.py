@@ -201,11 +201,7 @@ class Replicates:
     def of_groups(cls, groups: Groups) -> "Replicates":
         """From rows already numbered (:func:`group_rows`' fallback for keys beyond 63 bits)."""
         order = np.argsort(groups.group, kind="stable")
-        return cls._of_order(order, groups.group[order], groups.count)
-
-    @classmethod
-    def _of_order(cls, order: np.ndarray, numbers: np.ndarray, count: int) -> "Replicates":
-        keep = np.zeros(len(order), bool)
+        numbers, keep = groups.group[order], np.zeros(len(order), bool)
         if not len(order):
             return cls(keep, order, order, order, 0)
         new = np.concatenate([[True], numbers[1:] != numbers[:-1]])
@@ -215,7 +211,7 @@ class Replicates:
         multi = lengths > 1
         in_multi = np.repeat(multi, lengths)
         sizes = lengths[multi]
-        return cls(keep, order[in_multi], np.cumsum(sizes) - sizes, numbers[starts][multi], count)
+        return cls(keep, order[in_multi], np.cumsum(sizes) - sizes, numbers[starts][multi], groups.count)
 
     @property
     def merged_groups(self) -> int:
@@ -225,7 +221,8 @@ class Replicates:
         """Per group and label, the mean over rows where it is not NaN (NaN if none), as a table's
         float32 (summed in float64 in row order, rounded once). A group of one row is that row."""
         out = np.empty((self.count, labels.shape[1]), np.float32)
-        np.compress(self.keep, labels, axis=0, out=out)  # whole rows, cast on the way: no float64 copy
+        with np.errstate(invalid="ignore", over="ignore"):  # NaN stays NaN: as astype, without a warning
+            np.compress(self.keep, labels, axis=0, out=out)  # whole rows, cast on the way: no float64 copy
         if not len(self.starts):
             return out
         x = np.take(labels, self.rows, axis=0).astype(np.float64, copy=False)

@@ -25,6 +25,7 @@ from typing import Sequence
 import attrs
 import numpy as np
 
+from cellreg.toolkit.mapped_file import contains, windows
 from cellreg.toolkit.text_tables import MISSING, read_table
 
 CHUNK = 1 << 24
@@ -118,13 +119,11 @@ def scan(path: Path, start: int, delimiter: str, comment: str) -> Scan:
     """Whether pyarrow could split the text after byte ``start`` otherwise than the line reader. An
     uncompressed file is searched in place (:mod:`~cellreg.toolkit.mapped_file`: memchr speed, no
     copy, one search per question; four counts over copied chunks of a 1.8 GB file took 2.2–2.9 s
-    beside the parse, this 0.3–0.8 s).
-    Runs of spaces (``delimiter = " "``) are found after parsing instead: they make empty fields."""
+    beside the parse, this 0.3–0.8 s). Runs of spaces (``delimiter = " "``) are found after parsing
+    instead: they make empty fields."""
     comment_b = comment.encode()
     quotes = delimiter not in ("\t", " ")
     if path.suffix != ".gz" and delimiter != " ":
-        from cellreg.toolkit.mapped_file import contains
-
         return Scan(comment=bool(comment_b) and contains(path, comment_b, start),
                     quote=quotes and contains(path, b'"', start), size=max(path.stat().st_size - start, 0))
     out = Scan()
@@ -140,8 +139,6 @@ def scan(path: Path, start: int, delimiter: str, comment: str) -> Scan:
 def count_lines(path: Path, start: int) -> tuple[int, bool]:
     """Physical lines after byte ``start``, and whether a lone ``\r`` occurs. An uncompressed file
     without ``\r`` is counted in place by numpy (0.8 s for 1.8 GB); any other file chunk by chunk."""
-    from cellreg.toolkit.mapped_file import contains, windows
-
     if path.suffix != ".gz" and path.stat().st_size > start and not contains(path, b"\r", start):
         newlines, last = 0, 10
         for window, at in windows(path, start):
@@ -161,8 +158,6 @@ def plain_prefix(path: Path, start: int, lines: int) -> bool:
     them (none empty, no ``\r``), reading the file only as far as they go: a warning naming one of
     the first rows of 20 M reads one window (0.01 s), not the 1.8 GB that counting every line
     reads (0.8–1.1 s)."""
-    from cellreg.toolkit.mapped_file import windows
-
     if path.suffix == ".gz" or lines <= 0:
         return lines <= 0
     seen, prev = 0, 10  # the line before the body ended: an empty first line is a blank line too

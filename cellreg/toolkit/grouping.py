@@ -20,12 +20,6 @@ _TOP = np.uint64(1 << 63)
 _BLOCK = 1 << 18
 
 
-def first_appearance(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(group [n] int64, first [G] int64)``: ``group[r]`` numbers the distinct key of row r in order
-    of first appearance; ``first[g]`` is that group's first row."""
-    return _groups(np.asarray(keys))
-
-
 @attrs.frozen
 class Runs:
     """Rows cut into runs of equal keys by one sort; runs come in key order."""
@@ -54,7 +48,10 @@ def runs(keys: np.ndarray) -> Runs:
     return Runs(order, starts, first, stable)
 
 
-def _groups(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def first_appearance(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(group [n] int64, first [G] int64)``: ``group[r]`` numbers the distinct key of row r in order
+    of first appearance; ``first[g]`` is that group's first row."""
+    keys = np.asarray(keys)
     n = len(keys)
     if n < 2:
         every = np.arange(n, dtype=np.int64)

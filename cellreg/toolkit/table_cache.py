@@ -25,6 +25,7 @@ from typing import Any, Callable, Iterable, Mapping
 import numpy as np
 
 from cellreg.toolkit.atomic import atomic_write
+from cellreg.toolkit.mapped_file import windows
 
 FORMAT = 2  # 2: sizes, gene numbers and codes stored narrow
 log = logging.getLogger("cellreg")
@@ -79,8 +80,6 @@ def hash_bytes(path: Path) -> str:
         import hashlib
 
         h, name = hashlib.blake2b(digest_size=16), "blake2b"
-    from cellreg.toolkit.mapped_file import windows
-
     for window, _ in windows(path):  # hashed in place: 1.8 GB in 0.28 s, against 0.45 s read in chunks
         h.update(window)
     return f"{name}:{h.hexdigest()}"
