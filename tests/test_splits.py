@@ -285,3 +285,26 @@ def test_a_split_made_while_the_table_is_hashed_is_the_split(tmp_path, monkeypat
     assert pending == [True] and not unknown.fingerprint_pending and beside.key == given.key
     assert all(np.array_equal(getattr(beside, p), getattr(given, p)) for p in ("train", "val", "test"))
     assert make_split(fresh(), config).key == given.key  # from the cache this time
+
+
+def test_a_split_made_while_the_table_hashes_warns_only_when_it_is_used(tmp_path):
+    """The split dealt beside the fingerprint's hashing is dropped, warnings and all, when the cache
+    holds the split; used, its warnings stand."""
+    sets = [[0, 1]] * 600 + [[i, i + 1] for i in range(2, 402)]  # one set in 60 % of the strains
+    names = [f"g{i}" for i in range(403)]
+
+    def hashing_table():
+        t = PhenotypeTable.from_sets(sets, np.zeros((len(sets), 1)), ["y"], names)
+        object.__setattr__(t, "_hashing", True)  # as hash_in_background leaves it, minus the thread
+        return t
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a seed whose deal puts the big set in test (and warns)
+        seed = next(s for s in range(50) if 0 in make_split(hashing_table(), SplitConfig(kind="random", seed=s)).test)
+    cfg = SplitConfig(kind="random", seed=seed, cache_dir=str(tmp_path))
+    with pytest.warns(UserWarning, match="test holds"):
+        first = make_split(hashing_table(), cfg)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        again = make_split(hashing_table(), cfg)  # from the cache
+    assert not caught and np.array_equal(again.test, first.test)

@@ -291,8 +291,12 @@ def make_split(table: PhenotypeTable, config: SplitConfig, write_cache: bool = T
     if (config.kind == "files") != (sides is not None):
         raise ValueError('sides go with kind = "files" and only with it')
     # a table its reader is hashing on a thread (20 M strains: a second): the split is made meanwhile,
-    # and dropped if the cache holds it after all (a table read again, its split not)
-    parts = _parts(table, config, sides) if fingerprint is None and table.fingerprint_pending else None
+    # and dropped if the cache holds it after all (a table read again, its split not), with its warnings
+    parts, held = None, []
+    if fingerprint is None and table.fingerprint_pending:
+        with warnings.catch_warnings(record=True) as held:
+            warnings.simplefilter("always")
+            parts = _parts(table, config, sides)
     key = split_key(table, config, sides, fingerprint)
     cache = _cache_path(config, key, table.num_strains)
     if cache is not None:
@@ -300,6 +304,8 @@ def make_split(table: PhenotypeTable, config: SplitConfig, write_cache: bool = T
         if cache.exists():
             with np.load(cache, allow_pickle=False) as z:
                 return Split(*(z[part].astype(np.int64) for part in ("train", "val", "test")), key)
+    for w in held:  # the speculative split is the one used: its warnings stand
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     train, val, test = parts if parts is not None else _parts(table, config, sides)
     split = Split(_ascending(train), _ascending(val), _ascending(test), key)
     if cache is not None and write_cache:
