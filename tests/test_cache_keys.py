@@ -116,6 +116,18 @@ def test_a_file_is_hashed_in_place_as_its_bytes_would_be(tmp_path):
     assert table_cache.hash_bytes(tmp_path / "empty") == "xxh3:" + xxhash.xxh3_128(b"").hexdigest()
 
 
+def test_a_file_is_hashed_in_place_as_its_bytes_would_be(tmp_path):
+    import xxhash
+
+    from cellreg.toolkit import table_cache
+
+    data = np.random.default_rng(0).integers(0, 256, 3_000_001, dtype=np.uint8).tobytes()
+    (tmp_path / "f").write_bytes(data)
+    (tmp_path / "empty").write_bytes(b"")
+    assert table_cache.hash_bytes(tmp_path / "f") == "xxh3:" + xxhash.xxh3_128(data).hexdigest()
+    assert table_cache.hash_bytes(tmp_path / "empty") == "xxh3:" + xxhash.xxh3_128(b"").hexdigest()
+
+
 def _imported_by_syntax_tree(name: str, path: Path) -> set:
     """The reference: every import statement of the module's syntax tree, relative ones resolved."""
     import ast
