@@ -16,6 +16,13 @@ import sys
 import time
 
 STAGES = [
+    ("cellreg.training.pipeline", "check_table"), ("cellreg.training.pipeline", "select_labels"),
+    ("cellreg.training.pipeline", "Pipeline._held_out_edges"), ("cellreg.data.leaks", "leak_report"),
+    ("cellreg.commands.inspect", "_labels"), ("cellreg.commands.inspect", "_strains"),
+    ("cellreg.data.phenotypes", "PhenotypeTable.summary"), ("cellreg.training.pipeline", "Pipeline.preflight"),
+    ("cellreg.toolkit.table_cache", "file_digest"), ("cellreg.toolkit.table_cache", "code_digest"),
+    ("cellreg.training.pipeline", "drop_edges"), ("cellreg.data.phenotypes", "PhenotypeTable.used_genes"),
+    ("cellreg.data.phenotypes", "PhenotypeTable.select"), ("cellreg.training.pipeline", "Pipeline.from_file"),
     ("cellreg.toolkit.columnar", "ColumnFile.read"), ("cellreg.toolkit.columnar", "scan"),
     ("cellreg.toolkit.columnar", "dictionary"), ("cellreg.data.strain_rows", "_columns"),
     ("cellreg.data.strain_rows", "_entries"), ("cellreg.data.strain_table", "_Reader.load"),
