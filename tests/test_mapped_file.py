@@ -23,3 +23,16 @@ def test_windows_cover_the_bytes_from_start_and_searches_cross_their_edges(tmp_p
         assert mapped_file.contains(path, needle, start) == (needle in data[start:]), needle
     (tmp_path / "empty").write_bytes(b"")
     assert list(mapped_file.windows(tmp_path / "empty")) == [] and not mapped_file.contains(tmp_path / "empty", b"#")
+
+
+def test_a_file_system_that_cannot_map_files_gets_the_same_bytes_read(tmp_path, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise OSError("mmap: not supported here")
+
+    data = bytes(range(256)) * 100
+    (tmp_path / "f").write_bytes(data)
+    monkeypatch.setattr(mapped_file, "WINDOW", mmap.ALLOCATIONGRANULARITY)
+    mapped = b"".join(bytes(window[at:]) for window, at in mapped_file.windows(tmp_path / "f", 10))
+    monkeypatch.setattr(mapped_file.mmap, "mmap", refuse)
+    read = b"".join(bytes(window[at:]) for window, at in mapped_file.windows(tmp_path / "f", 10))
+    assert read == mapped == data[10:] and mapped_file.contains(tmp_path / "f", bytes([255, 0]), 10)

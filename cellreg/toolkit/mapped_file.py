@@ -15,17 +15,28 @@ from typing import Iterator
 WINDOW = 1 << 24
 
 
-def windows(path: Path, start: int = 0) -> Iterator[tuple[mmap.mmap, int]]:
+def windows(path: Path, start: int = 0) -> Iterator[tuple[mmap.mmap | bytes, int]]:
     """``(window, at)``: read-only maps covering the file from byte ``start`` on, each with the offset
-    in it where the wanted bytes begin. A caller keeps no view of a window past its turn."""
+    in it where the wanted bytes begin (``bytes`` read in their place where the file system cannot map
+    files). A caller keeps no view of a window past its turn."""
     total = Path(path).stat().st_size
     pos = start - start % mmap.ALLOCATIONGRANULARITY
     size = max(WINDOW - WINDOW % mmap.ALLOCATIONGRANULARITY, mmap.ALLOCATIONGRANULARITY)
+    mapping = True
     with open(path, "rb") as f:
         while pos < total:
             length = min(size, total - pos)
-            with mmap.mmap(f.fileno(), length, access=mmap.ACCESS_READ, offset=pos) as window:
-                yield window, max(start - pos, 0)
+            if mapping:
+                try:
+                    window = mmap.mmap(f.fileno(), length, access=mmap.ACCESS_READ, offset=pos)
+                except (OSError, ValueError):  # a file system that cannot map files: read them instead
+                    mapping = False
+            if mapping:
+                with window:
+                    yield window, max(start - pos, 0)
+            else:
+                f.seek(pos)
+                yield f.read(length), max(start - pos, 0)
             pos += length
 
 
