@@ -353,3 +353,25 @@ def test_a_published_test_file_keeps_its_environment(tmp_path):
     bare = PhenotypeTable(test.offsets, test.genes, test.kinds, test.labels, test.label_names, test.gene_names)
     with pytest.raises(ConfigError, match="environment columns differ between the files"):
         concatenate([main, bare], ["main", "test"])
+
+
+def test_a_large_random_split_sides_each_set_under_each_environment_together(monkeypatch):
+    """The hashed split (from HASHED_MIN_STRAINS strains) keys a strain by its exact set and its
+    environment: replicates under one environment share a side; one set under two may not."""
+    from cellreg.config.split_config import SplitConfig
+    from cellreg.data import splits
+
+    monkeypatch.setattr(splits, "HASHED_MIN_STRAINS", 1)
+    table = _grown_table()
+    split = splits.make_split(table, SplitConfig(kind="random", seed=1), write_cache=False)
+    env = table.environment.text()
+    side: dict = {}
+    for part in ("train", "val", "test"):
+        for r in getattr(split, part):
+            genes, kinds = table.strain(r)
+            side.setdefault((frozenset(zip(genes.tolist(), kinds.tolist())), env[r]), set()).add(part)
+    assert all(len(parts) == 1 for parts in side.values())
+    by_set: dict = {}
+    for (genes, _), parts in side.items():
+        by_set.setdefault(genes, set()).update(parts)
+    assert any(len(parts) > 1 for parts in by_set.values())  # environments split some sets

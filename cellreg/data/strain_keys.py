@@ -47,12 +47,17 @@ def set_keys(offsets: np.ndarray, genes: np.ndarray, kinds: np.ndarray, extra: n
         total = np.concatenate([np.zeros(1, np.uint64), np.cumsum(entry_keys(genes, kinds), dtype=np.uint64)])
         sums = total[offsets[1:]] - total[offsets[:-1]]  # wraps mod 2^64 as the sums did
         key = mix64(sums + mix64(np.diff(offsets).astype(np.uint64) + _SALT_SIZE))
-        if extra is not None:
-            extra = np.asarray(extra)
-            if extra.shape != key.shape:
-                raise ValueError(f"extra keys must be one per strain ({key.shape}), got {extra.shape}")
-            key = mix64(key ^ mix64(extra.astype(np.uint64) + _SALT_EXTRA))
-    return key
+    return key if extra is None else joined(key, extra)
+
+
+def joined(key: np.ndarray, extra: np.ndarray) -> np.ndarray:
+    """[S] uint64: each strain's ``key`` with its ``extra`` value (an environment's key) mixed in, so
+    that one set in two environments gets two keys."""
+    extra = np.asarray(extra)
+    if extra.shape != key.shape:
+        raise ValueError(f"extra keys must be one per strain ({key.shape}), got {extra.shape}")
+    with np.errstate(over="ignore"):
+        return mix64(np.asarray(key).view(np.uint64) ^ mix64(extra.astype(np.uint64) + _SALT_EXTRA))
 
 
 def strain_keys(table: PhenotypeTable, extra: np.ndarray | None = None) -> np.ndarray:
