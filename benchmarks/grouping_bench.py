@@ -36,11 +36,16 @@ def median_seconds(fn, repeats: int, *args) -> float:
     return statistics.median(times)
 
 
-def main(argv=None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def rows_and_repeats(doc: str, argv=None) -> argparse.Namespace:
+    """``--rows`` and ``--repeats``, the two options of this script and parallel_index_bench.py."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rows", type=int, default=20_000_000)
     ap.add_argument("--repeats", type=int, default=3)
-    args = ap.parse_args(argv)
+    return ap.parse_args(argv)
+
+
+def main(argv=None) -> None:
+    args = rows_and_repeats(__doc__, argv)
     rng = np.random.default_rng(0)
     n = args.rows
     print("| keys | first_appearance s | dictionary_encode s | stable argsort s (the sort alone) |")

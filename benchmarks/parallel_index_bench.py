@@ -8,20 +8,15 @@ block (cellreg/data/replicates.py). Medians of ``--repeats`` runs in one process
 
 from __future__ import annotations
 
-import argparse
-
 import numpy as np
-from grouping_bench import median_seconds  # benchmarks/ is the script's folder, so on its path
+from grouping_bench import median_seconds, rows_and_repeats  # benchmarks/ is the script's folder, so on its path
 
 from cellreg.data import replicates
 from cellreg.toolkit import grouping, parallel_index
 
 
 def main(argv=None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--rows", type=int, default=20_000_000)
-    ap.add_argument("--repeats", type=int, default=3)
-    args = ap.parse_args(argv)
+    args = rows_and_repeats(__doc__, argv)
     rng = np.random.default_rng(0)
     n = args.rows
     order, values, target = rng.permutation(n), rng.integers(0, n, n), np.empty(n, np.int64)
