@@ -25,3 +25,26 @@ def test_take_and_put_are_numpys(monkeypatch, min_size):
         reference[index] = True  # one value: repeated indices are fine
         parallel_index.put(marked, index, True)
         np.testing.assert_array_equal(marked, reference)
+
+
+@pytest.mark.parametrize("block", [7, 1 << 16])  # rows in many blocks across threads; one block
+def test_compress_is_numpys_cast_into_out(monkeypatch, block):
+    monkeypatch.setattr(parallel_index, "COMPRESS_BLOCK", block)
+    monkeypatch.setattr(parallel_index, "_cores", lambda: 3)
+    rng = np.random.default_rng(1)
+    for n in (0, 5, 100, 1001):
+        a = rng.normal(size=(n, 3))
+        mask = rng.random(n) < 0.7
+        out = np.empty((int(mask.sum()), 3), np.float32)
+        assert parallel_index.compress(mask, a, out) is out
+        np.testing.assert_array_equal(out, a[mask].astype(np.float32))
+        np.testing.assert_array_equal(parallel_index.compress(mask, a[:, 0]), a[mask, 0])
+
+
+def test_spread_covers_every_index_once(monkeypatch):
+    monkeypatch.setattr(parallel_index, "MIN_SIZE", 1)
+    monkeypatch.setattr(parallel_index, "_cores", lambda: 3)
+    for n in (0, 1, 2, 10):
+        seen = np.zeros(n, np.int64)
+        parallel_index.spread(lambda s: np.add.at(seen, np.arange(n)[s], 1), n)
+        assert seen.tolist() == [1] * n

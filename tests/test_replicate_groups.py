@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from cellreg.data.replicates import Replicates, first_appearance, group_rows
+from cellreg.toolkit import parallel_index
 
 
 @pytest.mark.parametrize("low, high", [(-5, 40), (-2**62, 2**62)])  # many repeats; almost all distinct
@@ -54,11 +55,14 @@ def test_repeated_gene_check_equals_a_per_strain_set_count():
     assert _maybe_repeated(np.array([4, 4, 6, 6], np.int32), np.array([2, 2])).tolist() == [True, True]
 
 
-@pytest.mark.parametrize("kind", ["narrow", "hashes", "wide", "int32"])
+@pytest.mark.parametrize("kind", ["narrow", "hashes", "wide", "int32", "blocks"])
 def test_grouping_of_every_key_width_equals_the_reference(kind):
     rng = np.random.default_rng(3)
     if kind == "narrow":  # packed whole beside the row number
         keys = rng.integers(-50, 50, 20000).astype(np.int64)
+    elif kind == "blocks":  # packed a block of rows at a time, across the cores: rows in several blocks
+        keys = rng.integers(-2**30, 2**30, 3 * 2**18 + 5).astype(np.int64)
+        keys[rng.integers(0, len(keys), 10**5)] = keys[rng.integers(0, len(keys), 10**5)]
     elif kind == "hashes":  # full 64-bit range: no room for the row, sorted by argsort
         keys = rng.integers(0, 2**64 - 1, 20000, dtype=np.uint64)
         keys[rng.integers(0, 20000, 3000)] = keys[rng.integers(0, 20000, 3000)]
@@ -107,8 +111,12 @@ def _reference_means(keys: np.ndarray, labels: np.ndarray) -> tuple[list[int], n
     return [members[0] for members in rows.values()], means
 
 
-@pytest.mark.parametrize("kind", ["packed", "hashes", "groups"])  # a stable sort; an unstable one; the fallback
-def test_replicate_means_equal_averaging_each_group_in_python(kind):
+@pytest.mark.parametrize("kind", ["packed", "hashes", "groups", "threads"])  # a stable sort; an unstable one;
+def test_replicate_means_equal_averaging_each_group_in_python(kind, monkeypatch):  # the fallback; in pieces
+    if kind == "threads":  # merged groups averaged in pieces on three threads
+        monkeypatch.setattr(parallel_index, "MIN_SIZE", 1)
+        monkeypatch.setattr(parallel_index, "_cores", lambda: 3)
+        monkeypatch.setattr(parallel_index, "COMPRESS_BLOCK", 100)
     rng = np.random.default_rng(5)
     if kind == "hashes":  # no room beside the row number: an unstable argsort, rows put back in order
         keys = rng.integers(0, 2**64 - 1, 3000, dtype=np.uint64)

@@ -16,6 +16,7 @@ import numpy as np
 
 from cellreg.data.phenotypes import Perturbation
 from cellreg.data.text_columns import Category
+from cellreg.toolkit.parallel_index import pool, spread
 from cellreg.toolkit.text_tables import TextTable, check_header, column_index, parse_floats, read_table, short_row
 
 if TYPE_CHECKING:
@@ -217,7 +218,13 @@ def _columns(file, config: TableConfig, lay: Layout, label_dtype) -> Rows:
         text_cols.add(lay.kinds)
     cols = file.read(text=sorted(text_cols), numbers=lay.labels, missing=True)
     table, read = cols.table, cols.num_rows
-    enc = {c: dictionary(table, f"c{c}") for c in text_cols}
+    labels = np.empty((read, len(lay.labels)), label_dtype)  # each column parsed straight into its place
+    # columns are converted side by side (most of the time is the first touch of their new arrays)
+    encoding = {c: pool().submit(dictionary, table, f"c{c}") for c in text_cols}
+    numbers = [pool().submit(floats, table, f"c{c}", True, labels[:, j]) for j, c in enumerate(lay.labels)]
+    enc = {c: job.result() for c, job in encoding.items()}
+    for job in numbers:
+        job.result()
     rows = np.arange(read)
     if lay.filters:
         keep = np.ones(read, bool)
@@ -231,9 +238,6 @@ def _columns(file, config: TableConfig, lay: Layout, label_dtype) -> Rows:
             raise no_row_kept(file.path, config, present, read)
         rows = np.flatnonzero(keep)
     every = len(rows) == read  # no filter: index nothing (a copy per column at 20 M rows)
-    labels = np.empty((read, len(lay.labels)), label_dtype)  # each column parsed straight into its place
-    for j, c in enumerate(lay.labels):
-        floats(table, f"c{c}", missing=True, out=labels[:, j])
     labels = _rows_of(labels, rows, every)
     del table
     names, codes, kinds, where, sizes = _entries(config, lay, enc, rows)
@@ -275,7 +279,8 @@ def _entries(config: TableConfig, lay: Layout, enc: dict, rows: np.ndarray):
         genes = np.empty((n_rows, n_cols), np.int32)
         dropped = np.empty((n_rows, n_cols), bool) if drop else None
         for j, codes in enumerate(row_codes):  # each column's genes gathered straight into its place
-            np.take(cell_gene[bases[j]:bases[j + 1]], codes, out=genes[:, j])
+            cells = cell_gene[bases[j]:bases[j + 1]]
+            spread(lambda s: np.take(cells, codes[s], out=genes[s, j]), n_rows)  # across the cores
             if drop:
                 np.take(cell_dropped[bases[j]:bases[j + 1]], codes, out=dropped[:, j])
         genes, dropped = genes.reshape(-1), (dropped.reshape(-1) if drop else None)

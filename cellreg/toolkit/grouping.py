@@ -14,9 +14,8 @@ from __future__ import annotations
 import attrs
 import numpy as np
 
-from cellreg.toolkit.parallel_index import put, take
+from cellreg.toolkit.parallel_index import each_block, put, take
 
-_TOP = np.uint64(1 << 63)
 _BLOCK = 1 << 18
 
 
@@ -27,7 +26,6 @@ class Runs:
     order: np.ndarray  # [n] the rows in key order
     starts: np.ndarray  # [G] where each run starts in ``order``
     first: np.ndarray  # [G] each run's first (smallest) row
-    ascending: bool  # whether rows ascend within each run (keys packed beside the row number)
 
     @property
     def lengths(self) -> np.ndarray:
@@ -37,15 +35,9 @@ class Runs:
 def runs(keys: np.ndarray) -> Runs:
     """The runs of equal ``keys``: the sort behind :func:`first_appearance`, without the scatters that
     number every row (replicate means need none)."""
-    keys = np.asarray(keys)
-    if len(keys) == 0:
-        empty = np.zeros(0, np.int64)
-        return Runs(empty, empty, empty, True)
-    order, in_order, stable = _order(keys)
-    starts = _run_starts(in_order)
-    del in_order
-    first = take(order, starts) if stable else np.minimum.reduceat(order, starts)
-    return Runs(order, starts, first, stable)
+    s = sort(keys)
+    starts = np.flatnonzero(~s.tie)
+    return Runs(s.order, starts, take(s.order, starts))
 
 
 def first_appearance(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -67,14 +59,6 @@ def first_appearance(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return group, first
 
 
-def _run_starts(ordered: np.ndarray) -> np.ndarray:
-    """Where each run of equal values in ``ordered`` (at least one value) starts."""
-    new = np.empty(len(ordered), bool)
-    new[0] = True
-    np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
-    return np.flatnonzero(new)
-
-
 def _rank(values: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     """Each of distinct ``values`` (in ``range(n)``)'s rank among them, and the mark of which of
     ``range(n)`` they are: a mark and a running count, no sort (int32 counts below 2**31 rows: half
@@ -87,31 +71,58 @@ def _rank(values: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     return out, marked
 
 
-def _order(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
-    """Rows in key order; per row in that order, a value equal exactly where the keys are; and whether
-    rows ascend within equal keys. One sort of packed words where the keys' range leaves room beside
-    the row number (their high bits then tell the keys apart, their low bits are the rows: nothing
-    is unpacked twice), else an unstable ``argsort``."""
-    n = len(keys)
-    u = _ordered_uint64(keys)
-    u -= u.min()
-    row_bits = max(int(n - 1).bit_length(), 1)
-    if int(u.max()).bit_length() + row_bits > 64:  # 64-bit hashes: no room beside the row
-        order = np.argsort(keys)
-        return order, keys[order], False
-    u <<= np.uint64(row_bits)
-    for a in range(0, n, _BLOCK):  # the row numbers a block at a time: no 160 MB arange to fault in
-        u[a:a + _BLOCK] |= np.arange(a, min(a + _BLOCK, n), dtype=np.uint64)
-    u.sort()
-    same = u >> np.uint64(row_bits)
-    u &= np.uint64((1 << row_bits) - 1)
-    return u.view(np.int64), same, True
+@attrs.frozen
+class Sorted:
+    """Rows in key order, ascending within equal keys, and which of them repeat the key before them."""
+
+    order: np.ndarray  # [n] the rows in key order
+    tie: np.ndarray  # [n] bool: row ``order[i]`` has the key of ``order[i - 1]`` (never the first)
 
 
-def _ordered_uint64(keys: np.ndarray) -> np.ndarray:
-    """Keys as a fresh uint64 array in the same order (signed ones with the sign bit flipped)."""
-    if keys.dtype == np.uint64:
-        return keys.copy()
+def sort(keys: np.ndarray) -> Sorted:
+    """One sort of packed words where the keys' range leaves room beside the row number (their high
+    bits then tell the keys apart, their low bits are the rows: nothing is unpacked twice), else an
+    unstable ``argsort`` whose repeated keys alone are put back in row order."""
+    keys = np.asarray(keys)
     if not np.issubdtype(keys.dtype, np.integer):
         raise TypeError(f"group keys must be integers, not {keys.dtype}")
-    return np.asarray(keys, np.int64).view(np.uint64) ^ _TOP
+    if keys.dtype.itemsize != 8:
+        keys = keys.astype(np.int64)
+    n = len(keys)
+    tie = np.zeros(n, bool)
+    if n == 0:
+        return Sorted(np.zeros(0, np.int64), tie)
+    row_bits = max(int(n - 1).bit_length(), 1)
+    low, high = int(keys.min()), int(keys.max())
+    if (high - low).bit_length() + row_bits > 64:  # 64-bit hashes: no room beside the row
+        order = np.argsort(keys)
+        ordered = keys[order]
+        np.equal(ordered[1:], ordered[:-1], out=tie[1:])
+        del ordered
+        repeated = np.flatnonzero(tie | np.append(tie[1:], False))  # the places of keys seen more than once
+        rows = order[repeated]
+        order[repeated] = rows[np.lexsort((rows, np.cumsum(~tie[repeated])))]
+        return Sorted(order, tie)
+    words = _packed(keys, low, row_bits)
+    words.sort()
+    np.less(words[1:] ^ words[:-1], np.uint64(1 << row_bits), out=tie[1:])  # the same key: only the rows differ
+    words &= np.uint64((1 << row_bits) - 1)
+    return Sorted(words.view(np.int64), tie)
+
+
+def _packed(keys: np.ndarray, low: int, row_bits: int) -> np.ndarray:
+    """``(key - low) << row_bits | row`` as uint64, a block at a time across the cores (one pass over
+    the keys, each block's steps in the cache)."""
+    n = len(keys)
+    words = np.empty(n, np.uint64)
+    low = keys.dtype.type(low)  # the difference wraps in the keys' own type to its exact uint64 value
+    shift = np.uint64(row_bits)
+
+    def block(a: int) -> None:
+        out = words[a:a + _BLOCK]
+        np.subtract(keys[a:a + _BLOCK], low, out=out.view(keys.dtype), casting="unsafe")
+        out <<= shift
+        out |= np.arange(a, a + len(out), dtype=np.uint64)
+
+    each_block(block, n, _BLOCK)
+    return words

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import os
 from concurrent.futures import ThreadPoolExecutor
+from typing import Callable
 
 import numpy as np
 
@@ -38,26 +39,64 @@ def _pieces(n: int) -> list[slice]:
     return [slice(i, min(i + step, n)) for i in range(0, n, step)] or [slice(0, 0)]
 
 
+def spread(fn: Callable[[slice], None], n: int) -> None:
+    """``fn(piece)`` for contiguous pieces of ``range(n)``, one per core (one piece below
+    :data:`MIN_SIZE`)."""
+    pieces = _pieces(n)
+    if len(pieces) == 1:
+        fn(pieces[0])
+    else:
+        list(pool().map(fn, pieces))
+
+
+def each_block(fn: Callable[[int], None], n: int, size: int) -> None:
+    """``fn(start)`` for each block of ``size`` rows of ``range(n)``, the blocks across the cores (work
+    whose steps stay in the cache a block at a time)."""
+    starts = range(0, n, size)
+    if len(starts) > 1:
+        list(pool().map(fn, starts))
+    elif n:
+        fn(0)
+
+
 def take(a: np.ndarray, index: np.ndarray) -> np.ndarray:
     """``a[index]`` for a 1-D ``a``."""
-    pieces = _pieces(len(index))
-    if len(pieces) == 1:
+    if len(_pieces(len(index))) == 1:
         return a[index]
     out = np.empty(len(index), a.dtype)
-    list(pool().map(lambda s: np.take(a, index[s], out=out[s]), pieces))
+    spread(lambda s: np.take(a, index[s], out=out[s]), len(index))
     return out
 
 
 def put(a: np.ndarray, index: np.ndarray, values) -> None:
     """``a[index] = values`` for a 1-D ``a``; ``values`` as long as ``index``, or one value. Where
     ``index`` repeats with different values, which one is kept is undefined (as in numpy)."""
-    pieces = _pieces(len(index))
-    if len(pieces) == 1:
-        a[index] = values
-        return
     one = np.ndim(values) == 0
 
     def part(s: slice) -> None:
         a[index[s]] = values if one else values[s]
 
-    list(pool().map(part, pieces))
+    spread(part, len(index))
+
+
+COMPRESS_BLOCK = 1 << 16
+"""Rows per step of :func:`compress`: its temporary stays in the cache."""
+
+
+def compress(mask: np.ndarray, rows: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """``rows[mask]`` (into ``out`` when given, cast to its type) a block of rows at a time, the
+    blocks across the cores: no temporary as large as the result (20 M float64 label rows kept into
+    float32: 0.47 s → 0.35 s on 2 cores, first touch of ``out`` included)."""
+    starts = np.arange(0, len(mask), COMPRESS_BLOCK)
+    at = np.zeros(len(starts) + 1, np.int64)
+    if len(starts):
+        np.cumsum(np.add.reduceat(mask, starts, dtype=np.int64), out=at[1:])
+    if out is None:
+        out = np.empty((int(at[-1]),) + rows.shape[1:], rows.dtype)
+
+    def block(a: int) -> None:  # a boolean index, then a cast into place (np.compress casting into out: 3x slower)
+        i, block_rows = a // COMPRESS_BLOCK, slice(a, a + COMPRESS_BLOCK)
+        out[at[i]:at[i + 1]] = rows[block_rows][mask[block_rows]]
+
+    each_block(block, len(mask), COMPRESS_BLOCK)
+    return out
