@@ -75,13 +75,13 @@ def test_a_large_entry_is_written_on_a_thread_and_read_back_whole(tmp_path, monk
     monkeypatch.setenv("CELLREG_CACHE_MIN_BYTES", "0")
     monkeypatch.setattr(table_cache, "BACKGROUND_BYTES", 0)
     release = threading.Event()
-    real = table_cache.npz_writer
+    real = table_cache.records_writer
 
     def slow(arrays):  # the write starts only when the test says so
         write = real(arrays)
         return lambda tmp: (release.wait(30), write(tmp))
 
-    monkeypatch.setattr(table_cache, "npz_writer", slow)
+    monkeypatch.setattr(table_cache, "records_writer", slow)
     data = tmp_path / "data.txt"
     data.write_text("x\n")
     entry = table_cache.Entry("edges", [data], {"x": 1})
@@ -112,3 +112,24 @@ def test_a_file_is_hashed_in_place_as_its_bytes_would_be(tmp_path):
     (tmp_path / "empty").write_bytes(b"")
     assert table_cache.hash_bytes(tmp_path / "f") == "xxh3:" + xxhash.xxh3_128(data).hexdigest()
     assert table_cache.hash_bytes(tmp_path / "empty") == "xxh3:" + xxhash.xxh3_128(b"").hexdigest()
+
+
+def test_records_round_trip_and_a_cut_entry_is_rebuilt_with_a_warning(tmp_path, monkeypatch, caplog):
+    monkeypatch.setenv("CELLREG_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("CELLREG_CACHE_MIN_BYTES", "0")
+    arrays = {"sizes": np.array([2, 1], np.uint8), "labels": np.ones((2, 3), np.float32), "names": np.array(["a", "β"]),
+              "meta": np.array('{"k": 1}'), "empty": np.zeros(0, np.int64), "é": np.arange(3)}
+    data = tmp_path / "data.txt"
+    data.write_text("x\n")
+    table_cache.Entry("strains", [data], {}).save(arrays)
+    entry = table_cache.Entry("strains", [data], {})
+    got = entry.load()
+    assert list(got) == list(arrays)
+    for name, a in arrays.items():
+        assert got[name].dtype == a.dtype and got[name].shape == a.shape
+        np.testing.assert_array_equal(got[name], a)
+    whole = entry.path.read_bytes()
+    for cut in (1, len(whole) // 2, len(whole) - 3):  # a name cut, a header or data cut, the last array short
+        entry.path.write_bytes(whole[:cut])
+        assert table_cache.Entry("strains", [data], {}).load() is None
+    assert "ignoring unreadable" in caplog.text

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import tomli_w
 
 from cellreg.commands.cli import main
+from cellreg.toolkit import table_cache
 
 
-def test_inspect_prints_what_was_loaded(tmp_path, capsys):
+def _small_config(tmp_path) -> list[tuple[str, str]]:
+    """A config over 10 genes and 54 pairs at tmp_path/c.toml; the pairs."""
     genes = [f"Y{i:02d}" for i in range(10)]
     (tmp_path / "e.tsv").write_text("".join(f"{a}\t{b}\n" for a, b in zip(genes, genes[1:])))  # 9 edges
     (tmp_path / "emb.tsv").write_text("".join(f"{g}\t{i}\t{-i}\n" for i, g in enumerate(genes[:7])))
@@ -23,6 +29,27 @@ def test_inspect_prints_what_was_loaded(tmp_path, capsys):
            "split": {"kind": "random", "val_fraction": 0.2, "test_fraction": 0.2},
            "model": {"encoder": {"name": "gene_embedding", "dim": 4}, "head": {"name": "sum_mlp", "hidden": 4}}}
     (tmp_path / "c.toml").write_text(tomli_w.dumps(raw))
+    return rows
+
+
+def test_the_program_exits_quickly_after_its_output_and_cache_entries_are_out(tmp_path, capsys):
+    """``cellreg inspect`` ends without the interpreter's teardown: what it printed and the cache entry
+    it was writing on a thread are whole when the process is gone."""
+    _small_config(tmp_path)
+    assert main(["inspect", str(tmp_path / "c.toml")]) == 0
+    expected = capsys.readouterr().out
+    script = ("import sys; from cellreg.toolkit import table_cache; table_cache.BACKGROUND_BYTES = 0; "
+              "from cellreg.commands.cli import main; main(sys.argv[1:], leave=True); print('not reached')")
+    env = {**os.environ, "CELLREG_CACHE": str(tmp_path / "cache"), "CELLREG_CACHE_MIN_BYTES": "0"}
+    done = subprocess.run([sys.executable, "-c", script, "inspect", str(tmp_path / "c.toml")], env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and done.stdout == expected
+    (entry,) = (tmp_path / "cache" / "tables").glob("strains-*.npys")
+    assert set(table_cache.read_records(entry)) >= {"sizes", "genes", "labels", "fingerprint"}
+
+
+def test_inspect_prints_what_was_loaded(tmp_path, capsys):
+    rows = _small_config(tmp_path)
     assert main(["inspect", str(tmp_path / "c.toml")]) == 0
     out = capsys.readouterr().out
     measured = sum(1 for i in range(len(rows)) if i % 4)

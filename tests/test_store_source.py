@@ -194,7 +194,7 @@ def test_a_cached_load_equals_the_first(two_studies, tmp_path, monkeypatch):
     monkeypatch.setenv("CELLREG_CACHE_MIN_BYTES", "0")
     first_source, again = (_source(two_studies, studies=["a", "b"]) for _ in range(2))
     first = first_source.load(_graph())
-    assert list((tmp_path / "cache" / "tables").glob("store-*.npz"))
+    assert list((tmp_path / "cache" / "tables").glob("store-*.npys"))
     cached = again.load(_graph())
     assert cached.fingerprint() == first.fingerprint() and again.report() == first_source.report()
     assert _strains(cached) == _strains(first)

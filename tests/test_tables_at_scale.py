@@ -15,6 +15,7 @@ from cellreg.data.graph import CellGraph
 from cellreg.data.phenotypes import PhenotypeTable
 from cellreg.data.strain_table import load_strain_table
 from cellreg.plugin_api.registry import load_registry
+from cellreg.toolkit import table_cache
 from cellreg_files import edges as edges_module
 from cellreg_files.configs import EdgeListConfig, TableConfig
 from test_files_plugin import make
@@ -238,9 +239,9 @@ def test_cache_round_trip_and_invalidation(tmp_path, monkeypatch):
     # the entry's stored fingerprint is the one hashing the loaded table gives (codes tags included)
     assert second.fingerprint() == first.fingerprint() == second._content_hash()
     assert second.tags["Arraytype/Temp"].tolist() == first.tags["Arraytype/Temp"].tolist()
-    entry, = (tmp_path / "cache" / "tables").glob("strains-*.npz")
-    with np.load(entry) as z:  # stored narrow, restored to the table's own types
-        assert z["sizes"].dtype == np.uint8 and z["genes"].dtype == np.uint8 and z["tag0_codes"].dtype == np.uint8
+    entry, = (tmp_path / "cache" / "tables").glob("strains-*.npys")
+    z = table_cache.read_records(entry)  # stored narrow, restored to the table's own types
+    assert z["sizes"].dtype == np.uint8 and z["genes"].dtype == np.uint8 and z["tag0_codes"].dtype == np.uint8
     assert (second.offsets.dtype, second.genes.dtype) == (np.int64, np.int32)
     monkeypatch.undo()
     monkeypatch.setenv("CELLREG_CACHE", str(tmp_path / "cache"))
@@ -250,7 +251,7 @@ def test_cache_round_trip_and_invalidation(tmp_path, monkeypatch):
     write(tmp_path / "SGA.txt", text)
     changed = table_source(tmp_path, table).load(graph)
     assert not np.array_equal(changed.labels, first.labels, equal_nan=True)
-    assert len(list((tmp_path / "cache" / "tables").glob("strains-*.npz"))) == 2
+    assert len(list((tmp_path / "cache" / "tables").glob("strains-*.npys"))) == 2
 
     spec = {"files": [{**STRING_FILE, "relation": "coexp", "weight": "coexpression"}]}
     g1 = edge_source(tmp_path, spec).load()
@@ -377,7 +378,6 @@ def test_new_options_errors_name_the_key(table, message):
 
 def test_cache_entries_are_keyed_by_the_reading_code(tmp_path, monkeypatch):
     """An entry written by other parsing code is never served: the key hashes the readers' source."""
-    from cellreg.toolkit import table_cache
 
     monkeypatch.setenv("CELLREG_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("CELLREG_CACHE_MIN_BYTES", "0")

@@ -16,7 +16,7 @@ import numpy as np
 
 from cellreg.data.phenotypes import Perturbation
 from cellreg.data.text_columns import Category
-from cellreg.toolkit.parallel_index import pool, spread
+from cellreg.toolkit.parallel_index import pool, spread, take
 from cellreg.toolkit.text_tables import TextTable, check_header, column_index, parse_floats, read_table, short_row
 
 if TYPE_CHECKING:
@@ -246,7 +246,10 @@ def _columns(file, config: TableConfig, lay: Layout, label_dtype) -> Rows:
         values, row_codes = enc[c]
         distinct: dict[str, int] = {}
         to = np.asarray([distinct.setdefault(v.strip(), len(distinct)) for v in values], dtype=np.int32)
-        text[name] = Category(list(distinct), to[row_codes[rows]] if len(to) else np.zeros(len(rows), np.int32))
+        row_codes = _rows_of(row_codes, rows, every)
+        if len(to) and not np.array_equal(to, np.arange(len(to))):  # values that strip to one: codes merged
+            row_codes = take(to, row_codes)
+        text[name] = Category(list(distinct), row_codes if len(to) else np.zeros(len(rows), np.int32))
     return Rows(names, codes, kinds, where, sizes, labels, text, rows, cols.line_of, read)
 
 
@@ -280,7 +283,7 @@ def _entries(config: TableConfig, lay: Layout, enc: dict, rows: np.ndarray):
         dropped = np.empty((n_rows, n_cols), bool) if drop else None
         for j, codes in enumerate(row_codes):  # each column's genes gathered straight into its place
             cells = cell_gene[bases[j]:bases[j + 1]]
-            spread(lambda s: np.take(cells, codes[s], out=genes[s, j]), n_rows)  # across the cores
+            spread(lambda s: np.take(cells, codes[s], out=genes[s, j], mode="clip"), n_rows)  # codes are in range: "clip" writes out unbuffered
             if drop:
                 np.take(cell_dropped[bases[j]:bases[j + 1]], codes, out=dropped[:, j])
         genes, dropped = genes.reshape(-1), (dropped.reshape(-1) if drop else None)

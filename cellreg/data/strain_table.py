@@ -25,7 +25,7 @@ from cellreg.data.label_groups import GroupSpec
 from cellreg.data.phenotypes import Perturbation, PhenotypeTable, hand_over
 from cellreg.data.records import NewStrains
 from cellreg.data.text_columns import Category
-from cellreg.toolkit.parallel_index import compress
+from cellreg.toolkit.parallel_index import take
 from cellreg.toolkit.text_tables import delimiter_field, not_empty, read_table, suggest, unknown_genes_message
 
 if TYPE_CHECKING:
@@ -271,7 +271,7 @@ class _Reader:
         resolver = GeneNames.from_file(graph.genes, self.aliases)
         sizes, kinds = rows.sizes, rows.kinds
         per_name = resolver.lookup(rows.names).astype(np.int32)  # a vocabulary is far below 2**31 genes
-        genes = per_name[rows.codes] if len(rows.codes) else np.zeros(0, np.int32)
+        genes = take(per_name, rows.codes) if len(rows.codes) else np.zeros(0, np.int32)
         index = rows.rows  # per strain, its data row (for line numbers)
         labels = rows.labels
         text = dict(rows.text)
@@ -325,9 +325,8 @@ class _Reader:
                     lambda r: rows.line_of(index[r]), {c: text[c].values for c in config.keep}, self.path)
         first = groups.keep  # each group's first row, in group order
         entries = np.repeat(first, sizes)
-        return (compress(entries, genes), compress(entries, kinds), compress(first, sizes), groups.means(labels),
-                {k: Category(v.values, compress(first, v.codes)) for k, v in text.items()},
-                len(sizes) - groups.count, groups.merged_groups)
+        return (genes[entries], kinds[entries], sizes[first], groups.means(labels),
+                {k: v.take(first) for k, v in text.items()}, len(sizes) - groups.count, groups.merged_groups)
 
     def _collapse_repeats(self, line_of, index: np.ndarray, genes: np.ndarray, kinds: np.ndarray, sizes: np.ndarray,
                           vocabulary: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
@@ -365,7 +364,7 @@ class _Reader:
                       "each gene is kept once per strain", stacklevel=4)
         left = sizes.copy()
         np.subtract.at(left, strains, 1)  # a few strains: no count over all of them
-        return compress(keep, genes), compress(keep, kinds), left, n
+        return genes[keep], kinds[keep], left, n
 
     def _add(self, graph: CellGraph, rows, index: np.ndarray, genes: np.ndarray, kinds: np.ndarray,
              sizes: np.ndarray) -> tuple[np.ndarray, tuple[str, ...]]:

@@ -87,16 +87,14 @@ def compress(mask: np.ndarray, rows: np.ndarray, out: np.ndarray | None = None) 
     """``rows[mask]`` (into ``out`` when given, cast to its type) a block of rows at a time, the
     blocks across the cores: no temporary as large as the result (20 M float64 label rows kept into
     float32: 0.47 s → 0.35 s on 2 cores, first touch of ``out`` included)."""
-    starts = np.arange(0, len(mask), COMPRESS_BLOCK)
-    at = np.zeros(len(starts) + 1, np.int64)
-    if len(starts):
-        np.cumsum(np.add.reduceat(mask, starts, dtype=np.int64), out=at[1:])
+    step = COMPRESS_BLOCK
+    at = np.cumsum([0] + [np.count_nonzero(mask[a:a + step]) for a in range(0, len(mask), step)])  # (reduceat: 10x slower)
     if out is None:
         out = np.empty((int(at[-1]),) + rows.shape[1:], rows.dtype)
 
     def block(a: int) -> None:  # a boolean index, then a cast into place (np.compress casting into out: 3x slower)
-        i, block_rows = a // COMPRESS_BLOCK, slice(a, a + COMPRESS_BLOCK)
+        i, block_rows = a // step, slice(a, a + step)
         out[at[i]:at[i + 1]] = rows[block_rows][mask[block_rows]]
 
-    each_block(block, len(mask), COMPRESS_BLOCK)
+    each_block(block, len(mask), step)
     return out
