@@ -172,3 +172,16 @@ def test_used_genes_and_measured_counts_equal_counting_by_hand():
     t = PhenotypeTable.from_sets(sets, labels, ["a", "b", "c"], [f"g{i}" for i in range(60)])
     assert np.flatnonzero(t.used_genes()).tolist() == sorted({int(g) for s in sets for g in s})
     assert t.measured().tolist() == [sum(not np.isnan(v) for v in labels[:, j]) for j in range(3)]
+
+
+def test_set_keys_are_computed_unless_handed_over_and_must_be_one_per_strain():
+    from cellreg.data.replicates import exact_set_keys
+
+    t = PhenotypeTable.from_sets([[0, 1], [2], [1, 0]], np.zeros((3, 1)), ["y"], ["a", "b", "c"])
+    computed = t.set_keys()
+    np.testing.assert_array_equal(computed, exact_set_keys(t.genes, t.kinds, t.set_sizes, [], 3))
+    assert computed[0] == computed[2] != computed[1]  # one set, any order
+    given = computed.copy()
+    assert t.known_set_keys(given).set_keys() is given  # handed over: not computed again
+    with pytest.raises(ValueError, match="one per strain"):
+        t.known_set_keys(np.zeros(2, np.int64))

@@ -154,3 +154,21 @@ def test_set_keys_in_blocks_equal_keys_in_one_block(monkeypatch):
     np.testing.assert_array_equal(replicates.exact_set_keys(genes, kinds, sizes, [condition], 50), whole)
     assert len(np.unique(whole)) == len({(tuple(sorted(zip(genes[a:a + k], kinds[a:a + k]))), c) for a, k, c in
                                          zip(np.cumsum(sizes) - sizes, sizes, condition)})
+
+
+def test_the_merge_hands_over_the_kept_rows_set_keys_without_their_conditions():
+    """replicates' keys are the merged table's own exact set keys (what a random split computes), so
+    the split need not compute them again; a vocabulary too wide for them gives None, same groups."""
+    from cellreg.data.replicates import exact_set_keys, replicates
+
+    rng = np.random.default_rng(7)
+    sizes = rng.integers(1, 4, 3000)
+    genes = rng.integers(0, 40, int(sizes.sum())).astype(np.int32)
+    kinds = rng.integers(0, 3, len(genes)).astype(np.int8)
+    conditions = [rng.integers(0, 3, 3000).astype(np.int32), rng.integers(0, 2, 3000).astype(np.int32)]
+    groups, keys = replicates(genes, kinds, sizes, conditions, 50)
+    entries = np.repeat(groups.keep, sizes)
+    expected = exact_set_keys(genes[entries], kinds[entries], sizes[groups.keep], [], 50)
+    np.testing.assert_array_equal(keys, expected)
+    wide, none = replicates(genes, kinds, sizes, conditions, 2**40)  # three genes of 2**43 codes: no room
+    assert none is None and np.array_equal(wide.keep, groups.keep) and np.array_equal(wide.rows, groups.rows)

@@ -9,6 +9,7 @@ loop over rows.
 
 from __future__ import annotations
 
+import math
 from typing import Callable, Mapping
 
 import attrs
@@ -255,11 +256,19 @@ class Replicates:
         return int(self.rows[at - 1]), int(self.rows[at])
 
 
-def replicates(genes: np.ndarray, kinds: np.ndarray, sizes: np.ndarray, conditions: list[np.ndarray]) -> Replicates:
-    """:func:`group_rows`' groups, from the sort alone where the keys are exact."""
-    flat = exact_set_keys(genes, kinds, sizes, conditions)
-    return Replicates.of_keys(flat) if flat is not None else Replicates.of_groups(group_rows(genes, kinds, sizes,
-                                                                                            conditions))
+def replicates(genes: np.ndarray, kinds: np.ndarray, sizes: np.ndarray, conditions: list[np.ndarray],
+               num_genes: int | None = None) -> tuple[Replicates, np.ndarray | None]:
+    """:func:`group_rows`' groups, from the sort alone where the keys are exact; and the kept rows' set
+    keys over a vocabulary of ``num_genes`` (:func:`exact_set_keys` without the conditions: a random
+    split's keys, so that it does not compute them again), None where they do not fit."""
+    flat = exact_set_keys(genes, kinds, sizes, conditions, num_genes)
+    if flat is not None:
+        groups = Replicates.of_keys(flat)
+        return groups, flat[groups.keep] // math.prod(condition_spans(conditions))  # the condition digits dropped
+    flat = exact_set_keys(genes, kinds, sizes, conditions)  # the table's own genes may leave room the vocabulary does not
+    groups = Replicates.of_keys(flat) if flat is not None else Replicates.of_groups(group_rows(genes, kinds, sizes,
+                                                                                              conditions))
+    return groups, None
 
 
 def check_agree(groups: Replicates, columns: Mapping[str, np.ndarray], line_of: Callable[[np.ndarray], np.ndarray],

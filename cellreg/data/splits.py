@@ -107,7 +107,7 @@ def _hashed(table: PhenotypeTable, config: SplitConfig, rng: np.random.Generator
     parts hold their fractions to binomial noise (0.07 % of a 2 M-strain test set), and a set's side
     depends on the set, the vocabulary and the seed only: appending rows moves no strain."""
     n = table.num_strains
-    keys = exact_set_keys(table.genes, table.kinds, table.set_sizes, [], len(table.gene_names))
+    keys = table.set_keys()
     if keys is None:  # sets too wide for exact keys: hashes of their entries (seconds at 20 M strains)
         keys = strain_keys(table)
     elif table.environment:  # a set under two environments is two strains, as the deal groups them

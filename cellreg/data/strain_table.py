@@ -304,29 +304,33 @@ class _Reader:
             text = {k: v.take(~bad) for k, v in text.items()}
         genes, kinds, sizes, repeated = self._collapse_repeats(rows.line_of, index, genes, kinds, sizes, vocabulary)
         merged = merged_strains = 0
+        set_keys = None
         if self.config.aggregate == "mean" and len(sizes):
-            genes, kinds, sizes, labels, text, merged, merged_strains = self._aggregate(
-                rows, index, genes, kinds, sizes, labels, text)
+            genes, kinds, sizes, labels, text, merged, merged_strains, set_keys = self._aggregate(
+                rows, index, genes, kinds, sizes, labels, text, len(vocabulary))
         offsets = np.concatenate([[0], np.cumsum(sizes)])
         carried = set(self.config.keep) | set(self.config.conditions)
         hand_over(offsets, genes, kinds, labels)  # this reader's own arrays: the table takes them as they are
         table = PhenotypeTable(offsets, genes, kinds, labels.reshape(len(sizes), len(label_names)), label_names,
                                vocabulary, {k: v for k, v in text.items() if k in carried},
                                read_environment(self.config.environment, text, self.path))
+        if set_keys is not None:
+            table.known_set_keys(set_keys)
         stats = TableStats(rows.read, rows.read - n_read, n_unknown, repeated, merged, merged_strains, len(sizes))
         return table, stats
 
-    def _aggregate(self, rows, index, genes, kinds, sizes, labels, text):
+    def _aggregate(self, rows, index, genes, kinds, sizes, labels, text, num_genes: int):
         from cellreg.data.replicates import check_agree, replicates
 
         config = self.config
-        groups = replicates(genes, kinds, sizes, [text[c].codes for c in config.conditions + config.environment_columns])
+        groups, set_keys = replicates(genes, kinds, sizes,
+                                      [text[c].codes for c in config.conditions + config.environment_columns], num_genes)
         check_agree(groups, {c: text[c].codes for c in config.keep if c not in config.conditions},
                     lambda r: rows.line_of(index[r]), {c: text[c].values for c in config.keep}, self.path)
         first = groups.keep  # each group's first row, in group order
         entries = np.repeat(first, sizes)
         return (genes[entries], kinds[entries], sizes[first], groups.means(labels),
-                {k: v.take(first) for k, v in text.items()}, len(sizes) - groups.count, groups.merged_groups)
+                {k: v.take(first) for k, v in text.items()}, len(sizes) - groups.count, groups.merged_groups, set_keys)
 
     def _collapse_repeats(self, line_of, index: np.ndarray, genes: np.ndarray, kinds: np.ndarray, sizes: np.ndarray,
                           vocabulary: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
