@@ -282,29 +282,40 @@ def test_a_split_made_while_the_table_is_hashed_is_the_split(tmp_path, monkeypat
     monkeypatch.setattr(splits, "_parts", lambda t, *a: pending.append(t.fingerprint_pending) or real_parts(t, *a))
     unknown.hash_in_background()
     beside = make_split(unknown, SplitConfig(kind="random"))  # dealt while the hash runs, no cache
-    assert pending == [True] and not unknown.fingerprint_pending and beside.key == given.key
+    assert pending == [True] and beside.key == given.key and not unknown.fingerprint_pending  # the key waits
     assert all(np.array_equal(getattr(beside, p), getattr(given, p)) for p in ("train", "val", "test"))
     assert make_split(fresh(), config).key == given.key  # from the cache this time
 
 
-def test_a_split_made_while_the_table_hashes_warns_only_when_it_is_used(tmp_path):
-    """The split dealt beside the fingerprint's hashing is dropped, warnings and all, when the cache
-    holds the split; used, its warnings stand."""
+def test_a_split_made_while_the_table_hashes_is_used_and_cached_once_its_key_is_known(tmp_path, monkeypatch):
+    """The split dealt beside the fingerprint's hashing is the split, warnings and all; make_split does
+    not wait for the hash: the key, then the cache entry, follow it on a thread."""
+    import time
+
+    from cellreg.toolkit import table_cache
+
     sets = [[0, 1]] * 600 + [[i, i + 1] for i in range(2, 402)]  # one set in 60 % of the strains
     names = [f"g{i}" for i in range(403)]
 
-    def hashing_table():
-        t = PhenotypeTable.from_sets(sets, np.zeros((len(sets), 1)), ["y"], names)
-        object.__setattr__(t, "_hashing", True)  # as hash_in_background leaves it, minus the thread
-        return t
+    def table():
+        return PhenotypeTable.from_sets(sets, np.zeros((len(sets), 1)), ["y"], names)
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # a seed whose deal puts the big set in test (and warns)
-        seed = next(s for s in range(50) if 0 in make_split(hashing_table(), SplitConfig(kind="random", seed=s)).test)
+        seed = next(s for s in range(50) if 0 in make_split(table(), SplitConfig(kind="random", seed=s)).test)
     cfg = SplitConfig(kind="random", seed=seed, cache_dir=str(tmp_path))
+    real_hash = PhenotypeTable._content_hash
+    monkeypatch.setattr(PhenotypeTable, "_content_hash", lambda self: time.sleep(0.5) or real_hash(self))
+    hashing = table()
+    hashing.hash_in_background()
     with pytest.warns(UserWarning, match="test holds"):
-        first = make_split(hashing_table(), cfg)
+        first = make_split(hashing, cfg)
+    assert hashing.fingerprint_pending and not list(tmp_path.glob("split-*.npz"))  # returned before the hash
+    table_cache.written()
+    assert [p.name for p in tmp_path.glob("split-*.npz")] == [f"split-random-{first.key}.npz"]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        again = make_split(hashing_table(), cfg)  # from the cache
-    assert not caught and np.array_equal(again.test, first.test)
+        again = make_split(table(), cfg)  # its fingerprint known: from the cache
+    assert not caught and again.key == first.key and np.array_equal(again.test, first.test)
+
+

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import enum
 import threading
+import weakref
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Mapping, Sequence
 
@@ -40,6 +42,9 @@ class Perturbation(enum.IntEnum):
 
 
 _HASHING = threading.Lock()  # one table hashed at a time: a second asker waits for the first's result
+_PENDING: "weakref.WeakKeyDictionary[PhenotypeTable, Future]" = weakref.WeakKeyDictionary()
+"""Tables hashing on a thread (:meth:`PhenotypeTable.hash_in_background`), kept off the table itself: a
+table goes to spawned data-loader workers by pickle, and a future does not pickle."""
 
 
 def _frozen_array(dtype):
@@ -97,8 +102,6 @@ class PhenotypeTable:
     # one scalar group per label not declared in one
     label_groups: tuple[LabelGroup, ...] = attrs.field(default=(), converter=tuple, eq=False)
     _fingerprint: str | None = attrs.field(default=None, init=False, eq=False, repr=False)  # once computed
-    _hashing: bool = attrs.field(default=False, init=False, eq=False, repr=False)  # a thread began it (no Thread
-    # kept: a table goes to spawned data-loader workers by pickle)
     _sizes: np.ndarray = attrs.field(default=None, init=False, eq=False, repr=False)  # [S], from the offsets
     _used: np.ndarray | None = attrs.field(default=None, init=False, eq=False, repr=False)  # used_genes, once
     _set_keys: np.ndarray | None = attrs.field(default=None, init=False, eq=False, repr=False)  # a reader's, set_keys
@@ -225,6 +228,9 @@ class PhenotypeTable:
         """A hash of the content (hashing 20 M strains takes a second: computed once per table; a
         second thread asking meanwhile waits for the first)."""
         if self._fingerprint is None:
+            pending = _PENDING.get(self)
+            if pending is not None:
+                return pending.result()
             with _HASHING:
                 if self._fingerprint is None:
                     object.__setattr__(self, "_fingerprint", self._content_hash())
@@ -232,15 +238,36 @@ class PhenotypeTable:
 
     def hash_in_background(self) -> None:
         """Start hashing on a thread (a reader with a large table it just made): :meth:`fingerprint`
-        then waits for that thread's result, and a split is made meanwhile (``make_split``)."""
-        if self._fingerprint is None and not self._hashing:
-            object.__setattr__(self, "_hashing", True)
-            threading.Thread(target=self.fingerprint, name="cellreg-fingerprint", daemon=True).start()
+        then waits for that thread's result, and the split and the reports are made meanwhile
+        (:meth:`fingerprint_later`)."""
+        if self._fingerprint is None and self not in _PENDING:
+            future: Future = Future()
+            _PENDING[self] = future
+
+            def work() -> None:
+                try:
+                    with _HASHING:
+                        object.__setattr__(self, "_fingerprint", self._content_hash())
+                    future.set_result(self._fingerprint)
+                except BaseException as exc:  # the asker gets it
+                    future.set_exception(exc)
+
+            threading.Thread(target=work, name="cellreg-fingerprint", daemon=True).start()
+
+    def fingerprint_later(self) -> Future:
+        """:meth:`fingerprint` as a future: the thread's while it hashes, else done now."""
+        pending = _PENDING.get(self)
+        if pending is not None:
+            return pending
+        done: Future = Future()
+        done.set_result(self.fingerprint())
+        return done
 
     @property
     def fingerprint_pending(self) -> bool:
         """Whether the fingerprint is being hashed on a thread (:meth:`hash_in_background`)."""
-        return self._fingerprint is None and self._hashing
+        pending = _PENDING.get(self)
+        return pending is not None and not pending.done()
 
     def known_fingerprint(self, fingerprint: str) -> "PhenotypeTable":
         """This table, its fingerprint given: a cache entry keyed by the table's inputs stores it."""

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import warnings
+from concurrent.futures import Future
 from pathlib import Path
 
 import attrs
@@ -48,7 +49,14 @@ class Split:
     train: np.ndarray
     val: np.ndarray
     test: np.ndarray
-    key: str  # hash of data + settings; identical keys mean identical splits
+    _key: str | Future  # hash of data + settings; identical keys mean identical splits (a Future: still hashing)
+
+    @property
+    def key(self) -> str:
+        """The key, waited for where the table's fingerprint is still being hashed (``make_split``)."""
+        if isinstance(self._key, Future):
+            object.__setattr__(self, "_key", self._key.result())
+        return self._key
 
     def sizes(self) -> dict[str, int]:
         return {"train": len(self.train), "val": len(self.val), "test": len(self.test)}
@@ -302,13 +310,14 @@ def make_split(table: PhenotypeTable, config: SplitConfig, write_cache: bool = T
     ``sides``: for ``kind = "files"``, which file each strain came from (0 main, 1 val, 2 test)."""
     if (config.kind == "files") != (sides is not None):
         raise ValueError('sides go with kind = "files" and only with it')
-    # a table its reader is hashing on a thread (20 M strains: a second): the split is made meanwhile,
-    # and dropped if the cache holds it after all (a table read again, its split not), with its warnings
-    parts, held = None, []
     if fingerprint is None and table.fingerprint_pending:
-        with warnings.catch_warnings(record=True) as held:
-            warnings.simplefilter("always")
-            parts = _parts(table, config, sides)
+        # a table its reader is hashing on a thread (20 M strains: 0.6 s): the split is made meanwhile
+        # and used as it is (a split is a function of the table and the settings: a cached one would be
+        # the same); its key, and its cache entry, follow the hash
+        key: Future = Future()
+        split = Split(*map(_ascending, _parts(table, config, sides)), key)
+        table_cache.in_background(f"split key {id(key)}", lambda: _finish(table, config, sides, split, key, write_cache))
+        return split
     key = split_key(table, config, sides, fingerprint)
     cache = _cache_path(config, key, table.num_strains)
     if cache is not None:
@@ -316,16 +325,31 @@ def make_split(table: PhenotypeTable, config: SplitConfig, write_cache: bool = T
         if cache.exists():
             with np.load(cache, allow_pickle=False) as z:
                 return Split(*(z[part].astype(np.int64) for part in ("train", "val", "test")), key)
-    for w in held:  # the speculative split is the one used: its warnings stand
-        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-    train, val, test = parts if parts is not None else _parts(table, config, sides)
-    split = Split(_ascending(train), _ascending(val), _ascending(test), key)
+    split = Split(*map(_ascending, _parts(table, config, sides)), key)
     if cache is not None and write_cache:
-        n = table.num_strains  # stored narrow (20 M strains as 80 MB of uint32, not 160 MB), narrowed by the writer
-        parts = dict(train=split.train, val=split.val, test=split.test)
-        table_cache.write_entry(cache, {**parts, "meta": np.array(json.dumps(attrs.asdict(config)))},
-                                lambda: {k: table_cache.narrow(v, n) for k, v in parts.items()})
+        _write(cache, table, config, split)
     return split
+
+
+def _finish(table: PhenotypeTable, config: SplitConfig, sides: np.ndarray | None, split: Split, pending: Future,
+            write_cache: bool) -> None:
+    """The key of a split made while its table was hashed, and its cache entry (on a thread)."""
+    try:
+        key = split_key(table, config, sides)
+    except BaseException as exc:  # whoever asks for the key gets it
+        pending.set_exception(exc)
+        return
+    pending.set_result(key)
+    cache = _cache_path(config, key, table.num_strains)
+    if cache is not None and write_cache:
+        _write(cache, table, config, split)
+
+
+def _write(cache: Path, table: PhenotypeTable, config: SplitConfig, split: Split) -> None:
+    n = table.num_strains  # stored narrow (20 M strains as 80 MB of uint32, not 160 MB), narrowed by the writer
+    parts = dict(train=split.train, val=split.val, test=split.test)
+    table_cache.write_entry(cache, {**parts, "meta": np.array(json.dumps(attrs.asdict(config)))},
+                            lambda: {k: table_cache.narrow(v, n) for k, v in parts.items()})
 
 
 def _ascending(part: np.ndarray) -> np.ndarray:

@@ -193,7 +193,7 @@ class Entry:
 BACKGROUND_BYTES = 64 << 20
 """An entry this large is written on a thread while the command goes on (a 20 M-row table's
 600 MB take seconds to write, most of it waiting on the file system)."""
-_writing: dict[Path, threading.Thread] = {}
+_writing: dict[Path | str, threading.Thread] = {}
 _writing_lock = threading.Lock()
 
 
@@ -220,15 +220,28 @@ def write_entry(path: Path, arrays: Mapping[str, np.ndarray],
     thread.start()
 
 
-def written(path: Path | None = None) -> None:
-    """Wait for the background writes of the entry at ``path`` (of every entry: None)."""
+def in_background(name: str, work: Callable[[], None]) -> None:
+    """``work()`` on a thread that :func:`written` (of every entry) waits for: an entry whose path is
+    known only once a hash is done (a split's)."""
+    thread = threading.Thread(target=work, name=f"cellreg-cache-{name}")
     with _writing_lock:
-        threads = [(p, t) for p, t in _writing.items() if path is None or p == path]
-    for p, thread in threads:
-        thread.join()
+        _writing[name] = thread
+    thread.start()
+
+
+def written(path: Path | None = None) -> None:
+    """Wait for the background writes of the entry at ``path`` (of every entry, and of the work that
+    starts more of them: None)."""
+    while True:
         with _writing_lock:
-            if _writing.get(p) is thread:
-                del _writing[p]
+            threads = [(p, t) for p, t in _writing.items() if path is None or p == path]
+        if not threads:
+            return
+        for p, thread in threads:
+            thread.join()
+            with _writing_lock:
+                if _writing.get(p) is thread:
+                    del _writing[p]
 
 
 def npz_writer(arrays: Mapping[str, np.ndarray]):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from concurrent.futures import Future
 from pathlib import Path
 
 import attrs
@@ -45,10 +46,15 @@ log = logging.getLogger("cellreg")
 class Data:
     graph: CellGraph
     table: PhenotypeTable  # restricted to the labels being trained on
-    fingerprint: str  # of the whole table, so runs on other labels of the same data compare
+    _fingerprint: Future  # of the whole table, so runs on other labels of the same data compare (maybe hashing)
     split: Split
     leaks: list[Leak] = attrs.field(factory=list)  # per relation, held-out strains it joins (cellreg.data.leaks)
     dropped: dict[str, np.ndarray] = attrs.field(factory=dict)  # [split] held_out_edges = "drop": edge positions
+
+    @property
+    def fingerprint(self) -> str:
+        """The whole table's fingerprint, waited for where it is still hashed (``inspect`` never waits)."""
+        return self._fingerprint.result()
 
     @functools.cached_property
     def scaler(self) -> LabelScaler:
@@ -227,7 +233,7 @@ class Pipeline:
                 split = make_split(table, settings, self.write_cache, sides)  # labels do not move strains
             except ConfigError as exc:  # name the config file, not just [split]
                 raise ConfigError(source, exc.errors) from None
-        fingerprint = table.fingerprint()  # hashed once, beside the split (make_split)
+        fingerprint = table.fingerprint_later()  # hashed once, beside the split and the reports
         table = select_labels(table, config, source)
         check_measured(table, split.train, source, self.phenotypes.describe())  # a data error before any report
         leaks, dropped = self._held_out_edges(graph, table, split)
