@@ -77,8 +77,8 @@ def test_a_large_entry_is_written_on_a_thread_and_read_back_whole(tmp_path, monk
     release = threading.Event()
     real = table_cache.records_writer
 
-    def slow(arrays):  # the write starts only when the test says so
-        write = real(arrays)
+    def slow(arrays, later=None):  # the write starts only when the test says so
+        write = real(arrays, later)
         return lambda tmp: (release.wait(30), write(tmp))
 
     monkeypatch.setattr(table_cache, "records_writer", slow)

@@ -348,8 +348,9 @@ def _finish(table: PhenotypeTable, config: SplitConfig, sides: np.ndarray | None
 def _write(cache: Path, table: PhenotypeTable, config: SplitConfig, split: Split) -> None:
     n = table.num_strains  # stored narrow (20 M strains as 80 MB of uint32, not 160 MB), narrowed by the writer
     parts = dict(train=split.train, val=split.val, test=split.test)
-    table_cache.write_entry(cache, {**parts, "meta": np.array(json.dumps(attrs.asdict(config)))},
-                            lambda: {k: table_cache.narrow(v, n) for k, v in parts.items()})
+    table_cache.write_entry(cache, {"meta": np.array(json.dumps(attrs.asdict(config)))},
+                            lambda: {k: table_cache.narrow(v, n) for k, v in parts.items()},
+                            background=n * 4 >= table_cache.BACKGROUND_BYTES)
 
 
 def _ascending(part: np.ndarray) -> np.ndarray:

@@ -28,6 +28,8 @@ from cellreg.toolkit.atomic import atomic_write
 from cellreg.toolkit.mapped_file import windows
 
 FORMAT = 3  # 2: sizes, gene numbers and codes stored narrow; 3: .npy records, not .npz
+Later = Callable[[], Mapping[str, np.ndarray]] | None
+"""More arrays for an entry, made where it is written (on its thread for a large one)."""
 log = logging.getLogger("cellreg")
 
 
@@ -184,8 +186,8 @@ class Entry:
             log.warning("table cache: ignoring unreadable %s (%s)", self.path, exc)
             return None
 
-    def save(self, arrays: Mapping[str, np.ndarray], later: Callable[[], Mapping[str, np.ndarray]] | None = None) -> None:
-        """``later``: more arrays, made where the entry is written (on its thread for a large one)."""
+    def save(self, arrays: Mapping[str, np.ndarray], later: Later = None) -> None:
+        """``later``: more arrays, made where the entry is written (:data:`Later`)."""
         if self.path is not None:
             write_entry(self.path, arrays, later, records_writer)
 
@@ -197,20 +199,21 @@ _writing: dict[Path | str, threading.Thread] = {}
 _writing_lock = threading.Lock()
 
 
-def write_entry(path: Path, arrays: Mapping[str, np.ndarray],
-                later: Callable[[], Mapping[str, np.ndarray]] | None = None, writer=None) -> None:
-    """``arrays`` (and ``later()``'s) as an ``.npz`` at ``path`` (or by ``writer``: :func:`records_writer`),
-    atomically; from
-    :data:`BACKGROUND_BYTES` on, on a thread that the interpreter waits for at exit and
-    :func:`written` waits for before a read. A read-only or full cache folder costs speed, not the
-    run: a warning."""
+def write_entry(path: Path, arrays: Mapping[str, np.ndarray], later: Later = None, writer=None,
+                background: bool | None = None) -> None:
+    """``arrays``, then ``later()``'s, as an ``.npz`` at ``path`` (or by ``writer``:
+    :func:`records_writer` writes ``arrays`` while ``later`` is still being made), atomically; from
+    :data:`BACKGROUND_BYTES` of ``arrays`` on (or as ``background`` says), on a thread that
+    :func:`written` waits for, at exit and before a read. A read-only or full cache folder costs
+    speed, not the run: a warning."""
     def write() -> None:
         try:
-            atomic_write(path, (writer or npz_writer)({**arrays, **(later() if later is not None else {})}))
+            atomic_write(path, (writer or npz_writer)(arrays, later))
         except OSError as exc:
             log.warning("cache: cannot write %s (%s)", path, exc)
 
-    if sum(np.asarray(a).nbytes for a in arrays.values()) < BACKGROUND_BYTES:
+    if not (sum(np.asarray(a).nbytes for a in arrays.values()) >= BACKGROUND_BYTES if background is None
+            else background):
         write()
         return
     written(path)  # one writer per entry
@@ -244,25 +247,27 @@ def written(path: Path | None = None) -> None:
                     del _writing[p]
 
 
-def npz_writer(arrays: Mapping[str, np.ndarray]):
-    """A writer for :func:`~cellreg.toolkit.atomic.atomic_write`: ``arrays`` as an ``.npz``."""
+def npz_writer(arrays: Mapping[str, np.ndarray], later: Later = None):
+    """A writer for :func:`~cellreg.toolkit.atomic.atomic_write`: ``arrays`` and ``later()``'s as an ``.npz``."""
     def write(tmp: str) -> None:
         with open(tmp, "wb") as f:  # a file object: np.savez would append ".npz" to a bare name
-            np.savez(f, **arrays)
+            np.savez(f, **arrays, **(later() if later is not None else {}))
 
     return write
 
 
-def records_writer(arrays: Mapping[str, np.ndarray]):
+def records_writer(arrays: Mapping[str, np.ndarray], later: Later = None):
     """A writer for :func:`~cellreg.toolkit.atomic.atomic_write`: each array as its name (two bytes of
     length, then UTF-8) and an ``.npy`` record, written from its own memory (a 20 M-row table's 350 MB:
-    0.12 s, against 0.25–0.45 s for ``np.savez``, whose zip copies and checksums every chunk)."""
+    0.12 s, against 0.25–0.45 s for ``np.savez``, whose zip copies and checksums every chunk);
+    ``arrays`` first, then ``later()``'s, so that the write goes on while they are made."""
     def write(tmp: str) -> None:
         with open(tmp, "wb") as f:
-            for name, a in arrays.items():
-                encoded = name.encode()
-                f.write(len(encoded).to_bytes(2, "little") + encoded)
-                np.lib.format.write_array(f, np.asarray(a), allow_pickle=False)
+            for part in (arrays, later):
+                for name, a in (part() if callable(part) else part or {}).items():
+                    encoded = name.encode()
+                    f.write(len(encoded).to_bytes(2, "little") + encoded)
+                    np.lib.format.write_array(f, np.asarray(a), allow_pickle=False)
 
     return write
 
