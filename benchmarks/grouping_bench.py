@@ -1,7 +1,8 @@
 """Grouping 20 M keys in order of first appearance (cellreg/toolkit/grouping.py) against the ways it
-replaced: pyarrow's ``dictionary_encode`` (the hash table used before) and a stable ``argsort``. Keys
-like a pair screen's exact set keys (35 bits, 2.5 M repeats) and like 64-bit strain hashes. Medians of
-``--repeats`` runs in one process, so compare ratios within a line.
+replaced: pyarrow's ``dictionary_encode`` (the hash table used before) and a stable ``argsort``; and
+the replicate merge's groups (``Replicates.of_keys``: one sort's tie marks, only repeated keys spelled
+out). Keys like a pair screen's exact set keys (35 bits, 2.5 M repeats) and like 64-bit strain hashes.
+Medians of ``--repeats`` runs in one process, so compare ratios within a line.
 
     python benchmarks/grouping_bench.py [--rows 20000000] [--repeats 3]
 """
@@ -15,6 +16,7 @@ import time
 import numpy as np
 import pyarrow as pa
 
+from cellreg.data.replicates import Replicates
 from cellreg.toolkit.grouping import first_appearance
 
 
@@ -48,12 +50,13 @@ def main(argv=None) -> None:
     args = rows_and_repeats(__doc__, argv)
     rng = np.random.default_rng(0)
     n = args.rows
-    print("| keys | first_appearance s | dictionary_encode s | stable argsort s (the sort alone) |")
-    print("| --- | --- | --- | --- |")
+    print("| keys | first_appearance s | dictionary_encode s | stable argsort s (the sort alone) | Replicates.of_keys s |")
+    print("| --- | --- | --- | --- | --- |")
     for name, keys in (("exact set keys (35 bits)", rng.integers(0, 2**35, n).astype(np.int64)),
                        ("64-bit hashes", rng.integers(0, 2**64 - 1, n, dtype=np.uint64))):
         keys[rng.integers(0, n, n // 8)] = keys[rng.integers(0, n, n // 8)]  # repeats, as replicates
-        row = [median_seconds(f, args.repeats, keys) for f in (first_appearance, dictionary_encode, stable_argsort)]
+        row = [median_seconds(f, args.repeats, keys)
+               for f in (first_appearance, dictionary_encode, stable_argsort, Replicates.of_keys)]
         print(f"| {name} | " + " | ".join(f"{x:.2f}" for x in row) + " |", flush=True)
 
 

@@ -36,3 +36,22 @@ def test_a_file_system_that_cannot_map_files_gets_the_same_bytes_read(tmp_path, 
     monkeypatch.setattr(mapped_file.mmap, "mmap", refuse)
     read = b"".join(bytes(window[at:]) for window, at in mapped_file.windows(tmp_path / "f", 10))
     assert read == mapped == data[10:] and mapped_file.contains(tmp_path / "f", bytes([255, 0]), 10)
+
+
+def test_a_file_read_through_answers_its_marks_without_reading_until_it_changes(tmp_path, monkeypatch):
+    monkeypatch.setattr(mapped_file, "WINDOW", mmap.ALLOCATIONGRANULARITY)
+    data = bytearray(b"a" * (3 * mmap.ALLOCATIONGRANULARITY + 10))
+    data[5], data[2 * mmap.ALLOCATIONGRANULARITY + 3] = ord("#"), ord('"')  # one in the first window, one later
+    path = tmp_path / "f"
+    path.write_bytes(bytes(data))
+    seen = []
+    mapped_file.read_through(path, lambda window: seen.append(bytes(window)))
+    assert b"".join(seen) == bytes(data)
+    real = mapped_file.windows
+    monkeypatch.setattr(mapped_file, "windows", lambda *a: pytest.fail("read again"))
+    for start in (0, 5, 6, 2 * mmap.ALLOCATIONGRANULARITY + 3, 2 * mmap.ALLOCATIONGRANULARITY + 4):
+        for mark in mapped_file.MARKS:
+            assert mapped_file.contains(path, mark, start) == (mark in data[start:]), (mark, start)
+    monkeypatch.setattr(mapped_file, "windows", real)
+    path.write_bytes(bytes(data).replace(b'"', b"a") + b"a")  # changed (its size too): stale marks, the file is read
+    assert not mapped_file.contains(path, b'"') and mapped_file.contains(path, b"#")

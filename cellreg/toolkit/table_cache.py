@@ -25,7 +25,7 @@ from typing import Any, Callable, Iterable, Mapping
 import numpy as np
 
 from cellreg.toolkit.atomic import atomic_write
-from cellreg.toolkit.mapped_file import windows
+from cellreg.toolkit.mapped_file import read_through
 
 FORMAT = 3  # 2: sizes, gene numbers and codes stored narrow; 3: .npy records, not .npz
 Later = Callable[[], Mapping[str, np.ndarray]] | None
@@ -82,8 +82,7 @@ def hash_bytes(path: Path) -> str:
         import hashlib
 
         h, name = hashlib.blake2b(digest_size=16), "blake2b"
-    for window, _ in windows(path):  # hashed in place: 1.8 GB in 0.28 s, against 0.45 s read in chunks
-        h.update(window)
+    read_through(path, h.update)  # hashed in place: 1.8 GB in 0.28 s, against 0.45 s read in chunks
     return f"{name}:{h.hexdigest()}"
 
 
