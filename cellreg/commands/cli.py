@@ -201,6 +201,7 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="cellreg", description=__doc__)
     p.add_argument("--debug", action="store_true",
                    help="show the full traceback of an error (also: environment variable CELLREG_DEBUG=1)")
+    p.set_defaults(quick_exit=False)  # True for a command that starts no process and holds no tracker
     sub = p.add_subparsers(dest="command", required=True)
     r = sub.add_parser("run", help="train a model from a TOML config")
     r.add_argument("config", nargs="?", help="TOML run config")
@@ -298,7 +299,7 @@ def main(argv: list[str] | None = None, leave: bool = False) -> int:
     debug = args.debug or os.environ.get("CELLREG_DEBUG", "") not in ("", "0")
     try:
         code = args.func(args)
-        if leave and getattr(args, "quick_exit", False):
+        if leave and args.quick_exit:
             _quick_exit(code)
         return code
     except (ConfigError, PluginError) as exc:
@@ -315,8 +316,8 @@ def main(argv: list[str] | None = None, leave: bool = False) -> int:
 
 def _quick_exit(code: int) -> None:
     """End the process once its output is out and its cache entries written, without the
-    interpreter's teardown: torch's alone takes 0.3 s, and freeing a 20 M-row table's arrays one by one
-    more (``cellreg inspect`` of a 20 M-row table: docs/benchmarks.md)."""
+    interpreter's teardown: torch's alone takes a quarter of a second, and freeing a 20 M-row table's
+    arrays one by one more (``cellreg inspect`` of a 20 M-row table: docs/benchmarks.md)."""
     from cellreg.toolkit import table_cache
 
     table_cache.written()

@@ -257,7 +257,7 @@ class Replicates:
 
 
 def replicates(genes: np.ndarray, kinds: np.ndarray, sizes: np.ndarray, conditions: list[np.ndarray],
-               num_genes: int | None = None) -> tuple[Replicates, np.ndarray | None]:
+               num_genes: int) -> tuple[Replicates, np.ndarray | None]:
     """:func:`group_rows`' groups, from the sort alone where the keys are exact; and the kept rows' set
     keys over a vocabulary of ``num_genes`` (:func:`exact_set_keys` without the conditions: a random
     split's keys, so that it does not compute them again), None where they do not fit."""
