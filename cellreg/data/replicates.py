@@ -265,7 +265,8 @@ def replicates(genes: np.ndarray, kinds: np.ndarray, sizes: np.ndarray, conditio
     if flat is not None:
         groups = Replicates.of_keys(flat)
         return groups, flat[groups.keep] // math.prod(condition_spans(conditions))  # the condition digits dropped
-    flat = exact_set_keys(genes, kinds, sizes, conditions)  # the table's own genes may leave room the vocabulary does not
+    flat = exact_set_keys(genes, kinds, sizes, conditions)  # the table's own genes may leave room where the
+    # vocabulary's do not
     groups = Replicates.of_keys(flat) if flat is not None else Replicates.of_groups(group_rows(genes, kinds, sizes,
                                                                                               conditions))
     return groups, None

@@ -128,7 +128,7 @@ def _hashed(table: PhenotypeTable, config: SplitConfig, rng: np.random.Generator
                          for f in (config.test_fraction, config.test_fraction + config.val_fraction))
     side = np.empty(n, np.uint8)  # 0 test, 1 validation, 2 training
 
-    def block(a: int) -> None:  # the mix and the cuts a block at a time, in the cache (0.39 s -> 0.1 s)
+    def block(a: int) -> None:  # the mix and the cuts a block at a time, in the cache (20 M pairs: 0.65 -> 0.48 s)
         where = mix64(keys[a:a + HASH_BLOCK] ^ word)
         np.add(where >= cut_test, where >= cut_val, out=side[a:a + HASH_BLOCK], dtype=np.uint8)
 
@@ -316,7 +316,8 @@ def make_split(table: PhenotypeTable, config: SplitConfig, write_cache: bool = T
         # the same); its key, and its cache entry, follow the hash
         key: Future = Future()
         split = Split(*map(_ascending, _parts(table, config, sides)), key)
-        table_cache.in_background(f"split key {id(key)}", lambda: _finish(table, config, sides, split, key, write_cache))
+        table_cache.in_background(f"split key {id(key)}",
+                                  lambda: _finish(table, config, sides, split, key, write_cache))
         return split
     key = split_key(table, config, sides, fingerprint)
     cache = _cache_path(config, key, table.num_strains)

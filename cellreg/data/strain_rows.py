@@ -283,7 +283,8 @@ def _entries(config: TableConfig, lay: Layout, enc: dict, rows: np.ndarray):
         dropped = np.empty((n_rows, n_cols), bool) if drop else None
         for j, codes in enumerate(row_codes):  # each column's genes gathered straight into its place
             cells = cell_gene[bases[j]:bases[j + 1]]
-            spread(lambda s: np.take(cells, codes[s], out=genes[s, j], mode="clip"), n_rows)  # codes are in range: "clip" writes out unbuffered
+            # across the cores; the codes are in range, and "clip" writes into the strided column unbuffered
+            spread(lambda s: np.take(cells, codes[s], out=genes[s, j], mode="clip"), n_rows)
             if drop:
                 np.take(cell_dropped[bases[j]:bases[j + 1]], codes, out=dropped[:, j])
         genes, dropped = genes.reshape(-1), (dropped.reshape(-1) if drop else None)

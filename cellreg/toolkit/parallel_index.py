@@ -88,7 +88,8 @@ def compress(mask: np.ndarray, rows: np.ndarray, out: np.ndarray | None = None) 
     blocks across the cores: no temporary as large as the result (20 M float64 label rows kept into
     float32: 0.47 s → 0.35 s on 2 cores, first touch of ``out`` included)."""
     step = COMPRESS_BLOCK
-    at = np.cumsum([0] + [np.count_nonzero(mask[a:a + step]) for a in range(0, len(mask), step)])  # (reduceat: 10x slower)
+    # where each block's rows go: a count per block (np.add.reduceat over the mask was 10x slower)
+    at = np.cumsum([0] + [np.count_nonzero(mask[a:a + step]) for a in range(0, len(mask), step)])
     if out is None:
         out = np.empty((int(at[-1]),) + rows.shape[1:], rows.dtype)
 
