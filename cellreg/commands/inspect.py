@@ -9,7 +9,6 @@ import numpy as np
 
 from cellreg.data.label_groups import group_columns
 from cellreg.data.profiles import profile_columns
-from cellreg.toolkit.parallel_index import pool
 from cellreg.training.pipeline import Pipeline
 
 
@@ -34,18 +33,15 @@ def _labels(pipe: Pipeline) -> list[str]:
                        f"{int(measured.sum()):,} of {values.size:,} strain x feature values measured; per feature, "
                        f"mean |change| {np.nanmean(np.abs(values)):.4g}, sd of change "
                        f"{np.nanmean(np.nanstd(values, 0)):.4g} (averaged over features)")
-    singles = [j for j in range(len(table.label_names)) if not in_profile[j]]
-    for j, (count, stats) in zip(singles, pool().map(lambda j: _column_stats(raw[:, j]), singles)):  # across the cores
-        out.append(f"  {table.label_names[j]}: {count:,} of {len(raw):,} strains measured ({stats})")
+    for j, name in enumerate(table.label_names):
+        if in_profile[j]:
+            continue
+        col = np.ascontiguousarray(raw[:, j])  # one strided copy; every pass after it reads contiguous memory
+        missing = np.isnan(col)
+        measured = col[~missing] if missing.any() else col  # nanmean and nanstd copied the column thrice
+        stats = "mean {:.4g}, sd {:.4g}".format(*mean_sd(measured)) if len(measured) else "no values"
+        out.append(f"  {name}: {len(measured):,} of {len(col):,} strains measured ({stats})")
     return out
-
-
-def _column_stats(values: np.ndarray) -> tuple[int, str]:
-    """How many of one label's values are measured, and their mean and sd."""
-    col = np.ascontiguousarray(values)  # one strided copy; every pass after it reads contiguous memory
-    missing = np.isnan(col)
-    measured = col[~missing] if missing.any() else col  # nanmean and nanstd copied the column thrice
-    return len(measured), "mean {:.4g}, sd {:.4g}".format(*mean_sd(measured)) if len(measured) else "no values"
 
 
 def mean_sd(values: np.ndarray, block: int = 1 << 20) -> tuple[float, float]:
