@@ -308,7 +308,8 @@ class _Reader:
         if self.config.aggregate == "mean" and len(sizes):
             genes, kinds, sizes, labels, text, merged, merged_strains, set_keys = self._aggregate(
                 rows, index, genes, kinds, sizes, labels, text, len(vocabulary))
-        offsets = np.concatenate([[0], np.cumsum(sizes)])
+        offsets = np.zeros(len(sizes) + 1, np.int64)
+        np.cumsum(sizes, out=offsets[1:])  # in place: no 160 MB temporary at 20 M strains
         carried = set(self.config.keep) | set(self.config.conditions)
         hand_over(offsets, genes, kinds, labels)  # this reader's own arrays: the table takes them as they are
         table = PhenotypeTable(offsets, genes, kinds, labels.reshape(len(sizes), len(label_names)), label_names,
