@@ -56,21 +56,21 @@ def test_left_alone_when_the_user_chose_or_the_kernel_does_not_stall(tmp_path, m
     assert numpy_huge_pages(True) is True
 
 
-@pytest.mark.parametrize("variable", ["MALLOC_MMAP_MAX_", "MALLOC_TRIM_THRESHOLD_"])
+@pytest.mark.parametrize("variable", ["MALLOC_MMAP_MAX_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_ARENA_MAX"])
 def test_freed_memory_settings_leave_the_users_glibc_variables_alone(monkeypatch, variable):
     monkeypatch.setenv(variable, "0")
     assert keep_freed_memory() is False
 
 
 def test_no_c_library_no_settings(monkeypatch):
-    for variable in ("MALLOC_MMAP_MAX_", "MALLOC_TRIM_THRESHOLD_"):
+    for variable in ("MALLOC_MMAP_MAX_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_ARENA_MAX"):
         monkeypatch.delenv(variable, raising=False)
     assert keep_freed_memory("no-such-library-cellreg") is False
 
 
 @pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="mallopt is glibc's")
 def test_freed_memory_is_kept_on_glibc():
-    """In a child process (the setting lasts for the process): glibc takes both parameters."""
+    """In a child process (the setting lasts for the process): glibc takes all three parameters."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
     out = subprocess.run([sys.executable, "-c", "from cellreg.toolkit.process_memory import keep_freed_memory; "
                           "print(keep_freed_memory())"], env=env, capture_output=True, text=True, timeout=120)
