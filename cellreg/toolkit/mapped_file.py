@@ -50,15 +50,16 @@ def windows(path: Path, start: int = 0) -> Iterator[tuple[mmap.mmap | bytes, int
             pos += length
 
 
-def _state(path: Path) -> tuple[str, tuple]:
-    """The file, and what any write through the file system changes (device, inode, size, times)."""
+def file_state(path: Path) -> tuple[str, tuple]:
+    """The file, and what any write through the file system changes: its device, inode, size, mtime
+    and ctime (what the cache's file digests and :func:`read_through`'s marks are remembered by)."""
     st = os.stat(path)
     return str(Path(path).resolve()), (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
 def read_through(path: Path, each: Callable[[mmap.mmap | bytes], None]) -> None:
     """``each(window)`` over the whole file, noting where each of :data:`MARKS` last occurs."""
-    state = _state(path)
+    state = file_state(path)
     last, offset = dict.fromkeys(MARKS, -1), 0
     for window, _ in windows(path):  # from byte 0: the windows follow each other
         view = memoryview(window)
@@ -80,7 +81,7 @@ def contains(path: Path, needle: bytes, start: int = 0) -> bool:
     :data:`MARKS` in a file read through since it last changed, without reading it."""
     if needle in MARKS:
         with _marks_lock:
-            known = _marks.get(_state(path))
+            known = _marks.get(file_state(path))
         if known is not None:
             return known[needle] >= start
     carry = b""

@@ -25,7 +25,7 @@ from typing import Any, Callable, Iterable, Mapping
 import numpy as np
 
 from cellreg.toolkit.atomic import atomic_write
-from cellreg.toolkit.mapped_file import read_through
+from cellreg.toolkit.mapped_file import file_state, read_through
 
 FORMAT = 3  # 2: sizes, gene numbers and codes stored narrow; 3: .npy records, not .npz
 Later = Callable[[], Mapping[str, np.ndarray]] | None
@@ -58,7 +58,8 @@ def file_digest(path: Path) -> str:
         return hash_bytes(path)
     import hashlib
 
-    stamp = f"{path.resolve()}|{_stamp(path)}"
+    resolved, written_as = file_state(path)
+    stamp = "|".join([resolved, *map(str, written_as)])
     memo = root / "digests" / f"{hashlib.sha256(stamp.encode()).hexdigest()[:32]}.txt"
     try:
         return memo.read_text()
@@ -98,13 +99,6 @@ def code_digest(modules: tuple[str, ...]) -> str:
     for name in code_closure(tuple(modules) + (__name__,)):
         h.update(name.encode() + b"\0" + Path(_origin(name)).read_bytes())
     return h.hexdigest()[:16]
-
-
-def _stamp(path) -> str:
-    """What changes when a file is written through the file system: its device, inode, size, mtime
-    and ctime."""
-    st = os.stat(path)
-    return f"{st.st_dev}|{st.st_ino}|{st.st_size}|{st.st_mtime_ns}|{st.st_ctime_ns}"
 
 
 def _origin(name: str) -> str | None:
@@ -211,8 +205,9 @@ def write_entry(path: Path, arrays: Mapping[str, np.ndarray], later: Later = Non
         except OSError as exc:
             log.warning("cache: cannot write %s (%s)", path, exc)
 
-    if not (sum(np.asarray(a).nbytes for a in arrays.values()) >= BACKGROUND_BYTES if background is None
-            else background):
+    if background is None:
+        background = sum(np.asarray(a).nbytes for a in arrays.values()) >= BACKGROUND_BYTES
+    if not background:
         write()
         return
     written(path)  # one writer per entry
@@ -262,11 +257,15 @@ def records_writer(arrays: Mapping[str, np.ndarray], later: Later = None):
     ``arrays`` first, then ``later()``'s, so that the write goes on while they are made."""
     def write(tmp: str) -> None:
         with open(tmp, "wb") as f:
-            for part in (arrays, later):
-                for name, a in (part() if callable(part) else part or {}).items():
+            def records(part: Mapping[str, np.ndarray]) -> None:
+                for name, a in part.items():
                     encoded = name.encode()
                     f.write(len(encoded).to_bytes(2, "little") + encoded)
                     np.lib.format.write_array(f, np.asarray(a), allow_pickle=False)
+
+            records(arrays)
+            if later is not None:  # made only now, after ``arrays`` are out
+                records(later())
 
     return write
 
