@@ -459,3 +459,25 @@ def test_line_numbers_from_a_plain_prefix_are_the_line_readers(tmp_path):
     for rows in ([0], [0, 2], [3], [1, 3]):
         columns = file.read(text=[0], numbers=[1], missing=True)
         assert columns.line_of(np.array(rows)).tolist() == reference[rows].tolist()
+
+
+def test_rows_keep_no_arrow_memory_once_converted(tmp_path):
+    """The parse's Arrow table is gone when the rows are returned (their line numbers do not hold it),
+    so the memory Arrow's pool kept can be handed back before the table is built."""
+    import pyarrow as pa
+
+    from cellreg.data.strain_rows import read_rows
+
+    write(tmp_path / "SGA.txt", COSTANZO_HEADER + costanzo_rows())
+    config = make(TableConfig, {**COSTANZO, "conditions": ["Arraytype/Temp"], "aggregate": "mean"})
+    before = pa.total_allocated_bytes()
+    rows, _ = read_rows(tmp_path / "SGA.txt", config, COSTANZO["labels"])
+    assert pa.total_allocated_bytes() == before
+    reference = columnar_lines(tmp_path / "SGA.txt")
+    assert rows.line_of(np.array([0, 2])).tolist() == reference[[0, 2]].tolist()
+
+
+def columnar_lines(path):
+    from cellreg.toolkit import columnar
+
+    return columnar.data_lines(path, "\t", "")[1:]

@@ -211,13 +211,14 @@ def read_rows(path: Path, config: TableConfig, label_names: list[str], engine: s
 
 
 def _columns(file, config: TableConfig, lay: Layout, label_dtype) -> Rows:
-    from cellreg.toolkit.columnar import dictionary, floats
+    from cellreg.toolkit.columnar import dictionary, floats, release_arrow_memory
 
     text_cols = set(lay.genes) | set(lay.text.values()) | {c for c, _ in lay.filters}
     if lay.kinds is not None:
         text_cols.add(lay.kinds)
     cols = file.read(text=sorted(text_cols), numbers=lay.labels, missing=True)
-    table, read = cols.table, cols.num_rows
+    table, read, line_of = cols.table, cols.num_rows, cols.line_of
+    del cols  # the rows keep their line numbers, not the Arrow table
     labels = np.empty((read, len(lay.labels)), label_dtype)  # each column parsed straight into its place
     # columns are converted side by side (most of the time is the first touch of their new arrays)
     encoding = {c: pool().submit(dictionary, table, f"c{c}") for c in text_cols}
@@ -240,6 +241,7 @@ def _columns(file, config: TableConfig, lay: Layout, label_dtype) -> Rows:
     every = len(rows) == read  # no filter: index nothing (a copy per column at 20 M rows)
     labels = _rows_of(labels, rows, every)
     del table
+    release_arrow_memory()
     names, codes, kinds, where, sizes = _entries(config, lay, enc, rows)
     text = {}
     for name, c in lay.text.items():
@@ -250,7 +252,7 @@ def _columns(file, config: TableConfig, lay: Layout, label_dtype) -> Rows:
         if len(to) and not np.array_equal(to, np.arange(len(to))):  # values that strip to one: codes merged
             row_codes = take(to, row_codes)
         text[name] = Category(list(distinct), row_codes if len(to) else np.zeros(len(rows), np.int32))
-    return Rows(names, codes, kinds, where, sizes, labels, text, rows, cols.line_of, read)
+    return Rows(names, codes, kinds, where, sizes, labels, text, rows, line_of, read)
 
 
 def _rows_of(a: np.ndarray, rows: np.ndarray, every: bool) -> np.ndarray:

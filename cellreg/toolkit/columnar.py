@@ -179,25 +179,22 @@ _SEPARATORS = [bytes([c]) for c in (0x09, 0x0b, 0x0c, 0x1c, 0x1d, 0x1e, 0x1f)]  
 
 
 @attrs.define
-class Columns:
-    """The rows after the first data line, read by columns (Arrow, named c0, c1, ...)."""
+class LineNumbers:
+    """Line numbers of a parse's rows, kept apart from its table so that an error message's lookup
+    does not keep 20 M rows of Arrow memory alive once they are converted."""
 
-    table: object  # pyarrow.Table
     body_start_line: int  # the line number of the line after the first data line
     offset: int  # the byte offset of that line
+    num_rows: int
     path: Path
     delimiter: str
     comment: str
     _every_line_a_row: bool | None = None
 
-    @property
-    def num_rows(self) -> int:
-        return self.table.num_rows
-
-    def line_of(self, rows: np.ndarray) -> np.ndarray:
-        """Line numbers (1-based, as in the file) of rows of :attr:`table`: arithmetic when every
-        line after the first data line up to the last row asked is a row (:func:`plain_prefix`), or
-        every line of the file is (one counting pass, the first time); else one pass of the line reader."""
+    def __call__(self, rows: np.ndarray) -> np.ndarray:
+        """Line numbers (1-based, as in the file) of rows: arithmetic when every line after the first
+        data line up to the last row asked is a row (:func:`plain_prefix`), or every line of the file
+        is (one counting pass, the first time); else one pass of the line reader."""
         rows = np.asarray(rows, dtype=np.int64)
         if self._every_line_a_row is None and len(rows) and plain_prefix(self.path, self.offset, int(rows.max()) + 1):
             return self.body_start_line + rows  # every line up to the last asked is a row
@@ -207,6 +204,18 @@ class Columns:
         if self._every_line_a_row:
             return self.body_start_line + rows
         return data_lines(self.path, self.delimiter, self.comment)[1:][rows]
+
+
+@attrs.frozen
+class Columns:
+    """The rows after the first data line, read by columns (Arrow, named c0, c1, ...)."""
+
+    table: object  # pyarrow.Table
+    line_of: LineNumbers  # data rows -> line numbers
+
+    @property
+    def num_rows(self) -> int:
+        return self.table.num_rows
 
 
 def data_lines(path: Path, delimiter: str, comment: str) -> np.ndarray:
@@ -307,8 +316,8 @@ class ColumnFile:
         if not s.whitespace_ok:
             raise Fallback("whitespace other than spaces")
         if s.size == 0:  # only the first line: pyarrow refuses an empty input
-            return Columns(pa.table({names[i]: pa.array([], types[names[i]]) for i in wanted}),
-                           self.first[0] + 1, self.offset, path, delim, comment)
+            table = pa.table({names[i]: pa.array([], types[names[i]]) for i in wanted})
+            return Columns(table, LineNumbers(self.first[0] + 1, self.offset, 0, path, delim, comment))
         if error is not None:
             raise Fallback(str(error)) from None
         if delim == " ":
@@ -316,7 +325,7 @@ class ColumnFile:
                 column = table.column(names[i])
                 if column.num_chunks and pc.any(pc.equal(column.unify_dictionaries().chunk(0).dictionary, "")).as_py():
                     raise Fallback("runs of spaces")
-        return Columns(table, self.first[0] + 1, self.offset, path, delim, comment)
+        return Columns(table, LineNumbers(self.first[0] + 1, self.offset, table.num_rows, path, delim, comment))
 
 
 def _has_comment_line(path: Path, offset: int, comment: str) -> bool:
@@ -331,6 +340,15 @@ def _has_comment_line(path: Path, offset: int, comment: str) -> bool:
             return True
         tail = chunk[-64:]
     return False
+
+
+def release_arrow_memory() -> None:
+    """Hand what Arrow's pool keeps after a parse's table is freed back to the system. numpy's arrays
+    come from another allocator and never reuse it: a cold ``aggregate = "mean"`` inspect of the 20 M-row
+    table peaked at 4.1 GB with it kept, 3.0 GB without, and spent less time faulting in fresh pages."""
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()
 
 
 def dictionary(table, name: str) -> tuple[list[str], np.ndarray]:

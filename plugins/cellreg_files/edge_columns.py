@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cellreg.toolkit.columnar import ColumnFile, Fallback, dictionary, floats
+from cellreg.toolkit.columnar import ColumnFile, Fallback, dictionary, floats, release_arrow_memory
 from cellreg.toolkit.text_tables import column_index
 from cellreg_files.configs import EdgeFile
 
@@ -45,7 +45,8 @@ def read_edge_columns(path: Path, spec: EdgeFile, ids: dict[str, int], vocabular
     cols = {opt: column_index(c, header, file, opt) for opt, c in spec.columns().items()}
     text = [cols[o] for o in ("source", "target", "relation_column", "filter.column") if o in cols]
     body = file.read(text=text, numbers=[cols["weight"]] if "weight" in cols else [], missing=False)
-    table, n = body.table, body.num_rows
+    table, n, body_lines = body.table, body.num_rows, body.line_of
+    del body  # the closures below keep the line numbers, not the Arrow table
     keep = np.ones(n, bool)
     if "filter.column" in cols:
         values, codes = dictionary(table, f"c{cols['filter.column']}")
@@ -76,7 +77,8 @@ def read_edge_columns(path: Path, spec: EdgeFile, ids: dict[str, int], vocabular
         for i in distinct[np.argsort(first)].tolist():
             to[i] = order.setdefault(stripped[i], len(order))
         relation, rel_names = to[codes], list(order)
-    del table
+    del table, gene_ids  # the Arrow table, which the closure holds too
+    release_arrow_memory()
 
     # the first data line: the line reader's collector, judged after the body as the line reader does
     collector = _Collector(file, spec, cols, ids)
@@ -115,7 +117,7 @@ def read_edge_columns(path: Path, spec: EdgeFile, ids: dict[str, int], vocabular
         out = np.full(len(r), first_line, np.int64)
         body_rows = r >= 0
         if body_rows.any():
-            out[body_rows] = body.line_of(r[body_rows])
+            out[body_rows] = body_lines(r[body_rows])
         return out
 
     return EdgePart(path, spec, src, dst, weight, relation, rel_names, line_rows, line_of)
