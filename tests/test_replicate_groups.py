@@ -5,6 +5,7 @@ import attrs
 import numpy as np
 import pytest
 
+from cellreg.data import replicates
 from cellreg.data.replicates import Replicates, first_appearance, group_rows
 from cellreg.toolkit import parallel_index
 
@@ -113,10 +114,11 @@ def _reference_means(keys: np.ndarray, labels: np.ndarray) -> tuple[list[int], n
 
 @pytest.mark.parametrize("kind", ["packed", "hashes", "groups", "threads"])  # a stable sort; an unstable one;
 def test_replicate_means_equal_averaging_each_group_in_python(kind, monkeypatch):  # the fallback; in pieces
-    if kind == "threads":  # merged groups averaged in pieces on three threads
+    if kind == "threads":  # merged groups averaged in blocks on three threads
         monkeypatch.setattr(parallel_index, "MIN_SIZE", 1)
         monkeypatch.setattr(parallel_index, "_cores", lambda: 3)
         monkeypatch.setattr(parallel_index, "COMPRESS_BLOCK", 100)
+        monkeypatch.setattr(replicates, "GROUP_BLOCK", 37)
     rng = np.random.default_rng(5)
     if kind == "hashes":  # no room beside the row number: an unstable argsort, rows put back in order
         keys = rng.integers(0, 2**64 - 1, 3000, dtype=np.uint64)
@@ -142,8 +144,6 @@ def test_the_first_disagreement_is_in_the_earliest_group_between_neighbours():
 
 def test_set_keys_in_blocks_equal_keys_in_one_block(monkeypatch):
     """Blocks of rows (each its own fast or general path) give the keys of one pass over every row."""
-    from cellreg.data import replicates
-
     rng = np.random.default_rng(8)
     sizes = np.concatenate([np.full(300, 2), rng.integers(0, 5, 700), np.full(200, 1)])
     genes = rng.integers(0, 50, int(sizes.sum())).astype(np.int32)

@@ -16,7 +16,7 @@ import attrs
 import numpy as np
 
 from cellreg.toolkit.grouping import first_appearance as group_keys, sort
-from cellreg.toolkit.parallel_index import compress, each_block, put, spread, take
+from cellreg.toolkit.parallel_index import compress, each_block, put, take
 
 
 @attrs.frozen
@@ -168,6 +168,10 @@ def first_appearance(keys: np.ndarray) -> Groups:
     return Groups(*group_keys(keys))
 
 
+GROUP_BLOCK = 1 << 15
+"""Merged groups per step of :meth:`Replicates.means`."""
+
+
 @attrs.frozen
 class Replicates:
     """Rows cut into groups of one key by one sort, with only the groups of more than one row spelled
@@ -219,11 +223,13 @@ class Replicates:
     def means(self, labels: np.ndarray) -> np.ndarray:
         """Per group and label, the mean over rows where it is not NaN (NaN if none), as a table's
         float32 (summed in float64 in row order, rounded once). A group of one row is that row. Kept
-        rows are copied and merged groups averaged a block at a time across the cores."""
+        rows are copied and merged groups averaged a block at a time across the cores: the blocks'
+        temporaries are reused, not a float64 copy of every merged row (570 MB fresh at 20 M rows)."""
         out = np.empty((self.count, labels.shape[1]), np.float32)
         with np.errstate(invalid="ignore", over="ignore"):  # NaN stays NaN: as astype, without a warning
             compress(self.keep, labels, out)  # whole rows, cast on the way: no float64 copy
-        spread(lambda groups: self._average(labels, out, groups), len(self.starts))
+        groups = len(self.starts)
+        each_block(lambda a: self._average(labels, out, slice(a, min(a + GROUP_BLOCK, groups))), groups, GROUP_BLOCK)
         return out
 
     def _average(self, labels: np.ndarray, out: np.ndarray, groups: slice) -> None:

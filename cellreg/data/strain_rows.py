@@ -38,7 +38,8 @@ class Rows:
     sizes: np.ndarray  # [R]
     labels: np.ndarray  # [R, L] float64
     text: dict[str, Category]  # the keep + conditions columns
-    rows: np.ndarray  # [R] the data row (0 = the line after the header) of each row kept by the filter
+    rows: np.ndarray | None  # [R] the data row (0 = the line after the header) of each row kept by the
+    # filter; None where every row is kept (160 MB of np.arange at 20 M rows, for error messages alone)
     line_of: Callable[[np.ndarray], np.ndarray]  # data rows -> line numbers
     read: int  # data rows in the file
     other: list[list[str]] = attrs.field(factory=list)  # per row, predict's carried columns
@@ -164,7 +165,7 @@ def _lines(table: TextTable, config: TableConfig, lay: Layout) -> Rows:
             for name in lay.text}
     return Rows(list(ids), np.asarray(codes, np.int64), np.asarray(kinds, np.int8), np.asarray(where, np.int8),
                 np.asarray(sizes, np.int64), label_matrix.reshape(len(lines), len(columns)), text,
-                np.arange(len(lines)), lambda r: line_arr[r], read, other)
+                None, lambda r: line_arr[r], read, other)
 
 
 def _kinds(table: TextTable, line: int, config: TableConfig, cell: str, n_genes: int, default: int,
@@ -226,7 +227,7 @@ def _columns(file, config: TableConfig, lay: Layout, label_dtype) -> Rows:
     enc = {c: job.result() for c, job in encoding.items()}
     for job in numbers:
         job.result()
-    rows = np.arange(read)
+    rows = None  # every row kept: index nothing (a copy per column at 20 M rows)
     if lay.filters:
         keep = np.ones(read, bool)
         present = []
@@ -237,29 +238,29 @@ def _columns(file, config: TableConfig, lay: Layout, label_dtype) -> Rows:
             keep &= np.isin(codes, [i for i, v in enumerate(stripped) if v in ok])
         if read and not keep.any():
             raise no_row_kept(file.path, config, present, read)
-        rows = np.flatnonzero(keep)
-    every = len(rows) == read  # no filter: index nothing (a copy per column at 20 M rows)
-    labels = _rows_of(labels, rows, every)
+        rows = None if keep.all() else np.flatnonzero(keep)
+    labels = _rows_of(labels, rows)
     del table
     release_arrow_memory()
-    names, codes, kinds, where, sizes = _entries(config, lay, enc, rows)
+    n_rows = read if rows is None else len(rows)
+    names, codes, kinds, where, sizes = _entries(config, lay, enc, rows, n_rows)
     text = {}
     for name, c in lay.text.items():
         values, row_codes = enc[c]
         distinct: dict[str, int] = {}
         to = np.asarray([distinct.setdefault(v.strip(), len(distinct)) for v in values], dtype=np.int32)
-        row_codes = _rows_of(row_codes, rows, every)
+        row_codes = _rows_of(row_codes, rows)
         if len(to) and not np.array_equal(to, np.arange(len(to))):  # values that strip to one: codes merged
             row_codes = take(to, row_codes)
-        text[name] = Category(list(distinct), row_codes if len(to) else np.zeros(len(rows), np.int32))
+        text[name] = Category(list(distinct), row_codes if len(to) else np.zeros(n_rows, np.int32))
     return Rows(names, codes, kinds, where, sizes, labels, text, rows, line_of, read)
 
 
-def _rows_of(a: np.ndarray, rows: np.ndarray, every: bool) -> np.ndarray:
-    return a if every else a[rows]
+def _rows_of(a: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
+    return a if rows is None else a[rows]
 
 
-def _entries(config: TableConfig, lay: Layout, enc: dict, rows: np.ndarray):
+def _entries(config: TableConfig, lay: Layout, enc: dict, rows: np.ndarray | None, n_rows: int):
     """CSR entries in the line reader's order (row, then gene column, then position in the cell),
     computed over distinct cells and expanded with numpy."""
     sep, suffix, drop = config.gene_separator, config.strip_suffix, frozenset(config.drop_genes)
@@ -277,9 +278,9 @@ def _entries(config: TableConfig, lay: Layout, enc: dict, rows: np.ndarray):
     cell_off = np.asarray(cell_off, np.int64)
     cell_gene = np.asarray(cell_gene, np.int32)
     cell_dropped = np.asarray(cell_dropped, bool)
-    n_rows, n_cols = len(rows), len(lay.genes)
+    n_cols = len(lay.genes)
     per_cell = np.diff(cell_off)
-    row_codes = [_rows_of(enc[c][1], rows, len(rows) == len(enc[c][1])) for c in lay.genes]
+    row_codes = [_rows_of(enc[c][1], rows) for c in lay.genes]
     if (per_cell == 1).all():  # one gene in every distinct cell (Costanzo): a cell is its gene, no expansion
         genes = np.empty((n_rows, n_cols), np.int32)
         dropped = np.empty((n_rows, n_cols), bool) if drop else None
@@ -317,7 +318,7 @@ def _entries(config: TableConfig, lay: Layout, enc: dict, rows: np.ndarray):
     return list(ids), genes, kinds, where, sizes
 
 
-def _entry_kinds(config: TableConfig, lay: Layout, enc: dict, rows: np.ndarray, sizes: np.ndarray,
+def _entry_kinds(config: TableConfig, lay: Layout, enc: dict, rows: np.ndarray | None, sizes: np.ndarray,
                  row_of: np.ndarray | None, nnz: int) -> np.ndarray:
     """Each entry's kind: the row's kinds cell holds none (the default), one kind for every gene, or
     one per gene; anything else falls back so the line reader names the line."""
@@ -337,7 +338,7 @@ def _entry_kinds(config: TableConfig, lay: Layout, enc: dict, rows: np.ndarray, 
         off.append(len(flat))
     off = np.asarray(off, np.int64)
     flat = np.asarray(flat + [default], np.int8)
-    cell = codes[rows]
+    cell = _rows_of(codes, rows)
     n_parts = np.diff(off)[cell]
     if not np.isin(n_parts, [0, 1]).all() and (~np.isin(n_parts, [0, 1]) & (n_parts != sizes)).any():
         raise Fallback("kinds do not match genes")

@@ -272,7 +272,7 @@ class _Reader:
         sizes, kinds = rows.sizes, rows.kinds
         per_name = resolver.lookup(rows.names).astype(np.int32)  # a vocabulary is far below 2**31 genes
         genes = take(per_name, rows.codes) if len(rows.codes) else np.zeros(0, np.int32)
-        index = rows.rows  # per strain, its data row (for line numbers)
+        index = rows.rows  # per strain, its data row (for line numbers); None: strain i is data row i
         labels = rows.labels
         text = dict(rows.text)
         vocabulary = graph.genes
@@ -285,7 +285,7 @@ class _Reader:
             strain = np.repeat(np.arange(len(sizes)), sizes)
             bad_entries = np.flatnonzero(unknown)
             cols = self.config.gene_column_names
-            lines = rows.line_of(index[strain[bad_entries]])
+            lines = rows.line_of(_data_rows(index, strain[bad_entries]))
             msg = unknown_genes_message(
                 self.path, [rows.names[rows.codes[i]] for i in bad_entries], [int(n) for n in lines],
                 [f", column {cols[rows.where[i]]!r}" for i in bad_entries],
@@ -300,7 +300,7 @@ class _Reader:
             warnings.warn(f"{msg}; dropped {n_unknown:,} of {len(sizes):,} strains", stacklevel=3)
             keep_entry = ~bad[strain]
             genes, kinds, sizes, labels, index = genes[keep_entry], kinds[keep_entry], sizes[~bad], labels[~bad], \
-                index[~bad]
+                _data_rows(index, np.flatnonzero(~bad))
             text = {k: v.take(~bad) for k, v in text.items()}
         genes, kinds, sizes, repeated = self._collapse_repeats(rows.line_of, index, genes, kinds, sizes, vocabulary)
         merged = merged_strains = 0
@@ -327,13 +327,13 @@ class _Reader:
         groups, set_keys = replicates(genes, kinds, sizes,
                                       [text[c].codes for c in config.conditions + config.environment_columns], num_genes)
         check_agree(groups, {c: text[c].codes for c in config.keep if c not in config.conditions},
-                    lambda r: rows.line_of(index[r]), {c: text[c].values for c in config.keep}, self.path)
+                    lambda r: rows.line_of(_data_rows(index, r)), {c: text[c].values for c in config.keep}, self.path)
         first = groups.keep  # each group's first row, in group order
         entries = np.repeat(first, sizes)
         return (genes[entries], kinds[entries], sizes[first], groups.means(labels),
                 {k: v.take(first) for k, v in text.items()}, len(sizes) - groups.count, groups.merged_groups, set_keys)
 
-    def _collapse_repeats(self, line_of, index: np.ndarray, genes: np.ndarray, kinds: np.ndarray, sizes: np.ndarray,
+    def _collapse_repeats(self, line_of, index: np.ndarray | None, genes: np.ndarray, kinds: np.ndarray, sizes: np.ndarray,
                           vocabulary: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
         """A gene named twice in one strain (a query and an array allele of one gene, or a name left after
         ``strip_suffix``) is one perturbation: kept once, with a warning; with two different kinds it
@@ -353,7 +353,7 @@ class _Reader:
         clash = np.flatnonzero(kinds[where] != kinds[first[inverse]])
         if len(clash):
             i, twin = where[clash[0]], first[inverse[clash[0]]]
-            line = int(line_of(index[owner[clash[:1]]])[0])
+            line = int(line_of(_data_rows(index, owner[clash[:1]]))[0])
             raise ValueError(f"{self.path}: line {line}: gene {vocabulary[genes[i]]!r} appears twice in "
                              f"one strain with different kinds ({Perturbation(kinds[twin]).name.lower()} "
                              f"and {Perturbation(kinds[i]).name.lower()})")
@@ -363,7 +363,7 @@ class _Reader:
         repeated = np.flatnonzero(~keep[where])  # positions in ``where``
         strains = owner[repeated]
         n = len(np.unique(strains))
-        line = int(line_of(index[strains[:1]])[0])
+        line = int(line_of(_data_rows(index, strains[:1]))[0])
         warnings.warn(f"{self.path}: a gene named twice in one strain, in {n:,} "
                       f"strain(s) (first: line {line}, {vocabulary[genes[where[repeated[0]]]]!r}); "
                       "each gene is kept once per strain", stacklevel=4)
@@ -371,7 +371,7 @@ class _Reader:
         np.subtract.at(left, strains, 1)  # a few strains: no count over all of them
         return genes[keep], kinds[keep], left, n
 
-    def _add(self, graph: CellGraph, rows, index: np.ndarray, genes: np.ndarray, kinds: np.ndarray,
+    def _add(self, graph: CellGraph, rows, index: np.ndarray | None, genes: np.ndarray, kinds: np.ndarray,
              sizes: np.ndarray) -> tuple[np.ndarray, tuple[str, ...]]:
         """Unknown genes marked ``addition`` become new vocabulary entries after the graph's genes,
         in order of first appearance; any other unknown gene is an error."""
@@ -383,7 +383,7 @@ class _Reader:
             i = wrong[0]
             hint = "" if self.config.kinds is not None else \
                 "; kinds are read from the column named by `kinds` (`cellreg predict --kinds-column`)"
-            line = int(rows.line_of(index[strain[[i]]])[0])
+            line = int(rows.line_of(_data_rows(index, strain[[i]]))[0])
             raise ValueError(f"{self.path}: line {line}: gene {name[i]!r} is not in the graph's "
                              f"vocabulary{suggest(name[i], graph.genes)}; only genes marked 'addition' may be "
                              f"new ({len(wrong):,} such entries){hint}")
@@ -392,6 +392,11 @@ class _Reader:
         genes = genes.copy()
         genes[unknown] = [where[name[i]] for i in unknown]
         return genes, graph.genes + tuple(new)
+
+
+def _data_rows(index: np.ndarray | None, strains: np.ndarray) -> np.ndarray:
+    """The data rows of ``strains`` (``index``: each strain's data row, None where strain i is row i)."""
+    return strains if index is None else index[strains]
 
 
 def _maybe_repeated(genes: np.ndarray, sizes: np.ndarray) -> np.ndarray:
