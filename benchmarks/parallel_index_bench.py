@@ -1,5 +1,6 @@
 """Random gathers and scatters of 20 M int64 split across the cores (cellreg/toolkit/parallel_index.py)
-against plain numpy, grouping 20 M keys in order of first appearance (cellreg/toolkit/grouping.py)
+against plain numpy, rows kept by a mask (``compress``), a gather of 2 x 20 M int32 gene codes (with the peak of traced memory: ``np.take``
+casts a whole int32 index to int64 first), grouping 20 M keys in order of first appearance (cellreg/toolkit/grouping.py)
 with them and without, and exact set keys of 20 M pairs in blocks across the cores against one
 block (cellreg/data/replicates.py). Medians of ``--repeats`` runs in one process, so compare within a line.
 
@@ -7,6 +8,8 @@ block (cellreg/data/replicates.py). Medians of ``--repeats`` runs in one process
 """
 
 from __future__ import annotations
+
+import tracemalloc
 
 import numpy as np
 from grouping_bench import median_seconds, rows_and_repeats  # benchmarks/ is the script's folder, so on its path
@@ -24,6 +27,9 @@ def main(argv=None) -> None:
     keys[rng.integers(0, n, n // 8)] = keys[rng.integers(0, n, n // 8)]  # repeats, as replicates
     genes, kinds = rng.integers(0, 6000, 2 * n).astype(np.int32), np.zeros(2 * n, np.int8)
     sizes, condition = np.full(n, 2), rng.integers(0, 4, n).astype(np.int32)
+    codes, per_name = genes.copy(), rng.permutation(6000).astype(np.int32)
+    labels, kept = rng.normal(size=(n, 3)), rng.random(n) < 0.875  # a replicate merge's kept rows
+    into = np.empty((int(kept.sum()), 3), np.float32)
     block = replicates.BLOCK
 
     def set_keys(rows_per_block: int) -> None:  # one block: whole-array passes on one core
@@ -33,6 +39,9 @@ def main(argv=None) -> None:
 
     cases = {
         "gather a[index]": (lambda: values[order], lambda: parallel_index.take(values, order)),
+        "gather of int32 codes (np.take)": (lambda: np.take(per_name, codes), lambda: parallel_index.take(per_name, codes)),
+        "keep float64 label rows into float32": (lambda: labels[kept].astype(np.float32),
+                                                 lambda: parallel_index.compress(kept, labels, into)),
         "scatter a[index] = v": (lambda: target.__setitem__(order, values),
                                  lambda: parallel_index.put(target, order, values)),
         "first_appearance (35-bit keys)": (lambda: grouping.first_appearance(keys),) * 2,
@@ -49,6 +58,17 @@ def main(argv=None) -> None:
         parallel_index.MIN_SIZE = default
         many = median_seconds(threaded, args.repeats)
         print(f"| {name} | {one:.2f} | {many:.2f} | {one / many:.2f}× |", flush=True)
+    plain, threaded = cases["gather of int32 codes (np.take)"]
+    print(f"\npeak traced memory of the int32 gather: np.take {peak_mb(plain)} MB, parallel_index.take "
+          f"{peak_mb(threaded)} MB (the result is {codes.nbytes >> 20} MB)")
+
+
+def peak_mb(fn) -> int:
+    tracemalloc.start()
+    fn()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return peak >> 20
 
 
 if __name__ == "__main__":

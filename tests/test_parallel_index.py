@@ -9,12 +9,17 @@ from cellreg.toolkit import parallel_index
 @pytest.mark.parametrize("min_size", [1, 1 << 20])  # split into pieces across threads, and plain numpy
 def test_take_and_put_are_numpys(monkeypatch, min_size):
     monkeypatch.setattr(parallel_index, "MIN_SIZE", min_size)
+    monkeypatch.setattr(parallel_index, "TAKE_BLOCK", 7)  # many blocks of a gather across threads
     monkeypatch.setattr(parallel_index, "_cores", lambda: 3)  # pieces even on a one-core machine
     rng = np.random.default_rng(0)
     for n in (0, 1, 7, 1000):
         a = rng.integers(0, 100, 2 * n + 1)
-        index = rng.integers(0, len(a), n)
+        index = rng.integers(-len(a), len(a), n)  # negative indices count from the end, as in numpy
         np.testing.assert_array_equal(parallel_index.take(a, index), a[index])
+        np.testing.assert_array_equal(parallel_index.take(a, index.astype(np.int32)), a[index])
+        column = np.zeros((n, 2), np.int64)  # into a strided column
+        assert parallel_index.take(a, index.astype(np.int32), out=column[:, 1]).base is column
+        np.testing.assert_array_equal(column, np.stack([np.zeros(n, np.int64), a[index]], 1))
         order = rng.permutation(len(a))
         values = rng.integers(0, 100, len(a))
         expected, got = np.zeros(len(a), np.int64), np.zeros(len(a), np.int64)
@@ -48,3 +53,10 @@ def test_spread_covers_every_index_once(monkeypatch):
         seen = np.zeros(n, np.int64)
         parallel_index.spread(lambda s: np.add.at(seen, np.arange(n)[s], 1), n)
         assert seen.tolist() == [1] * n
+
+
+def test_take_out_of_range_is_numpys_error(monkeypatch):
+    monkeypatch.setattr(parallel_index, "MIN_SIZE", 1)
+    monkeypatch.setattr(parallel_index, "TAKE_BLOCK", 3)
+    with pytest.raises(IndexError, match="out of bounds"):
+        parallel_index.take(np.arange(5), np.array([0, 1, 2, 3, 4, 5, 1], np.int32))

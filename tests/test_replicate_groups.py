@@ -7,7 +7,7 @@ import pytest
 
 from cellreg.data import replicates
 from cellreg.data.replicates import Replicates, first_appearance, group_rows
-from cellreg.toolkit import parallel_index
+from cellreg.toolkit import grouping, parallel_index
 
 
 @pytest.mark.parametrize("low, high", [(-5, 40), (-2**62, 2**62)])  # many repeats; almost all distinct
@@ -112,13 +112,16 @@ def _reference_means(keys: np.ndarray, labels: np.ndarray) -> tuple[list[int], n
     return [members[0] for members in rows.values()], means
 
 
-@pytest.mark.parametrize("kind", ["packed", "hashes", "groups", "threads"])  # a stable sort; an unstable one;
-def test_replicate_means_equal_averaging_each_group_in_python(kind, monkeypatch):  # the fallback; in pieces
-    if kind == "threads":  # merged groups averaged in blocks on three threads
+# a stable sort; an unstable one; the fallback; in blocks on three threads, with values missing in every
+# block and in few of them (a block where none is missing takes a shorter way)
+@pytest.mark.parametrize("kind", ["packed", "hashes", "groups", "threads", "few_missing"])
+def test_replicate_means_equal_averaging_each_group_in_python(kind, monkeypatch):
+    if kind in ("threads", "few_missing"):
         monkeypatch.setattr(parallel_index, "MIN_SIZE", 1)
         monkeypatch.setattr(parallel_index, "_cores", lambda: 3)
         monkeypatch.setattr(parallel_index, "COMPRESS_BLOCK", 100)
         monkeypatch.setattr(replicates, "GROUP_BLOCK", 37)
+        monkeypatch.setattr(grouping, "_BLOCK", 64)  # the sort's ties and rows read a block at a time
     rng = np.random.default_rng(5)
     if kind == "hashes":  # no room beside the row number: an unstable argsort, rows put back in order
         keys = rng.integers(0, 2**64 - 1, 3000, dtype=np.uint64)
@@ -126,7 +129,7 @@ def test_replicate_means_equal_averaging_each_group_in_python(kind, monkeypatch)
     else:
         keys = rng.integers(0, 900, 3000).astype(np.int64)
     labels = rng.normal(size=(3000, 3))
-    labels[rng.random((3000, 3)) < 0.3] = np.nan  # some groups have no value of a label
+    labels[rng.random((3000, 3)) < (0.002 if kind == "few_missing" else 0.3)] = np.nan  # some groups: no value
     got = Replicates.of_groups(first_appearance(keys)) if kind == "groups" else Replicates.of_keys(keys)
     first, means = _reference_means(keys, labels)
     assert np.flatnonzero(got.keep).tolist() == first and got.count == len(first)

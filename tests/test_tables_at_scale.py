@@ -481,3 +481,17 @@ def columnar_lines(path):
     from cellreg.toolkit import columnar
 
     return columnar.data_lines(path, "\t", "")[1:]
+
+
+def test_compacting_in_place_is_boolean_indexing():
+    from cellreg.data.strain_table import _compact
+
+    rng = np.random.default_rng(4)
+    for n, p in ((0, 0.5), (1, 0.0), (10, 0.9), (100, 0.97), (101, 0.3)):
+        a = rng.integers(0, 1000, n).astype(np.int32)
+        keep = rng.random(n) < p
+        expected = a[keep]
+        own = a.copy()
+        got = _compact(keep, own, block=3)
+        np.testing.assert_array_equal(got, expected)
+        assert got.base is own or not len(own)  # over the front of the array itself

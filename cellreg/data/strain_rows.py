@@ -16,7 +16,7 @@ import numpy as np
 
 from cellreg.data.phenotypes import Perturbation
 from cellreg.data.text_columns import Category
-from cellreg.toolkit.parallel_index import pool, spread, take
+from cellreg.toolkit.parallel_index import pool, take
 from cellreg.toolkit.text_tables import TextTable, check_header, column_index, parse_floats, read_table, short_row
 
 if TYPE_CHECKING:
@@ -285,9 +285,7 @@ def _entries(config: TableConfig, lay: Layout, enc: dict, rows: np.ndarray | Non
         genes = np.empty((n_rows, n_cols), np.int32)
         dropped = np.empty((n_rows, n_cols), bool) if drop else None
         for j, codes in enumerate(row_codes):  # each column's genes gathered straight into its place
-            cells = cell_gene[bases[j]:bases[j + 1]]
-            # across the cores; the codes are in range, and "clip" writes into the strided column unbuffered
-            spread(lambda s: np.take(cells, codes[s], out=genes[s, j], mode="clip"), n_rows)
+            take(cell_gene[bases[j]:bases[j + 1]], codes, out=genes[:, j])
             if drop:
                 np.take(cell_dropped[bases[j]:bases[j + 1]], codes, out=dropped[:, j])
         genes, dropped = genes.reshape(-1), (dropped.reshape(-1) if drop else None)

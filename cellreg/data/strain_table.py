@@ -271,17 +271,20 @@ class _Reader:
         resolver = GeneNames.from_file(graph.genes, self.aliases)
         sizes, kinds = rows.sizes, rows.kinds
         per_name = resolver.lookup(rows.names).astype(np.int32)  # a vocabulary is far below 2**31 genes
-        genes = take(per_name, rows.codes) if len(rows.codes) else np.zeros(0, np.int32)
+        known = bool((per_name >= 0).all())
+        # every name known: the rows' codes become the genes in place (a name is only ever asked for to
+        # name an unknown gene), no second 160 MB array at 20 M pairs
+        genes = take(per_name, rows.codes, out=rows.codes if known and rows.codes.dtype == np.int32 else None)
         index = rows.rows  # per strain, its data row (for line numbers); None: strain i is data row i
         labels = rows.labels
         text = dict(rows.text)
         vocabulary = graph.genes
-        unknown = genes < 0
-        if unknown.any() and self.config.unknown_genes == "add":
+        unknown = None if known else genes < 0  # a name no entry keeps (drop_genes) is no unknown gene
+        if unknown is not None and unknown.any() and self.config.unknown_genes == "add":
             genes, vocabulary = self._add(graph, rows, index, genes, kinds, sizes)
             unknown = genes < 0
         n_read, n_unknown = len(sizes), 0
-        if unknown.any():
+        if unknown is not None and unknown.any():
             strain = np.repeat(np.arange(len(sizes)), sizes)
             bad_entries = np.flatnonzero(unknown)
             cols = self.config.gene_column_names
@@ -337,7 +340,7 @@ class _Reader:
                           vocabulary: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
         """A gene named twice in one strain (a query and an array allele of one gene, or a name left after
         ``strip_suffix``) is one perturbation: kept once, with a warning; with two different kinds it
-        is an error."""
+        is an error. ``genes``, ``kinds`` and ``sizes`` are the reader's own: changed in place."""
         suspects = np.flatnonzero(_maybe_repeated(genes, sizes))
         if not len(suspects):
             return genes, kinds, sizes, 0
@@ -367,9 +370,8 @@ class _Reader:
         warnings.warn(f"{self.path}: a gene named twice in one strain, in {n:,} "
                       f"strain(s) (first: line {line}, {vocabulary[genes[where[repeated[0]]]]!r}); "
                       "each gene is kept once per strain", stacklevel=4)
-        left = sizes.copy()
-        np.subtract.at(left, strains, 1)  # a few strains: no count over all of them
-        return genes[keep], kinds[keep], left, n
+        np.subtract.at(sizes, strains, 1)  # a few strains: no count over all of them
+        return _compact(keep, genes), _compact(keep, kinds), sizes, n
 
     def _add(self, graph: CellGraph, rows, index: np.ndarray | None, genes: np.ndarray, kinds: np.ndarray,
              sizes: np.ndarray) -> tuple[np.ndarray, tuple[str, ...]]:
@@ -392,6 +394,18 @@ class _Reader:
         genes = genes.copy()
         genes[unknown] = [where[name[i]] for i in unknown]
         return genes, graph.genes + tuple(new)
+
+
+def _compact(keep: np.ndarray, a: np.ndarray, block: int = 1 << 16) -> np.ndarray:
+    """``a[keep]``, written over the front of ``a`` a block at a time in order (a block is copied out
+    before it is written back, and never lands beyond its own start): no second 160 MB array for the
+    few entries a collapse drops. From the first dropped entry on; before it nothing moves."""
+    at = start = int(np.argmin(keep)) // block * block if len(keep) else 0
+    for start in range(start, len(a), block):
+        part = a[start:start + block][keep[start:start + block]]
+        a[at:at + len(part)] = part
+        at += len(part)
+    return a[:at]
 
 
 def _data_rows(index: np.ndarray | None, strains: np.ndarray) -> np.ndarray:

@@ -106,8 +106,17 @@ def sort(keys: np.ndarray) -> Sorted:
         return Sorted(order, tie)
     words = _packed(keys, low, row_bits)
     words.sort()
-    np.less(words[1:] ^ words[:-1], np.uint64(1 << row_bits), out=tie[1:])  # the same key: only the rows differ
-    words &= np.uint64((1 << row_bits) - 1)
+    one_key = np.uint64(1 << row_bits)
+
+    def ties(a: int) -> None:  # the same key: only the rows differ (a block at a time: no 160 MB temporary)
+        w = words[a:a + _BLOCK + 1]
+        np.less(w[1:] ^ w[:-1], one_key, out=tie[a + 1:a + len(w)])
+
+    def rows(a: int) -> None:
+        words[a:a + _BLOCK] &= one_key - np.uint64(1)
+
+    each_block(ties, n, _BLOCK)  # every tie is read off the words before any word is cut to its row
+    each_block(rows, n, _BLOCK)
     return Sorted(words.view(np.int64), tie)
 
 
