@@ -209,7 +209,7 @@ def read_new_strains(path: Path, graph: CellGraph, config: TableConfig) -> NewSt
     output. ``config.labels`` must be ``[]``."""
     reader = _Reader(config, Path(path), keep_other=True)
     table, _ = reader.load(graph)
-    return NewStrains(table, {name: [row[j] for row in reader.rows.other] for j, name in enumerate(reader.other)})
+    return NewStrains(table, {name: [row[j] for row in reader.other_values] for j, name in enumerate(reader.other)})
 
 
 class _Reader:
@@ -217,7 +217,8 @@ class _Reader:
         self.config, self.path, self.keep_other = config, path, keep_other
         self.engine = "lines" if keep_other else engine
         self.aliases = Path(config.aliases) if config.aliases is not None else None
-        self.other: list[str] = []
+        self.other: list[str] = []  # new strains: the file's other columns, and per row their values
+        self.other_values: list[list[str]] = []
 
     def load(self, graph: CellGraph) -> tuple[PhenotypeTable, TableStats]:
         from cellreg.toolkit import table_cache
@@ -245,29 +246,34 @@ class _Reader:
         return table, stats
 
     def _load(self, graph: CellGraph) -> tuple[PhenotypeTable, TableStats]:
+        label_names = _label_names(self.path, self.config, _header(self.path, self.config))
+        return self._build(graph, label_names)
+
+    def _read(self, label_names: list[str]):
+        """The file's rows (and, for new strains, their other columns, kept on the reader)."""
         from cellreg.data.strain_rows import LabelError, read_lines, read_rows
 
         config = self.config
-        label_names = _label_names(self.path, config, _header(self.path, config))
         hint = "" if config.labels is not None else \
             " (labels default to every column not holding genes or kinds; list them with labels = [...])"
         try:
             if self.keep_other:
                 rows, lay = read_lines(self.path, config, label_names, keep_other=True)
-                self.other = [lay.header[j] for j in lay.other]
-            else:
-                # replicates are averaged from the numbers as written; labels kept as read are parsed
-                # straight into the table's float32
-                rows, _ = read_rows(self.path, config, label_names, self.engine,
-                                    np.float64 if config.aggregate == "mean" else np.float32)
+                self.other, self.other_values = [lay.header[j] for j in lay.other], rows.other
+                return rows
+            # replicates are averaged from the numbers as written; labels kept as read are parsed
+            # straight into the table's float32
+            return read_rows(self.path, config, label_names, self.engine,
+                             np.float64 if config.aggregate == "mean" else np.float32)[0]
         except LabelError as exc:
             raise ValueError(f"{exc}{hint}") from None
-        self.rows = rows
-        return self._build(graph, rows, label_names)
 
-    def _build(self, graph: CellGraph, rows, label_names: list[str]) -> tuple[PhenotypeTable, TableStats]:
+    def _build(self, graph: CellGraph, label_names: list[str]) -> tuple[PhenotypeTable, TableStats]:
+        """The table from the file's rows, which only this frame holds: their arrays are changed in
+        place, and each goes once it is used (the float64 labels once they are averaged)."""
         from cellreg.toolkit.gene_names import GeneNames
 
+        rows = self._read(label_names)
         resolver = GeneNames.from_file(graph.genes, self.aliases)
         sizes, kinds = rows.sizes, rows.kinds
         per_name = resolver.lookup(rows.names).astype(np.int32)  # a vocabulary is far below 2**31 genes
@@ -305,12 +311,14 @@ class _Reader:
             genes, kinds, sizes, labels, index = genes[keep_entry], kinds[keep_entry], sizes[~bad], labels[~bad], \
                 _data_rows(index, np.flatnonzero(~bad))
             text = {k: v.take(~bad) for k, v in text.items()}
-        genes, kinds, sizes, repeated = self._collapse_repeats(rows.line_of, index, genes, kinds, sizes, vocabulary)
+        line_of, read = rows.line_of, rows.read
+        del rows
+        genes, kinds, sizes, repeated = self._collapse_repeats(line_of, index, genes, kinds, sizes, vocabulary)
         merged = merged_strains = 0
         set_keys = None
         if self.config.aggregate == "mean" and len(sizes):
             genes, kinds, sizes, labels, text, merged, merged_strains, set_keys = self._aggregate(
-                rows, index, genes, kinds, sizes, labels, text, len(vocabulary))
+                line_of, index, genes, kinds, sizes, labels, text, len(vocabulary))
         offsets = np.zeros(len(sizes) + 1, np.int64)
         np.cumsum(sizes, out=offsets[1:])  # in place: no 160 MB temporary at 20 M strains
         carried = set(self.config.keep) | set(self.config.conditions)
@@ -320,17 +328,17 @@ class _Reader:
                                read_environment(self.config.environment, text, self.path))
         if set_keys is not None:
             table.known_set_keys(set_keys)
-        stats = TableStats(rows.read, rows.read - n_read, n_unknown, repeated, merged, merged_strains, len(sizes))
+        stats = TableStats(read, read - n_read, n_unknown, repeated, merged, merged_strains, len(sizes))
         return table, stats
 
-    def _aggregate(self, rows, index, genes, kinds, sizes, labels, text, num_genes: int):
+    def _aggregate(self, line_of, index, genes, kinds, sizes, labels, text, num_genes: int):
         from cellreg.data.replicates import check_agree, replicates
 
         config = self.config
         groups, set_keys = replicates(genes, kinds, sizes,
                                       [text[c].codes for c in config.conditions + config.environment_columns], num_genes)
         check_agree(groups, {c: text[c].codes for c in config.keep if c not in config.conditions},
-                    lambda r: rows.line_of(_data_rows(index, r)), {c: text[c].values for c in config.keep}, self.path)
+                    lambda r: line_of(_data_rows(index, r)), {c: text[c].values for c in config.keep}, self.path)
         first = groups.keep  # each group's first row, in group order
         entries = np.repeat(first, sizes)
         return (genes[entries], kinds[entries], sizes[first], groups.means(labels),
