@@ -164,7 +164,12 @@ def test_a_table_hashed_on_a_thread_still_pickles():
     assert t.fingerprint() == pickle.loads(pickle.dumps(t)).fingerprint()
 
 
-def test_used_genes_and_measured_counts_equal_counting_by_hand():
+@pytest.mark.parametrize("pieces", [1, 3])  # genes marked on one thread; on three, each its own marks
+def test_used_genes_and_measured_counts_equal_counting_by_hand(pieces, monkeypatch):
+    from cellreg.toolkit import parallel_index
+
+    monkeypatch.setattr(parallel_index, "MIN_SIZE", 1 if pieces > 1 else 1 << 20)
+    monkeypatch.setattr(parallel_index, "_cores", lambda: pieces)
     rng = np.random.default_rng(11)
     sets = [list(rng.choice(40, rng.integers(1, 4), replace=False)) for _ in range(500)]
     labels = rng.normal(size=(500, 3))
@@ -172,6 +177,8 @@ def test_used_genes_and_measured_counts_equal_counting_by_hand():
     t = PhenotypeTable.from_sets(sets, labels, ["a", "b", "c"], [f"g{i}" for i in range(60)])
     assert np.flatnonzero(t.used_genes()).tolist() == sorted({int(g) for s in sets for g in s})
     assert t.measured().tolist() == [sum(not np.isnan(v) for v in labels[:, j]) for j in range(3)]
+    assert t.size_counts().tolist() == [sum(len(s) == k for s in sets) for k in range(4)]
+    assert t.used_genes() is t.used_genes() and not t.measured().flags.writeable  # counted once, kept
 
 
 def test_set_keys_are_computed_unless_handed_over_and_must_be_one_per_strain():

@@ -101,3 +101,5 @@ def test_mean_and_sd_in_blocks_equal_numpys():
     mean, sd = mean_sd(values, block=1000)
     assert mean == pytest.approx(values.mean(dtype=np.float64), rel=1e-12)
     assert sd == pytest.approx(values.std(dtype=np.float64), rel=1e-9)
+    table = np.stack([np.zeros_like(values), values], axis=1)  # a label column as it lies: strided
+    assert mean_sd(table[:, 1], block=1000) == (mean, sd)

@@ -33,12 +33,12 @@ def _labels(pipe: Pipeline) -> list[str]:
                        f"{int(measured.sum()):,} of {values.size:,} strain x feature values measured; per feature, "
                        f"mean |change| {np.nanmean(np.abs(values)):.4g}, sd of change "
                        f"{np.nanmean(np.nanstd(values, 0)):.4g} (averaged over features)")
+    counts = table.measured()  # the summary's: each label's strains without a NaN
     for j, name in enumerate(table.label_names):
         if in_profile[j]:
             continue
-        col = np.ascontiguousarray(raw[:, j])  # one strided copy; every pass after it reads contiguous memory
-        missing = np.isnan(col)
-        measured = col[~missing] if missing.any() else col  # nanmean and nanstd copied the column thrice
+        col = raw[:, j]  # where every strain measured it, read in blocks as it lies: no copy of the column
+        measured = col if counts[j] == len(col) else col[~np.isnan(col)]  # (nanmean and nanstd: three copies)
         stats = "mean {:.4g}, sd {:.4g}".format(*mean_sd(measured)) if len(measured) else "no values"
         out.append(f"  {name}: {len(measured):,} of {len(col):,} strains measured ({stats})")
     return out
@@ -64,7 +64,8 @@ def _strains(pipe: Pipeline) -> list[str]:
         counts, total = np.zeros((width, 3), np.int64), np.zeros(width, np.int64)
         counts[-1], total[-1] = [len(split.train), len(split.val), len(split.test)], len(sizes)
     else:
-        total = np.bincount(sizes, minlength=width)  # strains in no part count too
+        total = np.zeros(width, np.int64)  # strains in no part count too
+        total[:len(table.size_counts())] = table.size_counts()
         held = [np.bincount(sizes[part], minlength=width) for part in (split.val, split.test)]
         every = len(split.train) + len(split.val) + len(split.test) == len(sizes)  # parts are disjoint
         train = total - held[0] - held[1] if every else np.bincount(sizes[split.train], minlength=width)

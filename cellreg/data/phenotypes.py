@@ -103,7 +103,7 @@ class PhenotypeTable:
     label_groups: tuple[LabelGroup, ...] = attrs.field(default=(), converter=tuple, eq=False)
     _fingerprint: str | None = attrs.field(default=None, init=False, eq=False, repr=False)  # once computed
     _sizes: np.ndarray = attrs.field(default=None, init=False, eq=False, repr=False)  # [S], from the offsets
-    _used: np.ndarray | None = attrs.field(default=None, init=False, eq=False, repr=False)  # used_genes, once
+    _memo: dict = attrs.field(factory=dict, init=False, eq=False, repr=False)  # what a pass over it found, once
     _set_keys: np.ndarray | None = attrs.field(default=None, init=False, eq=False, repr=False)  # a reader's, set_keys
 
     def __attrs_post_init__(self) -> None:
@@ -177,17 +177,37 @@ class PhenotypeTable:
         object.__setattr__(self, "_set_keys", keys)
         return self
 
-    def used_genes(self) -> np.ndarray:
-        """[genes] bool: which of the vocabulary some strain perturbs (one mark per entry, on every
-        core, once: inspect's report and the leak report's random sets both ask)."""
-        if self._used is None:
-            from cellreg.toolkit.parallel_index import put
+    def _once(self, name: str, compute) -> np.ndarray:
+        """``compute()``, kept read-only for the next asker (the table never changes)."""
+        if name not in self._memo:
+            value = compute()
+            value.setflags(write=False)
+            self._memo[name] = value
+        return self._memo[name]
 
-            used = np.zeros(len(self.gene_names), bool)
-            put(used, self.genes, True)
-            used.setflags(write=False)
-            object.__setattr__(self, "_used", used)
-        return self._used
+    def used_genes(self) -> np.ndarray:
+        """[genes] bool: which of the vocabulary some strain perturbs (one mark per entry, each core
+        marking its own copy: a shared one of a few thousand bytes is written back and forth between
+        the cores; once: inspect's report and the leak report's random sets both ask)."""
+        def marks() -> np.ndarray:
+            from cellreg.toolkit.parallel_index import spread
+
+            parts: list[np.ndarray] = []
+
+            def mark(piece: slice) -> None:
+                used = np.zeros(len(self.gene_names), bool)
+                used[self.genes[piece]] = True
+                parts.append(used)
+
+            spread(mark, len(self.genes))
+            return np.logical_or.reduce(parts) if parts else np.zeros(len(self.gene_names), bool)
+
+        return self._once("used", marks)
+
+    def size_counts(self) -> np.ndarray:
+        """[largest size + 1] int64: strains of each set size (a count per size, once: 0.1 s at 17 M
+        strains, and the summary and inspect's split table both ask)."""
+        return self._once("size_counts", lambda: np.bincount(self.set_sizes))
 
     @property
     def strain_of_entry(self) -> np.ndarray:
@@ -310,12 +330,13 @@ class PhenotypeTable:
 
     def measured(self) -> np.ndarray:
         """[labels] int64: the strains that measured each label (a column at a time: counting a
-        20 M x 3 mask along its rows took 0.27 s, column by column 0.06 s)."""
-        return np.array([len(self.labels) - np.count_nonzero(np.isnan(self.labels[:, j]))
-                         for j in range(self.labels.shape[1])], np.int64)
+        20 M x 3 mask along its rows took 0.27 s, column by column 0.06 s; once)."""
+        return self._once("measured", lambda: np.array(
+            [len(self.labels) - np.count_nonzero(np.isnan(self.labels[:, j])) for j in range(self.labels.shape[1])],
+            np.int64))
 
     def summary(self) -> str:
-        sizes = np.bincount(self.set_sizes)
+        sizes = self.size_counts()
         by_size = ", ".join(f"{n:,} of size {k}" for k, n in enumerate(sizes) if n)
         counts = self.measured()  # per label group below
         measured = ", ".join(f"{g.name} {int(counts[c].sum()):,}" + (f" ({len(c):,} labels)" if len(c) > 1 else "")
