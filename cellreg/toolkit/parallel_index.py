@@ -74,9 +74,15 @@ def take(a: np.ndarray, index: np.ndarray, out: np.ndarray | None = None) -> np.
             return a[index]
         out = np.empty(n, a.dtype)
 
+    contiguous = out.flags.c_contiguous  # np.take copies a strided out in and back: a block's copy is cheaper
+
     def block(start: int) -> None:
         part = slice(start, start + TAKE_BLOCK)
-        np.take(a, index[part].astype(np.intp, copy=False), out=out[part])
+        at = index[part].astype(np.intp, copy=False)
+        if contiguous:
+            np.take(a, at, out=out[part])
+        else:
+            out[part] = np.take(a, at)
 
     each_block(block, n, TAKE_BLOCK)
     return out
