@@ -60,3 +60,13 @@ def test_take_out_of_range_is_numpys_error(monkeypatch):
     monkeypatch.setattr(parallel_index, "TAKE_BLOCK", 3)
     with pytest.raises(IndexError, match="out of bounds"):
         parallel_index.take(np.arange(5), np.array([0, 1, 2, 3, 4, 5, 1], np.int32))
+
+
+def test_beside_returns_or_raises_what_the_work_did(monkeypatch):
+    monkeypatch.setattr(parallel_index, "MIN_SIZE", 1)
+    a = np.arange(100)
+    done = parallel_index.beside(lambda: parallel_index.take(a, a[::-1]))  # work that uses the pool itself
+    np.testing.assert_array_equal(done.result(timeout=30), a[::-1])
+    failed = parallel_index.beside(lambda: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        failed.result(timeout=30)

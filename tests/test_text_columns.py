@@ -64,3 +64,7 @@ def test_a_handed_over_array_is_taken_and_any_other_is_copied():
     view.setflags(write=False)
     assert not is_immutable(view, np.float32) and not np.shares_memory(pairs(4, view).labels, writable)
     assert not is_immutable(labels, np.float64)  # another dtype is a conversion, hence a copy
+    codes, mine = np.array([0, 1, 0, 1], np.int32), np.array([0, 1, 0, 1], np.int32)  # a tag's codes alike
+    hand_over(codes)
+    taken = pairs(4, tags={"t": Category(["a", "b"], codes), "u": Category(["a", "b"], mine)}).tags
+    assert taken.category("t").codes is codes and not np.shares_memory(taken.category("u").codes, mine)

@@ -18,6 +18,7 @@ import attrs
 import numpy as np
 
 from cellreg.data.environment import Environment
+from cellreg.data.handed_over import hand_over, is_immutable  # noqa: F401 (hand_over: the readers' way in)
 from cellreg.data.label_groups import LabelGroup, complete_groups, group_columns, groups_from_json, groups_to_json, \
     is_default, restrict_groups
 from cellreg.data.text_columns import Category, TextColumns
@@ -56,27 +57,6 @@ def _frozen_array(dtype):
         return a
 
     return attrs.field(converter=convert, eq=False)
-
-
-def is_immutable(a, dtype) -> bool:
-    """Whether ``a`` is an array of ``dtype`` that nobody can write: read-only, as is every array it
-    is a view of, down to memory of its own (or bytes)."""
-    if not isinstance(a, np.ndarray) or a.dtype != dtype:
-        return False
-    while isinstance(a, np.ndarray):
-        if a.flags.writeable:
-            return False
-        a = a.base
-    return a is None or isinstance(a, bytes)
-
-
-def hand_over(*arrays: np.ndarray) -> None:
-    """Make a reader's own fresh arrays read-only, with the arrays they view (``np.load`` hands out a
-    reshaped view), so a table takes them without a copy; the caller must hold no writable view of them."""
-    for a in arrays:
-        while isinstance(a, np.ndarray):
-            a.setflags(write=False)
-            a = a.base
 
 
 def _tags(value: Mapping[str, Sequence[str] | Category]) -> TextColumns:

@@ -25,7 +25,7 @@ from cellreg.data.label_groups import GroupSpec
 from cellreg.data.phenotypes import Perturbation, PhenotypeTable, hand_over
 from cellreg.data.records import NewStrains
 from cellreg.data.text_columns import Category
-from cellreg.toolkit.parallel_index import take
+from cellreg.toolkit.parallel_index import beside, take
 from cellreg.toolkit.text_tables import delimiter_field, not_empty, read_table, suggest, unknown_genes_message
 
 if TYPE_CHECKING:
@@ -322,7 +322,8 @@ class _Reader:
         offsets = np.zeros(len(sizes) + 1, np.int64)
         np.cumsum(sizes, out=offsets[1:])  # in place: no 160 MB temporary at 20 M strains
         carried = set(self.config.keep) | set(self.config.conditions)
-        hand_over(offsets, genes, kinds, labels)  # this reader's own arrays: the table takes them as they are
+        # this reader's own arrays: the table takes them as they are
+        hand_over(offsets, genes, kinds, labels, *(text[c].codes for c in carried if c in text))
         table = PhenotypeTable(offsets, genes, kinds, labels.reshape(len(sizes), len(label_names)), label_names,
                                vocabulary, {k: v for k, v in text.items() if k in carried},
                                read_environment(self.config.environment, text, self.path))
@@ -340,9 +341,11 @@ class _Reader:
         check_agree(groups, {c: text[c].codes for c in config.keep if c not in config.conditions},
                     lambda r: line_of(_data_rows(index, r)), {c: text[c].values for c in config.keep}, self.path)
         first = groups.keep  # each group's first row, in group order
+        means = beside(lambda: groups.means(labels))  # on the pool's cores, while this thread gathers the rest
         entries = np.repeat(first, sizes)
-        return (genes[entries], kinds[entries], sizes[first], groups.means(labels),
-                {k: v.take(first) for k, v in text.items()}, len(sizes) - groups.count, groups.merged_groups, set_keys)
+        genes, kinds, text = genes[entries], kinds[entries], {k: v.take(first) for k, v in text.items()}
+        return (genes, kinds, sizes[first], means.result(), text, len(sizes) - groups.count, groups.merged_groups,
+                set_keys)
 
     def _collapse_repeats(self, line_of, index: np.ndarray | None, genes: np.ndarray, kinds: np.ndarray, sizes: np.ndarray,
                           vocabulary: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:

@@ -13,6 +13,8 @@ from typing import Iterator, Mapping, Sequence
 import attrs
 import numpy as np
 
+from cellreg.data.handed_over import is_immutable
+
 
 @attrs.define
 class Category:
@@ -56,9 +58,10 @@ class TextColumns(Mapping[str, np.ndarray]):
         self._strings: dict[str, np.ndarray] = {}
         self._categories: dict[str, Category] = {}
         for name, column in dict(columns or {}).items():
-            if isinstance(column, Category):
-                self._categories[str(name)] = Category(list(column.values),
-                                                       _frozen(np.array(column.codes, np.int32, copy=True)))
+            if isinstance(column, Category):  # a reader's codes handed over are taken as they are
+                codes = column.codes if is_immutable(column.codes, np.int32) else \
+                    _frozen(np.array(column.codes, np.int32, copy=True))
+                self._categories[str(name)] = Category(list(column.values), codes)
             else:
                 self._strings[str(name)] = _frozen(np.array(column, dtype=object, copy=True).reshape(-1))
         self._names = [str(name) for name in dict(columns or {})]

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import functools
 import os
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Callable
 
 import numpy as np
@@ -37,6 +38,21 @@ def _pieces(n: int) -> list[slice]:
     k = _cores() if n >= MIN_SIZE else 1
     step = -(-n // k) if n else 1
     return [slice(i, min(i + step, n)) for i in range(0, n, step)] or [slice(0, 0)]
+
+
+def beside(fn: Callable[[], object]) -> Future:
+    """``fn()`` on a thread of its own while the caller goes on (not on the pool: ``fn`` may split its
+    work across the pool, whose threads would otherwise wait on their own queue)."""
+    future: Future = Future()
+
+    def run() -> None:
+        try:
+            future.set_result(fn())
+        except BaseException as exc:  # the caller's result() raises it
+            future.set_exception(exc)
+
+    threading.Thread(target=run, name="cellreg-beside", daemon=True).start()
+    return future
 
 
 def spread(fn: Callable[[slice], None], n: int) -> None:
