@@ -59,7 +59,9 @@ def test_inspect_prints_what_was_loaded(tmp_path, capsys):
     n = len(rows)
     from cellreg.training.pipeline import Pipeline  # the rows repeat 10 pairs: whole groups move, so count them
 
-    split = Pipeline.from_file(tmp_path / "c.toml").data.split
+    data = Pipeline.from_file(tmp_path / "c.toml").data
+    split, score = data.split, data.table.labels[:, 0].astype(np.float64)
+    assert f"(mean {np.nanmean(score):.4g}, sd {np.nanstd(score):.4g})" in out  # over the measured strains
     test, val = len(split.test), len(split.val)
     assert len(split.train) + val + test == n and abs(test - 0.2 * n) <= 6  # groups of 6
     assert f"train {n - test - val:,}, val {val:,}, test {test:,}" in out
@@ -98,8 +100,10 @@ def test_mean_and_sd_in_blocks_equal_numpys():
     from cellreg.commands.inspect import mean_sd
 
     values = np.random.default_rng(3).normal(1e4, 2.0, 5001).astype(np.float32)  # a large mean, a small spread
-    mean, sd = mean_sd(values, block=1000)
+    other = np.random.default_rng(4).normal(-3.0, 0.5, 5001).astype(np.float32)
+    table = np.stack([other, np.zeros_like(values), values], axis=1)  # label columns as they lie
+    (mean, mean_other), (sd, sd_other) = mean_sd(table, [2, 0], block_bytes=1000)  # in blocks of 62 rows
     assert mean == pytest.approx(values.mean(dtype=np.float64), rel=1e-12)
     assert sd == pytest.approx(values.std(dtype=np.float64), rel=1e-9)
-    table = np.stack([np.zeros_like(values), values], axis=1)  # a label column as it lies: strided
-    assert mean_sd(table[:, 1], block=1000) == (mean, sd)
+    assert mean_other == pytest.approx(other.mean(dtype=np.float64), rel=1e-12)
+    assert sd_other == pytest.approx(other.std(dtype=np.float64), rel=1e-9)
