@@ -70,3 +70,13 @@ def test_beside_returns_or_raises_what_the_work_did(monkeypatch):
     failed = parallel_index.beside(lambda: 1 / 0)
     with pytest.raises(ZeroDivisionError):
         failed.result(timeout=30)
+
+
+@pytest.mark.parametrize("cores", [1, 3])  # one array; each core its own, then together
+def test_marked_is_which_values_the_index_holds(monkeypatch, cores):
+    monkeypatch.setattr(parallel_index, "MIN_SIZE", 1)
+    monkeypatch.setattr(parallel_index, "_cores", lambda: cores)
+    rng = np.random.default_rng(5)
+    for n, size in ((5, 0), (40, 7), (1000, 300)):
+        index = rng.integers(0, n, size).astype(np.int32)
+        np.testing.assert_array_equal(parallel_index.marked(index, n), np.bincount(index, minlength=n) > 0)

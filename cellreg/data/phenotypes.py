@@ -166,23 +166,11 @@ class PhenotypeTable:
         return self._memo[name]
 
     def used_genes(self) -> np.ndarray:
-        """[genes] bool: which of the vocabulary some strain perturbs (one mark per entry, each core
-        marking its own copy: a shared one of a few thousand bytes is written back and forth between
-        the cores; once: inspect's report and the leak report's random sets both ask)."""
-        def marks() -> np.ndarray:
-            from cellreg.toolkit.parallel_index import spread
+        """[genes] bool: which of the vocabulary some strain perturbs (once: inspect's report and the
+        leak report's random sets both ask)."""
+        from cellreg.toolkit.parallel_index import marked
 
-            parts: list[np.ndarray] = []
-
-            def mark(piece: slice) -> None:
-                used = np.zeros(len(self.gene_names), bool)
-                used[self.genes[piece]] = True
-                parts.append(used)
-
-            spread(mark, len(self.genes))
-            return np.logical_or.reduce(parts) if parts else np.zeros(len(self.gene_names), bool)
-
-        return self._once("used", marks)
+        return self._once("used", lambda: marked(self.genes, len(self.gene_names)))
 
     def size_counts(self) -> np.ndarray:
         """[largest size + 1] int64: strains of each set size (a count per size, once: 0.1 s at 17 M

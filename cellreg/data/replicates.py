@@ -278,7 +278,7 @@ def replicates(genes: np.ndarray, kinds: np.ndarray, sizes: np.ndarray, conditio
     flat = exact_set_keys(genes, kinds, sizes, conditions, num_genes)
     if flat is not None:
         groups = Replicates.of_keys(flat)
-        kept = flat[groups.keep]
+        kept = compress(groups.keep, flat)
         kept //= math.prod(condition_spans(conditions))  # the condition digits dropped
         return groups, kept
     flat = exact_set_keys(genes, kinds, sizes, conditions)  # the table's own genes may leave room where the

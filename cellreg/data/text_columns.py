@@ -38,11 +38,13 @@ class Category:
     def canonical(self) -> tuple[list[str], np.ndarray]:
         """The values some row holds, sorted, and each row's code among them: one form for one
         column of strings, whatever order or unused values the codes came with (what a hash reads)."""
-        used = np.flatnonzero(np.bincount(self.codes, minlength=len(self.values)))
+        from cellreg.toolkit.parallel_index import marked, take
+
+        used = np.flatnonzero(marked(self.codes, len(self.values)))
         order = sorted(used.tolist(), key=self.values.__getitem__)
         remap = np.full(len(self.values), -1, np.int32)
         remap[order] = np.arange(len(order), dtype=np.int32)
-        return [self.values[i] for i in order], remap[self.codes]
+        return [self.values[i] for i in order], take(remap, self.codes)
 
 
 def _frozen(a: np.ndarray) -> np.ndarray:

@@ -115,6 +115,21 @@ def put(a: np.ndarray, index: np.ndarray, values) -> None:
     spread(part, len(index))
 
 
+def marked(index: np.ndarray, n: int) -> np.ndarray:
+    """[n] bool: which of ``range(n)`` the index holds (a vocabulary's used genes, a column's used
+    values). Each core marks its own copy: one shared array of a few thousand bytes is written back
+    and forth between the cores."""
+    parts: list[np.ndarray] = []
+
+    def mark(piece: slice) -> None:
+        used = np.zeros(n, bool)
+        used[index[piece]] = True
+        parts.append(used)
+
+    spread(mark, len(index))
+    return np.logical_or.reduce(parts)
+
+
 COMPRESS_BLOCK = 1 << 16
 """Rows per step of :func:`compress`: its temporary stays in the cache."""
 
