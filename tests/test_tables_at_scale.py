@@ -495,3 +495,46 @@ def test_compacting_in_place_is_boolean_indexing():
         got = _compact(keep, own, block=3)
         np.testing.assert_array_equal(got, expected)
         assert got.base is own or not len(own)  # over the front of the array itself
+
+
+def test_a_table_read_ahead_is_the_load_it_stands_for(tmp_path, monkeypatch):
+    """Read ahead where the cache would hash the file (cold), taken by the load: the same table and
+    warnings, the rows parsed once, on the thread. Not where the file's digest is remembered (warm),
+    and a failure reaches the load with the load's own message."""
+    import threading
+
+    from cellreg.data import strain_rows, strain_table
+
+    monkeypatch.setenv("CELLREG_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("CELLREG_CACHE_MIN_BYTES", "0")
+    write(tmp_path / "SGA.txt", COSTANZO_HEADER + costanzo_rows() + "YAL001C_x\tyal001c\tYAL001C_y\tx\tDMA30\t0.1\t"
+          "0.2\t1\t1\t0.3\t0.1\n")  # a gene named twice: a warning
+    graph = CellGraph.from_edges(GENES, [])
+    table = {**COSTANZO, "conditions": ["Arraytype/Temp"], "aggregate": "mean"}
+    with warnings.catch_warnings(record=True) as plain_warned:
+        warnings.simplefilter("always")
+        plain = table_source(tmp_path, table).load(graph)  # no read-ahead: the reference, and the entry
+    for entry in (tmp_path / "cache").rglob("*.*"):
+        entry.unlink()  # cold again: no entry, no remembered digest
+    real, threads = strain_rows.read_rows, []
+    monkeypatch.setattr(strain_rows, "read_rows",
+                        lambda *a, **k: (threads.append(threading.current_thread().name), real(*a, **k))[1])
+    source = table_source(tmp_path, table)
+    source.read_ahead()
+    with warnings.catch_warnings(record=True) as warned:
+        warnings.simplefilter("always")
+        ahead = source.load(graph)
+    assert threads == ["cellreg-read-ahead"]  # parsed once, ahead
+    assert table_arrays(ahead) == table_arrays(plain) and [str(w.message) for w in warned] == \
+        [str(w.message) for w in plain_warned] and len(warned) == 1
+    table_source(tmp_path, table).read_ahead()  # warm: the digest is remembered, nothing starts
+    assert not strain_table._AHEAD and table_arrays(table_source(tmp_path, table).load(graph)) == table_arrays(plain)
+
+    bad = {**table, "labels": ["P-value"]}
+    write(tmp_path / "SGA.txt", COSTANZO_HEADER + "YAL001C_a\ta\tYBR002W_b\tb\tDMA30\t0.1\tslow\t1\t1\t0.3\t0.1\n")
+    source = table_source(tmp_path, bad)
+    source.read_ahead()
+    assert strain_table._AHEAD
+    with pytest.raises(ValueError, match="line 2, column 'P-value': expected a number, got 'slow'"):
+        source.load(graph)
+    assert not strain_table._AHEAD

@@ -95,7 +95,8 @@ def format_report(report: dict, out: str) -> str:
                       f"{report['strains_per_second']} strains/s in training", "", group_tables(rows, ("split",))])
 
 
-def _cmd_validate(args) -> int:
+def _checked(args):
+    """The config and its phenotype source, once the config passes ``validate``'s checks (no torch)."""
     from cellreg.plugin_api.sources import Context
     from cellreg.training.preflight import preflight
 
@@ -107,12 +108,21 @@ def _cmd_validate(args) -> int:
     features = {f"features[{i}]": registry.build("features", t.name, t.config, context)
                 for i, t in enumerate(config.features)}
     preflight(config, graph, phenotypes, str(args.config), features, context.base_dir, registry)
+    return config, phenotypes
+
+
+def _cmd_validate(args) -> int:
+    config, _ = _checked(args)
     print(f"# {args.config}: valid (its data files exist and its labels match). Resolved config:")
     print(to_toml(config))
     return 0
 
 
 def _cmd_inspect(args) -> int:
+    try:  # a valid config's table is read while torch is imported and the graph built
+        _checked(args)[1].read_ahead()
+    except Exception:  # noqa: BLE001 - inspect runs the same checks next, and reports what failed in full
+        pass
     from cellreg.commands.inspect import inspect
 
     logging.getLogger("cellreg").setLevel(logging.WARNING)  # the report says what the info lines would

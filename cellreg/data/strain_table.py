@@ -12,9 +12,10 @@ average replicates. The result is cached by content (:mod:`cellreg.toolkit.table
 from __future__ import annotations
 
 import logging
+import threading
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Callable, Literal
 
 import attrs
 import numpy as np
@@ -212,6 +213,66 @@ def read_new_strains(path: Path, graph: CellGraph, config: TableConfig) -> NewSt
     return NewStrains(table, {name: [row[j] for row in reader.other_values] for j, name in enumerate(reader.other)})
 
 
+def _files(path: Path, config: TableConfig) -> list[Path]:
+    """The files a table's cache entry is keyed by: the table, and its alias file."""
+    return [Path(path)] + ([Path(config.aliases)] if config.aliases is not None else [])
+
+
+class _ReadAhead:
+    """A table's rows read on a thread (:func:`start_reading`), taken once: the taker then holds the
+    only reference. Reading rows needs no graph and warns of nothing."""
+
+    def __init__(self, path: Path, config: TableConfig):
+        self._rows, self._error = None, None
+        self._thread = threading.Thread(target=self._run, args=(path, config), name="cellreg-read-ahead", daemon=True)
+        self._thread.start()
+
+    def _run(self, path: Path, config: TableConfig) -> None:
+        try:
+            self._rows = _Reader(config, path)._read(_label_names(path, config, _header(path, config)))
+        except BaseException as exc:  # raised by take(), where the load would have raised it
+            self._error = exc
+
+    def take(self):
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        rows, self._rows = self._rows, None
+        return rows
+
+    def drop(self) -> None:
+        self._thread.join()  # its memory goes now, not beside what the caller does next
+        self._rows = self._error = None
+
+
+_AHEAD: dict[tuple[str, str], _ReadAhead] = {}
+_AHEAD_LOCK = threading.Lock()
+
+
+def _ahead_key(path: Path, config: TableConfig) -> tuple[str, str]:
+    return str(Path(path).resolve()), repr(attrs.asdict(config))
+
+
+def start_reading(path: Path, config: TableConfig) -> bool:
+    """Start reading the rows of the table at ``path`` on a thread where the table cache would hash the
+    file (it has no entry then, almost always), for the next :func:`load_strain_table` of the same
+    file and options to take; whether it started. A cold ``cellreg inspect`` of the 20 M-row table
+    parses it while torch is imported and the graph built (docs/benchmarks.md)."""
+    from cellreg.toolkit import table_cache
+
+    key = _ahead_key(path, config)
+    with _AHEAD_LOCK:
+        if key in _AHEAD or not table_cache.will_hash(_files(path, config)):
+            return False
+        _AHEAD[key] = _ReadAhead(Path(path), config)
+    return True
+
+
+def _taken_ahead(path: Path, config: TableConfig) -> _ReadAhead | None:
+    with _AHEAD_LOCK:
+        return _AHEAD.pop(_ahead_key(path, config), None)
+
+
 class _Reader:
     def __init__(self, config: TableConfig, path: Path, keep_other: bool = False, engine: str = "auto"):
         self.config, self.path, self.keep_other = config, path, keep_other
@@ -224,17 +285,19 @@ class _Reader:
         from cellreg.toolkit import table_cache
         from cellreg.toolkit.table_cache import strings
 
-        entry = None
+        entry, ahead = None, None
         if not self.keep_other:
+            ahead = _taken_ahead(self.path, self.config) if self.engine == "auto" else None
             options = {"config": attrs.asdict(self.config), "path": str(self.path), "genes": _digest(graph.genes)}
-            entry = table_cache.Entry("strains", [self.path] + ([self.aliases] if self.aliases else []), options,
-                                      code=READING_CODE)
+            entry = table_cache.Entry("strains", _files(self.path, self.config), options, code=READING_CODE)
             cached = entry.load()
             if cached is not None:
+                if ahead is not None:
+                    ahead.drop()  # the same bytes written again: read for nothing
                 return _from_cache(cached)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            table, stats = self._load(graph)
+            table, stats = self._load(graph, ahead)
         for w in caught:
             warnings.warn(w.message, w.category, stacklevel=3)
         if stats.replicate_rows or stats.filtered_out:
@@ -245,9 +308,9 @@ class _Reader:
                        lambda: {"fingerprint": strings([table.fingerprint()])})
         return table, stats
 
-    def _load(self, graph: CellGraph) -> tuple[PhenotypeTable, TableStats]:
+    def _load(self, graph: CellGraph, ahead: _ReadAhead | None = None) -> tuple[PhenotypeTable, TableStats]:
         label_names = _label_names(self.path, self.config, _header(self.path, self.config))
-        return self._build(graph, label_names)
+        return self._build(graph, label_names, ahead.take if ahead is not None else lambda: self._read(label_names))
 
     def _read(self, label_names: list[str]):
         """The file's rows (and, for new strains, their other columns, kept on the reader)."""
@@ -268,12 +331,12 @@ class _Reader:
         except LabelError as exc:
             raise ValueError(f"{exc}{hint}") from None
 
-    def _build(self, graph: CellGraph, label_names: list[str]) -> tuple[PhenotypeTable, TableStats]:
-        """The table from the file's rows, which only this frame holds: their arrays are changed in
-        place, and each goes once it is used (the float64 labels once they are averaged)."""
+    def _build(self, graph: CellGraph, label_names: list[str], read: Callable) -> tuple[PhenotypeTable, TableStats]:
+        """The table from the file's rows (``read()``), which only this frame holds: their arrays are
+        changed in place, and each goes once it is used (the float64 labels once they are averaged)."""
         from cellreg.toolkit.gene_names import GeneNames
 
-        rows = self._read(label_names)
+        rows = read()
         resolver = GeneNames.from_file(graph.genes, self.aliases)
         sizes, kinds = rows.sizes, rows.kinds
         per_name = resolver.lookup(rows.names).astype(np.int32)  # a vocabulary is far below 2**31 genes

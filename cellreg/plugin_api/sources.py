@@ -90,6 +90,12 @@ class PhenotypeSource:
         """Cheap problems found before anything loads, as :meth:`GraphSource.check`."""
         return []
 
+    def read_ahead(self) -> None:
+        """Start, on a thread, the part of :meth:`load` that needs no graph, where it is cheap to tell
+        that :meth:`load` will do it (a table that is not in the cache); :meth:`load` then takes what
+        was read. ``cellreg inspect`` calls it once the config passed its checks, before it imports
+        torch and builds the graph (a 20 M-row table's parse then overlaps them). Default: nothing."""
+
     def report(self) -> dict[str, str]:
         """What the last :meth:`load` did that a user checking their data should see (rows read,
         replicates merged, unknown genes dropped), as ``{what: how many}``; ``cellreg inspect`` prints it."""

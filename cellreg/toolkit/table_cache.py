@@ -47,6 +47,27 @@ def _min_bytes() -> int:
     return int(os.environ.get("CELLREG_CACHE_MIN_BYTES", 4 << 20))
 
 
+def _memo(root: Path, path: Path) -> Path:
+    import hashlib
+
+    resolved, written_as = file_state(path)
+    stamp = "|".join([resolved, *map(str, written_as)])
+    return root / "digests" / f"{hashlib.sha256(stamp.encode()).hexdigest()[:32]}.txt"
+
+
+def will_hash(files: Iterable[Path]) -> bool:
+    """Whether an :class:`Entry` for ``files`` would hash one of them (cached, and not hashed since it
+    last changed). Such files have no entry either, almost always (only files rewritten with the
+    same bytes have one): a reader may start parsing them before it knows."""
+    files = [Path(f) for f in files]
+    root = cache_dir()
+    try:
+        return root is not None and sum(f.stat().st_size for f in files) >= _min_bytes() and \
+            not all(_memo(root, f).is_file() for f in files)
+    except OSError:  # a missing file: the load says so
+        return False
+
+
 def file_digest(path: Path) -> str:
     """A hash of the file's bytes (:func:`hash_bytes`), remembered in the cache folder for as long as
     the file's device, inode, size, mtime and ctime stay the same: any write through the file system
@@ -56,11 +77,7 @@ def file_digest(path: Path) -> str:
     root = cache_dir()
     if root is None:
         return hash_bytes(path)
-    import hashlib
-
-    resolved, written_as = file_state(path)
-    stamp = "|".join([resolved, *map(str, written_as)])
-    memo = root / "digests" / f"{hashlib.sha256(stamp.encode()).hexdigest()[:32]}.txt"
+    memo = _memo(root, path)
     try:
         return memo.read_text()
     except OSError:

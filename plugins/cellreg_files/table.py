@@ -15,7 +15,7 @@ from cellreg import Context, NewStrains, PhenotypeSource, StrainColumns
 from cellreg.config import DataError
 from cellreg.data.environment_columns import environment_kinds
 from cellreg.data.label_groups import LabelGroup
-from cellreg.data.strain_table import TableConfig, TableStats, load_strain_table, read_new_strains, \
+from cellreg.data.strain_table import TableConfig, TableStats, load_strain_table, read_new_strains, start_reading, \
     table_label_names
 from cellreg.toolkit.text_tables import suggest
 
@@ -72,6 +72,9 @@ class PerturbationTableSource(PhenotypeSource):
 
     def environment_kinds(self) -> dict[str, str]:
         return {name: kind.value for name, kind in environment_kinds(self.config.environment).items()}
+
+    def read_ahead(self) -> None:
+        start_reading(self.path, self.config)
 
     def load(self, graph: CellGraph) -> PhenotypeTable:
         table, self.stats = load_strain_table(self.path, graph, self.config)
