@@ -229,7 +229,10 @@ class _ReadAhead:
 
     def _run(self, path: Path, config: TableConfig) -> None:
         try:
-            self._rows = _Reader(config, path)._read(_label_names(path, config, _header(path, config)))
+            # the scan asks after the parse: the load hashes the file for its cache key meanwhile,
+            # and the hash's marks answer it (read beside the parse, the file was read twice)
+            self._rows = _Reader(config, path)._read(_label_names(path, config, _header(path, config)),
+                                                     scan_beside=False)
         except BaseException as exc:  # raised by take(), where the load would have raised it
             self._error = exc
 
@@ -312,7 +315,7 @@ class _Reader:
         label_names = _label_names(self.path, self.config, _header(self.path, self.config))
         return self._build(graph, label_names, ahead.take if ahead is not None else lambda: self._read(label_names))
 
-    def _read(self, label_names: list[str]):
+    def _read(self, label_names: list[str], scan_beside: bool = True):
         """The file's rows (and, for new strains, their other columns, kept on the reader)."""
         from cellreg.data.strain_rows import LabelError, read_lines, read_rows
 
@@ -327,7 +330,7 @@ class _Reader:
             # replicates are averaged from the numbers as written; labels kept as read are parsed
             # straight into the table's float32
             return read_rows(self.path, config, label_names, self.engine,
-                             np.float64 if config.aggregate == "mean" else np.float32)[0]
+                             np.float64 if config.aggregate == "mean" else np.float32, scan_beside)[0]
         except LabelError as exc:
             raise ValueError(f"{exc}{hint}") from None
 

@@ -262,10 +262,13 @@ class ColumnFile:
                 return offset
         return len(head)  # the first data line is the last line and has no newline
 
-    def read(self, text: Sequence[int] = (), numbers: Sequence[int] = (), missing: bool = False) -> Columns:
+    def read(self, text: Sequence[int] = (), numbers: Sequence[int] = (), missing: bool = False,
+             scan_beside: bool = True) -> Columns:
         """``text`` column indices as dictionary-encoded strings, ``numbers`` as float64 (with
         ``missing`` the :data:`~cellreg.toolkit.text_tables.MISSING` markers are null). Raises
-        :class:`Fallback` where the line reader could read the file differently."""
+        :class:`Fallback` where the line reader could read the file differently. ``scan_beside=False``:
+        the scan's questions are asked after the parse, where another thread hashes the file
+        meanwhile and its marks answer them (:func:`~cellreg.toolkit.mapped_file.read_through`)."""
         import pyarrow as pa
         import pyarrow.compute as pc
         import pyarrow.csv as csv
@@ -293,7 +296,7 @@ class ColumnFile:
         # the GIL). Its verdict is applied after, whatever the parse did; a file it refuses was
         # parsed for nothing.
         with ThreadPoolExecutor(1) as pool:
-            scanned = pool.submit(scan, path, self.offset, delim, comment)
+            scanned = pool.submit(scan, path, self.offset, delim, comment) if scan_beside else None
             try:
                 source = pa.input_stream(str(path), compression="gzip" if path.suffix == ".gz" else None)
                 source.read(self.offset)
@@ -308,7 +311,7 @@ class ColumnFile:
                 ), None
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError, UnicodeDecodeError) as exc:
                 table, error = None, exc
-            s = scanned.result()
+            s = scanned.result() if scanned is not None else scan(path, self.offset, delim, comment)
         if s.comment and _has_comment_line(path, self.offset, comment):
             raise Fallback("comment lines after the first line")
         if s.quote and delim not in ("\t", " "):

@@ -22,6 +22,7 @@ it is in the cache, so that a later :func:`contains` of one of them in the same,
 reads nothing: the comment and quote questions of the columnar engine, asked of a table just hashed
 for its cache key."""
 _marks: dict[tuple[str, tuple], dict[bytes, int]] = {}
+_reading: dict[tuple[str, tuple], threading.Event] = {}  # passes under way: a question waits for their answer
 _marks_lock = threading.Lock()
 
 
@@ -61,27 +62,39 @@ def read_through(path: Path, each: Callable[[mmap.mmap | bytes], None]) -> None:
     """``each(window)`` over the whole file, noting where each of :data:`MARKS` last occurs."""
     state = file_state(path)
     last, offset = dict.fromkeys(MARKS, -1), 0
-    for window, _ in windows(path):  # from byte 0: the windows follow each other
-        view = memoryview(window)
-        for a in range(0, len(window), SLICE):  # each slice searched while it is in the cache
-            b = min(a + SLICE, len(window))
-            each(view[a:b])
-            for mark in MARKS:
-                at = window.rfind(mark, a, b)
-                if at >= 0:
-                    last[mark] = offset + at
-        del view  # a window unmaps only once no view points into it
-        offset += len(window)
     with _marks_lock:
-        _marks[state] = last
+        under_way = _reading.setdefault(state, threading.Event())
+    try:
+        for window, _ in windows(path):  # from byte 0: the windows follow each other
+            view = memoryview(window)
+            for a in range(0, len(window), SLICE):  # each slice searched while it is in the cache
+                b = min(a + SLICE, len(window))
+                each(view[a:b])
+                for mark in MARKS:
+                    at = window.rfind(mark, a, b)
+                    if at >= 0:
+                        last[mark] = offset + at
+            del view  # a window unmaps only once no view points into it
+            offset += len(window)
+        with _marks_lock:
+            _marks[state] = last
+    finally:
+        with _marks_lock:
+            _reading.pop(state, None)
+        under_way.set()
 
 
 def contains(path: Path, needle: bytes, start: int = 0) -> bool:
     """Whether ``needle`` occurs in the file after byte ``start`` (across windows too); for one of
     :data:`MARKS` in a file read through since it last changed, without reading it."""
     if needle in MARKS:
+        state = file_state(path)
         with _marks_lock:
-            known = _marks.get(file_state(path))
+            under_way = _reading.get(state)
+        if under_way is not None:  # being read through on another thread: its marks answer this too
+            under_way.wait()
+        with _marks_lock:
+            known = _marks.get(state)
         if known is not None:
             return known[needle] >= start
     carry = b""
