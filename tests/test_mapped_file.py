@@ -55,3 +55,33 @@ def test_a_file_read_through_answers_its_marks_without_reading_until_it_changes(
     monkeypatch.setattr(mapped_file, "windows", real)
     path.write_bytes(bytes(data).replace(b'"', b"a") + b"a")  # changed (its size too): stale marks, the file is read
     assert not mapped_file.contains(path, b'"') and mapped_file.contains(path, b"#")
+
+
+def test_a_question_asked_while_the_file_is_read_through_waits_for_its_marks(tmp_path, monkeypatch):
+    """The scan of a table read ahead asks while the load hashes the file on another thread: it waits
+    for that pass instead of reading the file a second time."""
+    import threading
+
+    data = b"x\ty\n" * 1000 + b"# note\n"
+    path = tmp_path / "f"
+    path.write_bytes(data)
+    started, finish = threading.Event(), threading.Event()
+
+    def slow(window) -> None:  # the hash, held at its first slice until the question is asked
+        started.set()
+        assert finish.wait(30)
+
+    reader = threading.Thread(target=mapped_file.read_through, args=(path, slow))
+    reader.start()
+    assert started.wait(30)
+    real = mapped_file.windows
+    monkeypatch.setattr(mapped_file, "windows", lambda *a: pytest.fail("read a second time") if a[1:] else real(*a))
+    answer = []
+    asker = threading.Thread(target=lambda: answer.append(mapped_file.contains(path, b"#", 5)))
+    asker.start()
+    asker.join(0.2)
+    assert asker.is_alive() and not answer  # waiting for the pass under way
+    finish.set()
+    reader.join(30)
+    asker.join(30)
+    assert answer == [True] and not mapped_file.contains(path, b'"')
