@@ -60,6 +60,8 @@ def test_take_out_of_range_is_numpys_error(monkeypatch):
     monkeypatch.setattr(parallel_index, "TAKE_BLOCK", 3)
     with pytest.raises(IndexError, match="out of bounds"):
         parallel_index.take(np.arange(5), np.array([0, 1, 2, 3, 4, 5, 1], np.int32))
+    with pytest.raises(TypeError):  # an index of floats is refused, as a[index] refuses it
+        parallel_index.take(np.arange(5), np.array([0.5, 1.0, 2.0, 3.0]))
 
 
 def test_beside_returns_or_raises_what_the_work_did(monkeypatch):

@@ -530,6 +530,17 @@ def test_a_table_read_ahead_is_the_load_it_stands_for(tmp_path, monkeypatch):
     table_source(tmp_path, table).read_ahead()  # warm: the digest is remembered, nothing starts
     assert not strain_table._AHEAD and table_arrays(table_source(tmp_path, table).load(graph)) == table_arrays(plain)
 
+    for entry in (tmp_path / "cache").rglob("*.*"):
+        entry.unlink()
+    source = table_source(tmp_path, table)
+    source.read_ahead()  # then the file changes before the load: the old rows are not taken
+    changed = (tmp_path / "SGA.txt").read_text().replace("0.5", "0.7", 1)
+    write(tmp_path / "SGA.txt", changed)
+    threads.clear()
+    fresh = source.load(graph)
+    assert threads[-1] == "MainThread" and not np.array_equal(fresh.labels, plain.labels, equal_nan=True)
+    assert table_arrays(fresh) == table_arrays(table_source(tmp_path, table).load(graph))  # the cached new table
+
     bad = {**table, "labels": ["P-value"]}
     write(tmp_path / "SGA.txt", COSTANZO_HEADER + "YAL001C_a\ta\tYBR002W_b\tb\tDMA30\t0.1\tslow\t1\t1\t0.3\t0.1\n")
     source = table_source(tmp_path, bad)

@@ -119,10 +119,14 @@ def _cmd_validate(args) -> int:
 
 
 def _cmd_inspect(args) -> int:
-    try:  # a valid config's table is read while torch is imported and the graph built
-        _checked(args)[1].read_ahead()
+    # a valid config's table is read while torch is imported and the graph built. The checks run
+    # twice (here without torch, then in the pipeline, which imports it): they read headers only
+    try:
+        _, phenotypes = _checked(args)
     except Exception:  # noqa: BLE001 - inspect runs the same checks next, and reports what failed in full
-        pass
+        phenotypes = None
+    if phenotypes is not None:
+        phenotypes.read_ahead()
     from cellreg.commands.inspect import inspect
 
     logging.getLogger("cellreg").setLevel(logging.WARNING)  # the report says what the info lines would

@@ -220,19 +220,25 @@ def _files(path: Path, config: TableConfig) -> list[Path]:
 
 class _ReadAhead:
     """A table's rows read on a thread (:func:`start_reading`), taken once: the taker then holds the
-    only reference. Reading rows needs no graph and warns of nothing."""
+    only reference. Reading rows needs no graph and warns of nothing. The files' states are noted
+    first, so that a load finding them changed reads them again rather than cache old rows under
+    the new bytes' key."""
 
     def __init__(self, path: Path, config: TableConfig):
+        from cellreg.toolkit.columnar import marks_answer_scan
+
         self._rows, self._error = None, None
-        self._thread = threading.Thread(target=self._run, args=(path, config), name="cellreg-read-ahead", daemon=True)
+        self.state = _states(path, config)
+        # where the load's hash for its cache key can answer the scan, the scan asks after the parse,
+        # and that hash, made meanwhile, answers it (read beside the parse, the file was read twice)
+        beside = not marks_answer_scan(Path(path), config.delimiter, config.comment)
+        self._thread = threading.Thread(target=self._run, args=(path, config, beside), name="cellreg-read-ahead",
+                                        daemon=True)
         self._thread.start()
 
-    def _run(self, path: Path, config: TableConfig) -> None:
+    def _run(self, path: Path, config: TableConfig, scan_beside: bool) -> None:
         try:
-            # the scan asks after the parse: the load hashes the file for its cache key meanwhile,
-            # and the hash's marks answer it (read beside the parse, the file was read twice)
-            self._rows = _Reader(config, path)._read(_label_names(path, config, _header(path, config)),
-                                                     scan_beside=False)
+            self._rows = _Reader(config, path)._read(_label_names(path, config, _header(path, config)), scan_beside)
         except BaseException as exc:  # raised by take(), where the load would have raised it
             self._error = exc
 
@@ -243,9 +249,11 @@ class _ReadAhead:
         rows, self._rows = self._rows, None
         return rows
 
-    def drop(self) -> None:
-        self._thread.join()  # its memory goes now, not beside what the caller does next
-        self._rows = self._error = None
+
+def _states(path: Path, config: TableConfig) -> list:
+    from cellreg.toolkit.mapped_file import file_state
+
+    return [file_state(f) for f in _files(path, config)]
 
 
 _AHEAD: dict[tuple[str, str], _ReadAhead] = {}
@@ -290,14 +298,14 @@ class _Reader:
 
         entry, ahead = None, None
         if not self.keep_other:
-            ahead = _taken_ahead(self.path, self.config) if self.engine == "auto" else None
+            ahead = _taken_ahead(self.path, self.config)
             options = {"config": attrs.asdict(self.config), "path": str(self.path), "genes": _digest(graph.genes)}
             entry = table_cache.Entry("strains", _files(self.path, self.config), options, code=READING_CODE)
+            if ahead is not None and (self.engine != "auto" or _states(self.path, self.config) != ahead.state):
+                ahead = None  # another engine asked for, or the files changed since it began: read again
             cached = entry.load()
             if cached is not None:
-                if ahead is not None:
-                    ahead.drop()  # the same bytes written again: read for nothing
-                return _from_cache(cached)
+                return _from_cache(cached)  # (a read-ahead, the same bytes written again, ends on its own)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             table, stats = self._load(graph, ahead)

@@ -25,7 +25,7 @@ from typing import Sequence
 import attrs
 import numpy as np
 
-from cellreg.toolkit.mapped_file import contains, windows
+from cellreg.toolkit.mapped_file import MARKS, contains, windows
 from cellreg.toolkit.text_tables import MISSING, read_table
 
 CHUNK = 1 << 24
@@ -329,6 +329,13 @@ class ColumnFile:
                 if column.num_chunks and pc.any(pc.equal(column.unify_dictionaries().chunk(0).dictionary, "")).as_py():
                     raise Fallback("runs of spaces")
         return Columns(table, LineNumbers(self.first[0] + 1, self.offset, table.num_rows, path, delim, comment))
+
+
+def marks_answer_scan(path: Path, delimiter: str, comment: str) -> bool:
+    """Whether a hash of the file (:func:`~cellreg.toolkit.mapped_file.read_through`) answers every
+    question :func:`scan` asks of it: an uncompressed file, not split on spaces, whose comment marker
+    is one of the marks the hash notes."""
+    return path.suffix != ".gz" and delimiter != " " and comment.encode() in (b"", *MARKS)
 
 
 def _has_comment_line(path: Path, offset: int, comment: str) -> bool:

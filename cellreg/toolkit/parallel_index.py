@@ -94,7 +94,7 @@ def take(a: np.ndarray, index: np.ndarray, out: np.ndarray | None = None) -> np.
 
     def block(start: int) -> None:
         part = slice(start, start + TAKE_BLOCK)
-        at = index[part].astype(np.intp, copy=False)
+        at = index[part].astype(np.intp, copy=False, casting="same_kind")  # an index of floats is an error
         if contiguous:
             np.take(a, at, out=out[part])
         else:
