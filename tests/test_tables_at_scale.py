@@ -551,8 +551,8 @@ def test_a_table_read_ahead_is_the_load_it_stands_for(tmp_path, monkeypatch):
     assert not strain_table._AHEAD
 
 
-@pytest.mark.parametrize("beside", [True, False])  # the scan beside the parse, and after it (a read-ahead)
-def test_the_scans_verdicts_do_not_depend_on_when_it_asks(tmp_path, beside):
+@pytest.mark.parametrize("hashed", [False, True])  # the scan beside the parse, and after it (a read-ahead)
+def test_the_scans_verdicts_do_not_depend_on_when_it_asks(tmp_path, hashed):
     from cellreg.toolkit.columnar import ColumnFile, Fallback
 
     cases = {"genes,fit\nYAL001C,1\n# a note\nYBR002W,2\n": "comment lines",
@@ -561,7 +561,7 @@ def test_the_scans_verdicts_do_not_depend_on_when_it_asks(tmp_path, beside):
         write(tmp_path / "p.csv", text)
         file = ColumnFile(tmp_path / "p.csv", ",", "#")
         if reason is None:
-            assert file.read(text=[0], numbers=[1], scan_beside=beside).num_rows == 2
+            assert file.read(text=[0], numbers=[1], hashed_meanwhile=hashed).num_rows == 2
         else:
             with pytest.raises(Fallback, match=reason):
-                file.read(text=[0], numbers=[1], scan_beside=beside)
+                file.read(text=[0], numbers=[1], hashed_meanwhile=hashed)

@@ -193,10 +193,10 @@ def _kinds(table: TextTable, line: int, config: TableConfig, cell: str, n_genes:
 
 
 def read_rows(path: Path, config: TableConfig, label_names: list[str], engine: str = "auto",
-              label_dtype=np.float64, scan_beside: bool = True) -> tuple[Rows, Layout]:
+              label_dtype=np.float64, hashed_meanwhile: bool = False) -> tuple[Rows, Layout]:
     """The columnar engine, or the line reader where it falls back (``engine = "lines"`` forces it).
     ``label_dtype``: the columnar engine's labels (float32 for a table that keeps them as read: each
-    number rounded once, as the table would, without a float64 copy of 20 M rows). ``scan_beside``:
+    number rounded once, as the table would, without a float64 copy of 20 M rows). ``hashed_meanwhile``:
     :meth:`~cellreg.toolkit.columnar.ColumnFile.read`'s."""
     from cellreg.toolkit.columnar import ColumnFile, Fallback
 
@@ -207,18 +207,18 @@ def read_rows(path: Path, config: TableConfig, label_names: list[str], engine: s
         raise ValueError(f"{path}: empty file (a header line naming the columns is needed)")
     lay = layout(file, config, label_names, keep_other=False)
     try:
-        return _columns(file, config, lay, label_dtype, scan_beside), lay
+        return _columns(file, config, lay, label_dtype, hashed_meanwhile), lay
     except Fallback:
         return read_lines(path, config, label_names)
 
 
-def _columns(file, config: TableConfig, lay: Layout, label_dtype, scan_beside: bool = True) -> Rows:
+def _columns(file, config: TableConfig, lay: Layout, label_dtype, hashed_meanwhile: bool = False) -> Rows:
     from cellreg.toolkit.columnar import dictionary, floats, release_arrow_memory
 
     text_cols = set(lay.genes) | set(lay.text.values()) | {c for c, _ in lay.filters}
     if lay.kinds is not None:
         text_cols.add(lay.kinds)
-    cols = file.read(text=sorted(text_cols), numbers=lay.labels, missing=True, scan_beside=scan_beside)
+    cols = file.read(text=sorted(text_cols), numbers=lay.labels, missing=True, hashed_meanwhile=hashed_meanwhile)
     table, read, line_of = cols.table, cols.num_rows, cols.line_of
     del cols  # the rows keep their line numbers, not the Arrow table
     labels = np.empty((read, len(lay.labels)), label_dtype)  # each column parsed straight into its place

@@ -225,20 +225,15 @@ class _ReadAhead:
     the new bytes' key."""
 
     def __init__(self, path: Path, config: TableConfig):
-        from cellreg.toolkit.columnar import marks_answer_scan
-
         self._rows, self._error = None, None
         self.state = _states(path, config)
-        # where the load's hash for its cache key can answer the scan, the scan asks after the parse,
-        # and that hash, made meanwhile, answers it (read beside the parse, the file was read twice)
-        beside = not marks_answer_scan(Path(path), config.delimiter, config.comment)
-        self._thread = threading.Thread(target=self._run, args=(path, config, beside), name="cellreg-read-ahead",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._run, args=(path, config), name="cellreg-read-ahead", daemon=True)
         self._thread.start()
 
-    def _run(self, path: Path, config: TableConfig, scan_beside: bool) -> None:
-        try:
-            self._rows = _Reader(config, path)._read(_label_names(path, config, _header(path, config)), scan_beside)
+    def _run(self, path: Path, config: TableConfig) -> None:
+        try:  # the load hashes the file for its cache key meanwhile
+            self._rows = _Reader(config, path)._read(_label_names(path, config, _header(path, config)),
+                                                     hashed_meanwhile=True)
         except BaseException as exc:  # raised by take(), where the load would have raised it
             self._error = exc
 
@@ -323,7 +318,7 @@ class _Reader:
         label_names = _label_names(self.path, self.config, _header(self.path, self.config))
         return self._build(graph, label_names, ahead.take if ahead is not None else lambda: self._read(label_names))
 
-    def _read(self, label_names: list[str], scan_beside: bool = True):
+    def _read(self, label_names: list[str], hashed_meanwhile: bool = False):
         """The file's rows (and, for new strains, their other columns, kept on the reader)."""
         from cellreg.data.strain_rows import LabelError, read_lines, read_rows
 
@@ -338,7 +333,7 @@ class _Reader:
             # replicates are averaged from the numbers as written; labels kept as read are parsed
             # straight into the table's float32
             return read_rows(self.path, config, label_names, self.engine,
-                             np.float64 if config.aggregate == "mean" else np.float32, scan_beside)[0]
+                             np.float64 if config.aggregate == "mean" else np.float32, hashed_meanwhile)[0]
         except LabelError as exc:
             raise ValueError(f"{exc}{hint}") from None
 

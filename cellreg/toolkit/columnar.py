@@ -263,12 +263,13 @@ class ColumnFile:
         return len(head)  # the first data line is the last line and has no newline
 
     def read(self, text: Sequence[int] = (), numbers: Sequence[int] = (), missing: bool = False,
-             scan_beside: bool = True) -> Columns:
+             hashed_meanwhile: bool = False) -> Columns:
         """``text`` column indices as dictionary-encoded strings, ``numbers`` as float64 (with
         ``missing`` the :data:`~cellreg.toolkit.text_tables.MISSING` markers are null). Raises
-        :class:`Fallback` where the line reader could read the file differently. ``scan_beside=False``:
-        the scan's questions are asked after the parse, where another thread hashes the file
-        meanwhile and its marks answer them (:func:`~cellreg.toolkit.mapped_file.read_through`)."""
+        :class:`Fallback` where the line reader could read the file differently.
+        ``hashed_meanwhile``: another thread hashes the file while it is parsed; where that hash's
+        marks answer the scan (:func:`marks_answer_scan`), the scan asks after the parse, not beside
+        it (where it would read the file a second time)."""
         import pyarrow as pa
         import pyarrow.compute as pc
         import pyarrow.csv as csv
@@ -296,7 +297,8 @@ class ColumnFile:
         # the GIL). Its verdict is applied after, whatever the parse did; a file it refuses was
         # parsed for nothing.
         with ThreadPoolExecutor(1) as pool:
-            scanned = pool.submit(scan, path, self.offset, delim, comment) if scan_beside else None
+            after = hashed_meanwhile and marks_answer_scan(path, delim, comment)
+            scanned = None if after else pool.submit(scan, path, self.offset, delim, comment)
             try:
                 source = pa.input_stream(str(path), compression="gzip" if path.suffix == ".gz" else None)
                 source.read(self.offset)
