@@ -103,3 +103,18 @@ def test_plugins_command_json_lists_bundled_plugins():
     assert rows[("encoder", "gene_embedding")]["version"] == "0.1.0"
     assert rows[("encoder", "gene_embedding")]["description"]
     assert data["broken"] == []
+
+
+def test_a_reader_that_stops_reading_ends_the_program_quietly():
+    """`cellreg plugins | head -1`: the pipe's reader is gone before the program writes; it ends
+    with status 1 and says nothing, rather than "error: [Errno 32] Broken pipe" or a traceback."""
+    import os
+
+    read, write = os.pipe()
+    os.close(read)  # every write to the pipe now fails
+    try:
+        done = subprocess.run([sys.executable, "-m", "cellreg.commands.cli", "plugins"], stdout=write,
+                              stderr=subprocess.PIPE, text=True, timeout=120)
+    finally:
+        os.close(write)
+    assert done.returncode == 1 and done.stderr == ""

@@ -321,11 +321,23 @@ def main(argv: list[str] | None = None, leave: bool = False) -> int:
             raise
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader stopped reading (`cellreg plugins | head -1`): end quietly, as head's
+        _quiet_stdout()  # writers do; the interpreter's last flush must not fail again
+        return 1
     except (ValueError, OSError) as exc:  # bad data (a file's line and column) or a missing/unreadable file
         if debug:
             raise
         print(f"error: {exc}", file=sys.stderr)
         return 2
+
+
+def _quiet_stdout() -> None:
+    """Send what is left for standard output to the null device (Python's own advice for SIGPIPE)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # a stdout without a file (a library caller's capture)
+        pass
 
 
 def _quick_exit(code: int) -> None:
