@@ -36,7 +36,7 @@ def _labels(pipe: Pipeline) -> list[str]:
     counts = table.measured()  # the summary's: each label's strains without a NaN
     scalar = [j for j in range(len(table.label_names)) if not in_profile[j]]
     full = [j for j in scalar if counts[j] == len(raw) > 0]  # read together, in blocks of rows, as they lie
-    stats = {j: (m, sd) for j, m, sd in zip(full, *mean_sd(raw, full))}
+    stats = {j: (m, sd) for j, m, sd in zip(full, *mean_sd(raw, full))} if full else {}
     for j in scalar:
         if j not in stats and counts[j]:  # some missing: that column's measured values (nanmean, nanstd: 3 copies)
             col = raw[:, j]

@@ -229,18 +229,14 @@ class PhenotypeTable:
         then waits for that thread's result, and the split and the reports are made meanwhile
         (:meth:`fingerprint_later`)."""
         if self._fingerprint is None and self not in _PENDING:
-            future: Future = Future()
-            _PENDING[self] = future
+            from cellreg.toolkit.parallel_index import beside
 
-            def work() -> None:
-                try:
-                    with _HASHING:
-                        object.__setattr__(self, "_fingerprint", self._content_hash())
-                    future.set_result(self._fingerprint)
-                except BaseException as exc:  # the asker gets it
-                    future.set_exception(exc)
+            def work() -> str:
+                with _HASHING:
+                    object.__setattr__(self, "_fingerprint", self._content_hash())
+                return self._fingerprint
 
-            threading.Thread(target=work, name="cellreg-fingerprint", daemon=True).start()
+            _PENDING[self] = beside(work, "cellreg-fingerprint")  # an error goes to the asker
 
     def fingerprint_later(self) -> Future:
         """:meth:`fingerprint` as a future: the thread's while it hashes, else done now."""

@@ -225,24 +225,15 @@ class _ReadAhead:
     the new bytes' key."""
 
     def __init__(self, path: Path, config: TableConfig):
-        self._rows, self._error = None, None
         self.state = _states(path, config)
-        self._thread = threading.Thread(target=self._run, args=(path, config), name="cellreg-read-ahead", daemon=True)
-        self._thread.start()
-
-    def _run(self, path: Path, config: TableConfig) -> None:
-        try:  # the load hashes the file for its cache key meanwhile
-            self._rows = _Reader(config, path)._read(_label_names(path, config, _header(path, config)),
-                                                     hashed_meanwhile=True)
-        except BaseException as exc:  # raised by take(), where the load would have raised it
-            self._error = exc
+        # the load hashes the file for its cache key meanwhile
+        self._rows = beside(lambda: _Reader(config, path)._read(_label_names(path, config, _header(path, config)),
+                                                                hashed_meanwhile=True), "cellreg-read-ahead")
 
     def take(self):
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
+        """The rows (or the read's error); the future that held them goes with this call."""
         rows, self._rows = self._rows, None
-        return rows
+        return rows.result()
 
 
 def _states(path: Path, config: TableConfig) -> list:

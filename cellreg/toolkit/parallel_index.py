@@ -40,7 +40,7 @@ def _pieces(n: int) -> list[slice]:
     return [slice(i, min(i + step, n)) for i in range(0, n, step)] or [slice(0, 0)]
 
 
-def beside(fn: Callable[[], object]) -> Future:
+def beside(fn: Callable[[], object], name: str = "cellreg-beside") -> Future:
     """``fn()`` on a thread of its own while the caller goes on (not on the pool: ``fn`` may split its
     work across the pool, whose threads would otherwise wait on their own queue)."""
     future: Future = Future()
@@ -51,7 +51,7 @@ def beside(fn: Callable[[], object]) -> Future:
         except BaseException as exc:  # the caller's result() raises it
             future.set_exception(exc)
 
-    threading.Thread(target=run, name="cellreg-beside", daemon=True).start()
+    threading.Thread(target=run, name=name, daemon=True).start()
     return future
 
 
